@@ -1,0 +1,1 @@
+//! Benchmarks live in `batch.rs`; this library is empty.

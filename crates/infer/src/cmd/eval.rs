@@ -1,0 +1,128 @@
+//! `infer eval`: classify the test set and print the book's accuracy line.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::args::{Args, Flag};
+use crate::pyfmt::py_float;
+use crate::{fail, Failure};
+
+const HELP: &str = "\
+infer eval: classify the test images and print Accuracy:<fraction correct>,
+as the book's script does.
+
+Usage: infer eval [FLAGS]
+
+Flags:
+";
+
+const HELP_TAIL: &str = "\
+  --batch-size N    images per forward pass, N ≥ 1; 1 runs one image at a
+                    time; the last batch may be smaller [100]
+  --limit N         only the first N images
+  --threads N       threads sharing the batches, 0 = every core [1]
+  --kernel NAME     matmul kernel (see 'infer kernels') [fastest available]
+  --predictions F   write one predicted digit per line to F, in file order
+  --json            print one JSON object instead of the summary
+  -h, --help        this help
+";
+
+/// Runs `infer eval`.
+///
+/// # Errors
+/// Usage errors and unreadable or inconsistent inputs.
+pub fn run(argv: &[String]) -> Result<(), Failure> {
+    let mut flags = super::DATA_FLAGS.to_vec();
+    flags.extend([
+        Flag::Value("batch-size"),
+        Flag::Value("limit"),
+        Flag::Value("threads"),
+        Flag::Value("kernel"),
+        Flag::Value("predictions"),
+        Flag::Switch("json"),
+    ]);
+    let Some(args) = Args::parse("eval", &flags, argv)? else {
+        print!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
+        return Ok(());
+    };
+    args.no_positional()?;
+    let batch_size = args.number("batch-size", 1, 100)?;
+    let threads = super::threads(&args)?;
+    let kernel = super::kernel(&args)?;
+    let loaded = super::load(&args, kernel)?;
+    let (data, model) = (&loaded.data, &loaded.model);
+    let total = match args.get("limit") {
+        None => data.images.count,
+        Some(_) => {
+            let n = args.number("limit", 1, 0)?;
+            if n > data.images.count {
+                fail!("--limit {n} is more than the {} images in {}", data.images.count, loaded.images_path.display());
+            }
+            n
+        }
+    };
+    let predictions_path = args.get("predictions").map(Path::new);
+    if let Some(p) = predictions_path {
+        refuse_to_overwrite_inputs(p, &args)?;
+    }
+
+    let mut predictions = vec![0u8; total];
+    let start = Instant::now();
+    model.predict(&data.images, batch_size, threads, &mut predictions);
+    let seconds = start.elapsed().as_secs_f64();
+    let correct = predictions.iter().zip(&data.labels.labels).filter(|(p, t)| p == t).count();
+    let accuracy = correct as f64 / total as f64;
+
+    if let Some(p) = predictions_path {
+        write_predictions(p, &predictions)?;
+    }
+    let per_second = total as f64 / seconds;
+    if args.has("json") {
+        let layers: Vec<String> = model.shapes().iter().map(|(k, n)| format!("[{k},{n}]")).collect();
+        println!(
+            "{{\"accuracy\":{},\"correct\":{correct},\"total\":{total},\"batch_size\":{batch_size},\"threads\":{threads},\
+             \"kernel\":\"{}\",\"layers\":[{}],\"seconds\":{seconds:.6},\"images_per_second\":{per_second:.0}}}",
+            py_float(accuracy),
+            model.kernel().name(),
+            layers.join(",")
+        );
+        return Ok(());
+    }
+    let shapes: Vec<String> = model.shapes().iter().enumerate().map(|(i, (k, n))| format!("W{} {k}×{n}", i + 1)).collect();
+    println!("images      {total} from {}", loaded.images_path.display());
+    println!("network     {} ({}), sigmoid hidden, softmax out", model.describe(), shapes.join(", "));
+    println!("weights     {}", loaded.weights_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "));
+    println!("kernel      {}", model.kernel().name());
+    println!("batch size  {batch_size}{}", if batch_size == 1 { " (one image at a time)" } else { "" });
+    println!("threads     {threads}");
+    println!(
+        "time        {seconds:.4} s, {per_second:.0} images/s, {:.2} GFLOP/s",
+        per_second * model.flops_per_image() as f64 / 1e9
+    );
+    println!("Accuracy:{}", py_float(accuracy));
+    Ok(())
+}
+
+fn refuse_to_overwrite_inputs(out: &Path, args: &Args) -> Result<(), Failure> {
+    let Ok(out_real) = out.canonicalize() else { return Ok(()) }; // a new file
+    let mut inputs: Vec<String> = args.all("weights").iter().map(|s| s.to_string()).collect();
+    inputs.extend(args.get("images").map(str::to_string));
+    inputs.extend(args.get("labels").map(str::to_string));
+    if let Ok(dir) = crate::fixtures::dir() {
+        for f in [crate::fixtures::IMAGES, crate::fixtures::LABELS, crate::fixtures::WEIGHTS] {
+            inputs.push(dir.join(f).display().to_string());
+        }
+    }
+    if inputs.iter().any(|i| Path::new(i).canonicalize().is_ok_and(|p| p == out_real)) {
+        fail!("{}: --predictions would overwrite an input file, expected a new path", out.display());
+    }
+    Ok(())
+}
+
+fn write_predictions(path: &Path, predictions: &[u8]) -> Result<(), Failure> {
+    let text: String = predictions.iter().map(|p| format!("{p}\n")).collect();
+    std::fs::File::create(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| Failure(format!("{}: cannot write predictions: {e}", path.display())))
+}

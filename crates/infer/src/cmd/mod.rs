@@ -1,0 +1,87 @@
+//! One module per `infer` command, and what they share: loading the test set
+//! and the weights named by the common flags.
+
+pub mod eval;
+
+use std::path::PathBuf;
+
+use linalg::Kernel;
+use mnist_data::{LabeledImages, Weights, CLASSES};
+
+use crate::args::{Args, Flag};
+use crate::fixtures;
+use crate::model::Model;
+use crate::Failure;
+
+/// The flags that choose the data and the network.
+pub const DATA_FLAGS: &[Flag] = &[Flag::Value("images"), Flag::Value("labels"), Flag::Value("weights")];
+
+/// Help text for [`DATA_FLAGS`].
+pub const DATA_HELP: &str = "\
+  --images PATH     IDX image file, raw or gzip [fixtures/t10k-images-idx3-ubyte.gz]
+  --labels PATH     IDX label file, raw or gzip [fixtures/t10k-labels-idx1-ubyte.gz]
+  --weights PATH    numpy pickle or text weights; repeat to add or replace
+                    arrays by name, like dict.update [fixtures/sample_weight.pkl]
+";
+
+/// The test set and the network, loaded from the flags.
+pub struct Loaded {
+    /// Images and labels.
+    pub data: LabeledImages,
+    /// Where the images came from.
+    pub images_path: PathBuf,
+    /// The weights files, in the order given.
+    pub weights_paths: Vec<PathBuf>,
+    /// The network.
+    pub model: Model,
+}
+
+/// Reads the files named by [`DATA_FLAGS`] and prepares the network for
+/// `kernel`.
+///
+/// # Errors
+/// A one-line message naming the file and the fact.
+pub fn load(args: &Args, kernel: Kernel) -> Result<Loaded, Failure> {
+    let images_path = fixtures::or_bundled(args.get("images"), fixtures::IMAGES)?;
+    let labels_path = fixtures::or_bundled(args.get("labels"), fixtures::LABELS)?;
+    let weights_paths: Vec<PathBuf> = match args.all("weights") {
+        w if w.is_empty() => vec![fixtures::or_bundled(None, fixtures::WEIGHTS)?],
+        w => w.into_iter().map(PathBuf::from).collect(),
+    };
+    let data = LabeledImages::read(&images_path, &labels_path)?;
+    let weights = Weights::read_all(&weights_paths)?;
+    let layers = weights.layers(data.images.pixels_per_image(), CLASSES)?;
+    let model = Model::new(&layers, kernel)?;
+    Ok(Loaded { data, images_path, weights_paths, model })
+}
+
+/// The kernel named by `--kernel`, or the fastest this CPU runs.
+///
+/// # Errors
+/// An unknown name, or a kernel this CPU cannot run.
+pub fn kernel(args: &Args) -> Result<Kernel, Failure> {
+    match args.get("kernel") {
+        None => Ok(Kernel::best()),
+        Some(name) => {
+            let k = Kernel::from_name(name).ok_or_else(|| {
+                let names: Vec<_> = Kernel::ALL.iter().map(|k| k.name()).collect();
+                Failure(format!("--kernel '{name}' is not a kernel, expected one of: {}", names.join(", ")))
+            })?;
+            if !k.is_available() {
+                crate::fail!("--kernel '{name}' needs CPU features this machine lacks");
+            }
+            Ok(k)
+        }
+    }
+}
+
+/// `--threads N`, where 0 means every core.
+///
+/// # Errors
+/// A value that is not a whole number.
+pub fn threads(args: &Args) -> Result<usize, Failure> {
+    match args.number("threads", 0, 1)? {
+        0 => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        n => Ok(n),
+    }
+}

@@ -1,0 +1,73 @@
+//! The `infer` command: MNIST inference with the book's pretrained network.
+//!
+//! The binary is a thin `main` around [`run`]; everything it does is here so
+//! that tests and benchmarks call the same code.
+
+pub mod args;
+pub mod cmd;
+pub mod fixtures;
+pub mod model;
+pub mod pyfmt;
+
+use std::fmt;
+
+/// Why a command failed: one line for stderr (the binary prefixes
+/// `error: ` and exits with code 2).
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<mnist_data::Error> for Failure {
+    fn from(e: mnist_data::Error) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+/// `Err(Failure(format!(...)))`.
+#[macro_export]
+macro_rules! fail {
+    ($($t:tt)*) => { return Err($crate::Failure(format!($($t)*))) };
+}
+
+const HELP: &str = "\
+infer: chapter 3 of \"Deep Learning from Scratch\" in Rust.
+A pretrained 3-layer network (784-50-100-10, sigmoid, softmax) classifies the
+10,000 MNIST test images and prints the book's Accuracy:0.9352.
+
+Usage: infer [COMMAND] [FLAGS]
+
+Commands:
+  eval     classify the test set and print the accuracy (the default)
+  help     print this help, or a command's: infer help eval
+
+Every command takes --help. Errors print one line on stderr and exit with 2.
+";
+
+/// Runs the command line `args` (without the program name).
+///
+/// # Errors
+/// A [`Failure`] with the one-line message for stderr.
+pub fn run(args: &[String]) -> Result<(), Failure> {
+    let (cmd, rest) = match args.split_first() {
+        None => ("eval", args),
+        Some((first, rest)) if !first.starts_with('-') => (first.as_str(), rest),
+        Some(_) if args[0] == "--help" || args[0] == "-h" => ("help", &args[1..]),
+        Some(_) => ("eval", args),
+    };
+    match cmd {
+        "eval" => cmd::eval::run(rest),
+        "help" => match rest.first().map(String::as_str) {
+            None => {
+                print!("{HELP}");
+                Ok(())
+            }
+            Some(c) => run(&[c.to_string(), "--help".to_string()]),
+        },
+        other => fail!("unknown command '{other}', expected one of: eval, help (see 'infer --help')"),
+    }
+}

@@ -1,0 +1,184 @@
+//! The network with its weights prepared for one kernel, run over a set of
+//! images in batches, on one or more threads.
+
+use linalg::activation::argmax_rows;
+use linalg::{Dense, Kernel, Network};
+use mnist_data::{Images, Layer};
+
+use crate::Failure;
+
+/// One layer's weights in the kernel's layout.
+#[derive(Clone, Debug)]
+#[allow(non_snake_case)]
+struct Prepared {
+    k: usize,
+    n: usize,
+    W: Vec<f32>,
+    b: Vec<f32>,
+}
+
+/// The book's network (any depth), weights prepared once for `kernel`.
+#[derive(Clone, Debug)]
+pub struct Model {
+    kernel: Kernel,
+    layers: Vec<Prepared>,
+}
+
+impl Model {
+    /// Prepares `layers` for `kernel`.
+    ///
+    /// # Errors
+    /// If the kernel cannot run on this CPU.
+    pub fn new(layers: &[Layer], kernel: Kernel) -> Result<Model, Failure> {
+        if !kernel.is_available() {
+            crate::fail!("kernel '{}' needs CPU features this machine lacks", kernel.name());
+        }
+        let layers = layers
+            .iter()
+            .map(|l| {
+                let mut w = vec![0.0; kernel.prepared_len(l.k, l.n)];
+                kernel.prepare(l.k, l.n, &l.W, &mut w);
+                Prepared { k: l.k, n: l.n, W: w, b: l.b.clone() }
+            })
+            .collect();
+        Ok(Model { kernel, layers })
+    }
+
+    /// The kernel the weights are prepared for.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// `(k, n)` of each layer.
+    pub fn shapes(&self) -> Vec<(usize, usize)> {
+        self.layers.iter().map(|l| (l.k, l.n)).collect()
+    }
+
+    /// Inputs per image.
+    pub fn input_len(&self) -> usize {
+        self.layers[0].k
+    }
+
+    /// Outputs per image (classes).
+    pub fn output_len(&self) -> usize {
+        self.layers[self.layers.len() - 1].n
+    }
+
+    /// `784-50-100-10`.
+    pub fn describe(&self) -> String {
+        let mut s = self.input_len().to_string();
+        for l in &self.layers {
+            s += &format!("-{}", l.n);
+        }
+        s
+    }
+
+    /// FLOPs per image: 2 × Σ k·n (90,400 for the book's network).
+    pub fn flops_per_image(&self) -> usize {
+        2 * self.layers.iter().map(|l| l.k * l.n).sum::<usize>()
+    }
+
+    fn with_network<R>(&self, f: impl FnOnce(Network<'_>) -> R) -> R {
+        let dense: Vec<Dense<'_>> = self
+            .layers
+            .iter()
+            .map(|l| Dense::new(self.kernel, l.k, l.n, &l.W, &l.b).expect("prepared for this kernel"))
+            .collect();
+        f(Network::new(&dense).expect("layers checked to chain when loaded"))
+    }
+
+    /// The softmax output `y` (`count × classes`) of images `first..first+count`.
+    ///
+    /// # Panics
+    /// If the range is outside `images` or `images` does not match the
+    /// network's input size.
+    pub fn probabilities(&self, images: &Images, first: usize, count: usize) -> Vec<f32> {
+        self.with_network(|net| {
+            let x = to_f32(&images.pixels[first * net.input_len()..(first + count) * net.input_len()]);
+            let mut scratch = vec![0.0; net.scratch_len(count)];
+            let mut y = vec![0.0; count * net.output_len()];
+            net.forward(count, &x, &mut scratch, &mut y).expect("buffers sized by the network");
+            y
+        })
+    }
+
+    /// The last layer's output before softmax (the book's `a3`) for images
+    /// `first..first+count`.
+    ///
+    /// # Panics
+    /// As [`Model::probabilities`].
+    pub fn logits(&self, images: &Images, first: usize, count: usize) -> Vec<f32> {
+        self.with_network(|net| {
+            let x = to_f32(&images.pixels[first * net.input_len()..(first + count) * net.input_len()]);
+            let mut scratch = vec![0.0; net.scratch_len(count)];
+            let mut a = vec![0.0; count * net.output_len()];
+            net.logits(count, &x, &mut scratch, &mut a).expect("buffers sized by the network");
+            a
+        })
+    }
+
+    /// The predicted class of each of the first `predictions.len()` images,
+    /// `batch_size` images per forward pass (the last batch may be smaller),
+    /// the batches shared out among `threads` threads.
+    ///
+    /// # Panics
+    /// If `batch_size` or `threads` is 0, or `images` holds fewer images than
+    /// `predictions.len()` or a different image size.
+    pub fn predict(&self, images: &Images, batch_size: usize, threads: usize, predictions: &mut [u8]) {
+        assert!(batch_size > 0 && threads > 0, "batch size and threads must be at least 1");
+        assert_eq!(images.pixels_per_image(), self.input_len(), "image size");
+        assert!(predictions.len() <= images.count, "more predictions than images");
+        self.with_network(|net| {
+            let total = predictions.len();
+            let batches = total.div_ceil(batch_size);
+            // whole batches per thread, as even as possible
+            let per_thread = batches.div_ceil(threads).max(1) * batch_size;
+            std::thread::scope(|s| {
+                for (t, chunk) in predictions.chunks_mut(per_thread).enumerate() {
+                    let first = t * per_thread;
+                    let mut job = move || predict_range(&net, images, first, batch_size, chunk);
+                    if t + 1 == total.div_ceil(per_thread) {
+                        job(); // the last chunk runs on the calling thread
+                    } else {
+                        s.spawn(job);
+                    }
+                }
+            });
+        })
+    }
+}
+
+/// Pixels `0..=255` as the book's `normalize=True` floats, `p / 255`.
+pub fn to_f32(pixels: &[u8]) -> Vec<f32> {
+    let mut x = vec![0.0; pixels.len()];
+    normalize_into(pixels, &mut x);
+    x
+}
+
+/// `x[i] = pixels[i] / 255`, as numpy's `x.astype(float32) / 255.0`.
+pub fn normalize_into(pixels: &[u8], x: &mut [f32]) {
+    for (x, &p) in x.iter_mut().zip(pixels) {
+        *x = p as f32 / 255.0;
+    }
+}
+
+/// Predicts images `first..first + out.len()` into `out`, `batch_size` at a
+/// time, reusing one set of buffers.
+fn predict_range(net: &Network<'_>, images: &Images, first: usize, batch_size: usize, out: &mut [u8]) {
+    let (k, classes) = (net.input_len(), net.output_len());
+    let m = batch_size.min(out.len());
+    let mut x = vec![0.0; m * k];
+    let mut scratch = vec![0.0; net.scratch_len(m)];
+    let mut y = vec![0.0; m * classes];
+    let mut best = vec![0usize; m];
+    for (b, out) in out.chunks_mut(m).enumerate() {
+        let rows = out.len();
+        let start = (first + b * m) * k;
+        normalize_into(&images.pixels[start..start + rows * k], &mut x[..rows * k]);
+        net.forward(rows, &x[..rows * k], &mut scratch, &mut y[..rows * classes]).expect("buffers sized by the network");
+        argmax_rows(&y[..rows * classes], classes, &mut best[..rows]);
+        for (o, &c) in out.iter_mut().zip(&best) {
+            *o = c as u8;
+        }
+    }
+}

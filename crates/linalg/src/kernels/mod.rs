@@ -1,0 +1,166 @@
+//! The matmul ladder: `C = A·B` with A `m×k`, B `k×n`, C `m×n`, row-major.
+//!
+//! One file per step, each opening with a card that says what changed from
+//! the step before, its loop order and block sizes, and where its measured
+//! speed is recorded:
+//!
+//! | step | file | idea |
+//! |---|---|---|
+//! | 0 | `naive.rs` | the definition, i-j-p: the oracle |
+//! | 1 | `ikj.rs` | loop reorder, i-p-j: contiguous rows, vectorisable |
+//! | 2 | `blocked.rs` | `KC × NC` blocks of B shared by every row of the batch |
+//!
+//! Every kernel is tested against [`naive`] on seeded random shapes, block
+//! edges and the network's real layer shapes (`tests/kernels.rs`).
+//!
+//! A kernel works on weights *prepared* for it once, at load
+//! ([`Kernel::prepare`]): for the steps above that is a plain copy of B;
+//! packing kernels reorder B into the layout their inner loop wants.
+
+pub mod blocked;
+pub mod ikj;
+pub mod naive;
+pub mod params;
+
+use crate::activation::{self, Activation};
+use crate::mat::{MatMut, MatRef, ShapeError};
+
+/// Checks the slice lengths of `C = A·B`.
+///
+/// # Panics
+/// If `a`, `b` or `c` does not hold `m×k`, `k×n` or `m×n` elements.
+#[inline]
+pub(crate) fn assert_shapes(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &[f32]) {
+    assert_eq!(a.len(), m * k, "A must be m×k = {m}×{k}");
+    assert_eq!(b.len(), k * n, "B must be k×n = {k}×{n}");
+    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
+}
+
+/// One rung of the matmul ladder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Step 0, [`naive`]: i-j-p dot products, the oracle.
+    Naive,
+    /// Step 1, [`ikj`]: loop reorder.
+    Ikj,
+    /// Step 2, [`blocked`]: cache blocks of B shared across the batch.
+    Blocked,
+}
+
+impl Kernel {
+    /// Every kernel, in ladder order.
+    pub const ALL: &'static [Kernel] = &[Kernel::Naive, Kernel::Ikj, Kernel::Blocked];
+
+    /// The kernel's name, as `infer --kernel` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Naive => "naive",
+            Kernel::Ikj => "ikj",
+            Kernel::Blocked => "blocked",
+        }
+    }
+
+    /// The kernel called `name` (see [`Kernel::name`]).
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        Kernel::ALL.iter().copied().find(|k| k.name() == name)
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_available(self) -> bool {
+        true
+    }
+
+    /// The fastest kernel this CPU can run.
+    pub fn best() -> Kernel {
+        Kernel::ALL.iter().rev().copied().find(|k| k.is_available()).unwrap_or(Kernel::Naive)
+    }
+
+    /// Elements of the buffer that [`Kernel::prepare`] fills for a `k×n` B.
+    pub fn prepared_len(self, k: usize, n: usize) -> usize {
+        match self {
+            Kernel::Naive | Kernel::Ikj | Kernel::Blocked => k * n,
+        }
+    }
+
+    /// Writes B (`k×n`, row-major) into `out` in this kernel's layout.
+    ///
+    /// # Panics
+    /// If `b.len() != k * n` or `out.len() != self.prepared_len(k, n)`.
+    pub fn prepare(self, k: usize, n: usize, b: &[f32], out: &mut [f32]) {
+        assert_eq!(b.len(), k * n, "B must be k×n = {k}×{n}");
+        assert_eq!(out.len(), self.prepared_len(k, n), "prepared buffer length");
+        match self {
+            Kernel::Naive | Kernel::Ikj | Kernel::Blocked => out.copy_from_slice(b),
+        }
+    }
+
+    /// `C = A·B` with B prepared by [`Kernel::prepare`].
+    ///
+    /// # Panics
+    /// If a slice length does not match its shape.
+    pub fn run(self, m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+        match self {
+            Kernel::Naive => naive::matmul(m, k, n, a, b, c),
+            Kernel::Ikj => ikj::matmul(m, k, n, a, b, c),
+            Kernel::Blocked => blocked::matmul(m, k, n, a, b, c),
+        }
+    }
+
+    /// One dense layer: `C = act(A·B + bias)`, with B prepared by
+    /// [`Kernel::prepare`] and `bias` of length `n`.
+    ///
+    /// # Panics
+    /// If a slice length does not match its shape.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dense(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        bias: &[f32],
+        act: Activation,
+        c: &mut [f32],
+    ) {
+        assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+        self.run(m, k, n, a, b, c);
+        if n > 0 {
+            activation::add_bias(c, bias);
+        }
+        act.apply(c);
+    }
+}
+
+/// `C = A·B` with any kernel, shapes checked. `prepared` is scratch of
+/// `kernel.prepared_len(k, n)` elements that receives B in the kernel's
+/// layout.
+///
+/// # Errors
+/// [`ShapeError`] if the inner dimensions, the shape of C or the scratch
+/// length do not match.
+pub fn matmul(
+    kernel: Kernel,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    prepared: &mut [f32],
+    mut c: MatMut<'_>,
+) -> Result<(), ShapeError> {
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    if b.rows() != k {
+        return Err(ShapeError::Dim { what: "k (rows of B)", expected: k, found: b.rows() });
+    }
+    if c.rows() != m {
+        return Err(ShapeError::Dim { what: "m (rows of C)", expected: m, found: c.rows() });
+    }
+    if c.cols() != n {
+        return Err(ShapeError::Dim { what: "n (columns of C)", expected: n, found: c.cols() });
+    }
+    let len = kernel.prepared_len(k, n);
+    if prepared.len() != len {
+        return Err(ShapeError::Len { what: "prepared B", expected: len, found: prepared.len() });
+    }
+    kernel.prepare(k, n, b.as_slice(), prepared);
+    kernel.run(m, k, n, a.as_slice(), prepared, c.as_mut_slice());
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! IDX files, the format MNIST ships in.
+//!
+//! Layout: two zero bytes, a type code, the number of dimensions `d`, then `d`
+//! big-endian `u32` sizes, then the elements, big-endian, in row-major order.
+//! The body must hold exactly `Π sizes × element size` bytes.
+//!
+//! gzip is recognised by its content (`1f 8b`), not by the file name, and
+//! every gzip member is read. No allocation is sized by a header: the body is
+//! read first (at most [`MAX_IDX_BYTES`]) and the header is checked against
+//! what the file really holds.
+
+use std::path::Path;
+
+use byteorder::{BigEndian, ByteOrder};
+
+use crate::error::{Error, Parsed, Problem};
+use crate::read::{gunzip_if_gzip, read_limited};
+
+/// The largest IDX file accepted, after decompression: 256 MiB (the MNIST
+/// training images are 47 MB).
+pub const MAX_IDX_BYTES: u64 = 256 << 20;
+
+/// The element type named by the third byte of an IDX file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataType {
+    /// `0x08`: unsigned byte.
+    U8,
+    /// `0x09`: signed byte.
+    I8,
+    /// `0x0B`: big-endian `i16`.
+    I16,
+    /// `0x0C`: big-endian `i32`.
+    I32,
+    /// `0x0D`: big-endian `f32`.
+    F32,
+    /// `0x0E`: big-endian `f64`.
+    F64,
+}
+
+impl DataType {
+    /// The type for an IDX type code.
+    pub fn from_code(code: u8) -> Option<DataType> {
+        Some(match code {
+            0x08 => DataType::U8,
+            0x09 => DataType::I8,
+            0x0B => DataType::I16,
+            0x0C => DataType::I32,
+            0x0D => DataType::F32,
+            0x0E => DataType::F64,
+            _ => return None,
+        })
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            DataType::U8 | DataType::I8 => 1,
+            DataType::I16 => 2,
+            DataType::I32 | DataType::F32 => 4,
+            DataType::F64 => 8,
+        }
+    }
+}
+
+/// A parsed IDX file: element type, sizes and the body's bytes (big-endian).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Idx {
+    /// The magic number, `0x0000TTDD` (type code, number of dimensions).
+    pub magic: u32,
+    /// The element type.
+    pub dtype: DataType,
+    /// The size of each dimension, outermost first.
+    pub dims: Vec<usize>,
+    /// `Π dims × dtype.size()` bytes.
+    pub body: Vec<u8>,
+}
+
+impl Idx {
+    /// Every element converted to `f64`, in file order.
+    pub fn to_f64(&self) -> Vec<f64> {
+        let b = &self.body;
+        match self.dtype {
+            DataType::U8 => b.iter().map(|&v| v as f64).collect(),
+            DataType::I8 => b.iter().map(|&v| v as i8 as f64).collect(),
+            DataType::I16 => b.chunks_exact(2).map(|c| BigEndian::read_i16(c) as f64).collect(),
+            DataType::I32 => b.chunks_exact(4).map(|c| BigEndian::read_i32(c) as f64).collect(),
+            DataType::F32 => b.chunks_exact(4).map(|c| BigEndian::read_f32(c) as f64).collect(),
+            DataType::F64 => b.chunks_exact(8).map(|c| BigEndian::read_f64(c)).collect(),
+        }
+    }
+}
+
+/// Reads an IDX file, raw or gzip.
+///
+/// # Errors
+/// I/O errors, [`crate::ErrorKind::Limits`] past [`MAX_IDX_BYTES`], and
+/// [`crate::ErrorKind::Format`] for a bad header, a short body or trailing
+/// bytes.
+pub fn read_idx(path: &Path) -> Result<Idx, Error> {
+    let bytes = read_limited(path, MAX_IDX_BYTES)?;
+    let bytes = gunzip_if_gzip(bytes, MAX_IDX_BYTES).map_err(|p| p.at(path))?;
+    parse_idx(bytes).map_err(|p| p.at(path))
+}
+
+fn describe_magic(magic: u32) -> String {
+    match magic {
+        0x0000_0803 => format!("0x{magic:08x} is an image file"),
+        0x0000_0801 => format!("0x{magic:08x} is a label file"),
+        _ => format!("0x{magic:08x}"),
+    }
+}
+
+/// Parses the bytes of an (uncompressed) IDX file.
+pub(crate) fn parse_idx(mut bytes: Vec<u8>) -> Parsed<Idx> {
+    if bytes.is_empty() {
+        return Err(Problem::format("file is empty, expected an IDX header"));
+    }
+    if bytes.len() < 4 {
+        return Err(Problem::format(format!(
+            "file is {} bytes, expected at least a 4-byte IDX magic number",
+            bytes.len()
+        )));
+    }
+    let magic = BigEndian::read_u32(&bytes);
+    if bytes[0] != 0 || bytes[1] != 0 {
+        return Err(Problem::format(format!(
+            "magic 0x{magic:08x} is not IDX, expected two zero bytes, a type code and a dimension count"
+        )));
+    }
+    let dtype = DataType::from_code(bytes[2]).ok_or_else(|| {
+        Problem::format(format!(
+            "magic 0x{magic:08x} has type code 0x{:02x}, expected one of 0x08 0x09 0x0b 0x0c 0x0d 0x0e",
+            bytes[2]
+        ))
+    })?;
+    let ndim = bytes[3] as usize;
+    let header = 4 + 4 * ndim;
+    if bytes.len() < header {
+        return Err(Problem::format(format!(
+            "header of {ndim} dimensions needs {header} bytes, found a file of {}",
+            bytes.len()
+        )));
+    }
+    let dims: Vec<usize> = bytes[4..header].chunks_exact(4).map(|c| BigEndian::read_u32(c) as usize).collect();
+    // u32 sizes: the product fits u128 for any ndim ≤ 3; checked_mul guards the rest.
+    let need = dims
+        .iter()
+        .try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d as u64))
+        .ok_or_else(|| Problem::format(format!("header sizes {dims:?} overflow, expected a body under 2^64 bytes")))?;
+    let found = (bytes.len() - header) as u64;
+    let shape = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
+    if found < need {
+        return Err(Problem::format(format!(
+            "body is short: header {shape} needs {need} bytes, found {found}"
+        )));
+    }
+    if found > need {
+        return Err(Problem::format(format!(
+            "{} trailing bytes: header {shape} needs {need} bytes, found {found}",
+            found - need
+        )));
+    }
+    bytes.drain(..header);
+    Ok(Idx { magic, dtype, dims, body: bytes })
+}
+
+/// Checks the magic of a parsed file against the one a reader wants.
+pub(crate) fn expect_magic(idx: &Idx, want: u32, what: &str) -> Parsed<()> {
+    if idx.magic != want {
+        return Err(Problem::format(format!(
+            "magic {}, expected 0x{want:08x} ({what})",
+            describe_magic(idx.magic)
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(magic: u32, dims: &[u32], body: &[u8]) -> Vec<u8> {
+        let mut v = magic.to_be_bytes().to_vec();
+        for d in dims {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn parses_every_type() {
+        let idx = parse_idx(file(0x0000_0d01, &[2], &[0x3f, 0x80, 0, 0, 0xc0, 0, 0, 0])).unwrap();
+        assert_eq!(idx.dtype, DataType::F32);
+        assert_eq!(idx.to_f64(), [1.0, -2.0]);
+        let idx = parse_idx(file(0x0000_0b02, &[1, 2], &[0xff, 0xfe, 0, 7])).unwrap();
+        assert_eq!((idx.dims.clone(), idx.to_f64()), (vec![1, 2], vec![-2.0, 7.0]));
+        let idx = parse_idx(file(0x0000_0900, &[], &[0xff])).unwrap();
+        assert_eq!(idx.to_f64(), [-1.0]);
+    }
+
+    #[test]
+    fn header_claiming_more_than_the_body_is_refused_without_allocating() {
+        let e = parse_idx(file(0x0000_0803, &[u32::MAX, 28, 28], &[0; 10])).unwrap_err();
+        assert_eq!(e.detail, "body is short: header 4294967295×28×28 needs 3367254359280 bytes, found 10");
+    }
+
+    #[test]
+    fn bad_type_code() {
+        let e = parse_idx(file(0x0000_0703, &[1, 1, 1], &[0])).unwrap_err();
+        assert!(e.detail.starts_with("magic 0x00000703 has type code 0x07"), "{}", e.detail);
+    }
+}
