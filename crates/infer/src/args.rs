@@ -47,9 +47,10 @@ impl Args {
                 Some(Flag::Value(n)) => {
                     let v = match inline {
                         Some(v) => v,
-                        None => it.next().cloned().ok_or_else(|| {
-                            Failure(format!("--{n} needs a value (see 'infer {command} --help')"))
-                        })?,
+                        None => it
+                            .next()
+                            .cloned()
+                            .ok_or_else(|| Failure(format!("--{n} needs a value (see 'infer {command} --help')")))?,
                     };
                     out.values.push((n, v));
                 }

@@ -175,7 +175,8 @@ fn predict_range(net: &Network<'_>, images: &Images, first: usize, batch_size: u
         let rows = out.len();
         let start = (first + b * m) * k;
         normalize_into(&images.pixels[start..start + rows * k], &mut x[..rows * k]);
-        net.forward(rows, &x[..rows * k], &mut scratch, &mut y[..rows * classes]).expect("buffers sized by the network");
+        net.forward(rows, &x[..rows * k], &mut scratch, &mut y[..rows * classes])
+            .expect("buffers sized by the network");
         argmax_rows(&y[..rows * classes], classes, &mut best[..rows]);
         for (o, &c) in out.iter_mut().zip(&best) {
             *o = c as u8;

@@ -85,7 +85,7 @@ impl Idx {
             DataType::I16 => b.chunks_exact(2).map(|c| BigEndian::read_i16(c) as f64).collect(),
             DataType::I32 => b.chunks_exact(4).map(|c| BigEndian::read_i32(c) as f64).collect(),
             DataType::F32 => b.chunks_exact(4).map(|c| BigEndian::read_f32(c) as f64).collect(),
-            DataType::F64 => b.chunks_exact(8).map(|c| BigEndian::read_f64(c)).collect(),
+            DataType::F64 => b.chunks_exact(8).map(BigEndian::read_f64).collect(),
         }
     }
 }
@@ -150,14 +150,11 @@ pub(crate) fn parse_idx(mut bytes: Vec<u8>) -> Parsed<Idx> {
     let found = (bytes.len() - header) as u64;
     let shape = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
     if found < need {
-        return Err(Problem::format(format!(
-            "body is short: header {shape} needs {need} bytes, found {found}"
-        )));
+        return Err(Problem::format(format!("body is short: header {shape} needs {need} bytes, found {found}")));
     }
     if found > need {
         return Err(Problem::format(format!(
-            "{} trailing bytes: header {shape} needs {need} bytes, found {found}",
-            found - need
+            "trailing bytes: header {shape} needs {need} bytes after it, found {found}"
         )));
     }
     bytes.drain(..header);
@@ -167,10 +164,7 @@ pub(crate) fn parse_idx(mut bytes: Vec<u8>) -> Parsed<Idx> {
 /// Checks the magic of a parsed file against the one a reader wants.
 pub(crate) fn expect_magic(idx: &Idx, want: u32, what: &str) -> Parsed<()> {
     if idx.magic != want {
-        return Err(Problem::format(format!(
-            "magic {}, expected 0x{want:08x} ({what})",
-            describe_magic(idx.magic)
-        )));
+        return Err(Problem::format(format!("magic {}, expected 0x{want:08x} ({what})", describe_magic(idx.magic))));
     }
     Ok(())
 }

@@ -107,7 +107,10 @@ enum Obj {
     List(Vec<Id>),
     Dict(Vec<(Id, Id)>),
     Global(Global),
-    Dtype { float: Float, endian: Endian },
+    Dtype {
+        float: Float,
+        endian: Endian,
+    },
     /// `None` until BUILD gives the array its state.
     Array(Option<NdArray>),
 }
@@ -161,7 +164,8 @@ pub(crate) fn parse_pickle(data: &[u8]) -> Parsed<Vec<(String, NdArray)>> {
             data[0]
         )));
     }
-    let mut vm = Vm { data, pos: 0, op_pos: 0, arena: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: HashMap::new() };
+    let mut vm =
+        Vm { data, pos: 0, op_pos: 0, arena: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: HashMap::new() };
     let root = vm.run()?;
     vm.into_weights(root)
 }
@@ -479,7 +483,9 @@ impl<'a> Vm<'a> {
                     )))
                 }
                 0x97 | 0x98 => {
-                    return Err(self.unsupported("out-of-band buffer (protocol 5 buffer_callback), expected in-band data"))
+                    return Err(
+                        self.unsupported("out-of-band buffer (protocol 5 buffer_callback), expected in-band data")
+                    )
                 }
                 _ => return Err(self.err(format_args!("opcode 0x{op:02x} is not supported in a weights pickle"))),
             }
@@ -571,7 +577,9 @@ impl<'a> Vm<'a> {
 
     fn reduce(&mut self, func: Id, args: Id) -> Parsed<Obj> {
         let Obj::Global(g) = self.arena[func] else {
-            return Err(self.err(format_args!("REDUCE calls a {}, expected an allowed global", self.arena[func].type_name())));
+            return Err(
+                self.err(format_args!("REDUCE calls a {}, expected an allowed global", self.arena[func].type_name()))
+            );
         };
         match g {
             Global::Reconstruct => {
@@ -617,7 +625,9 @@ impl<'a> Vm<'a> {
                 let text = self.str(a[0], "_codecs.encode text")?;
                 let bytes = text
                     .chars()
-                    .map(|c| u8::try_from(c as u32).map_err(|_| self.err("latin-1 text holds a character above U+00FF")))
+                    .map(|c| {
+                        u8::try_from(c as u32).map_err(|_| self.err("latin-1 text holds a character above U+00FF"))
+                    })
                     .collect::<Parsed<Vec<u8>>>()?;
                 Ok(Obj::Bytes(bytes))
             }
@@ -658,7 +668,14 @@ impl<'a> Vm<'a> {
         }
     }
 
-    fn make_array(&self, shape: Vec<usize>, float: Float, endian: Endian, fortran: bool, raw: &[u8]) -> Parsed<NdArray> {
+    fn make_array(
+        &self,
+        shape: Vec<usize>,
+        float: Float,
+        endian: Endian,
+        fortran: bool,
+        raw: &[u8],
+    ) -> Parsed<NdArray> {
         let size = match float {
             Float::F32 => 4,
             Float::F64 => 8,
@@ -754,7 +771,10 @@ mod tests {
         let mut p = vec![0x80, 4, 0x8e];
         p.extend_from_slice(&(1u64 << 60).to_le_bytes());
         let e = parse_pickle(&p).unwrap_err();
-        assert_eq!(e.detail, "opcode 0x8e needs 1152921504606846976 bytes, found 0 before the end of the file at byte 2");
+        assert_eq!(
+            e.detail,
+            "opcode 0x8e needs 1152921504606846976 bytes, found 0 before the end of the file at byte 2"
+        );
     }
 
     #[test]

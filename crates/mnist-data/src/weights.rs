@@ -61,7 +61,9 @@ impl Weights {
     /// infinity names the array and its index.
     pub fn read(path: &Path) -> Result<Weights, Error> {
         let bytes = read_limited(path, MAX_PICKLE_BYTES.max(MAX_TEXT_BYTES))?;
-        let parsed = if bytes.first() == Some(&0x80) {
+        let parsed = if bytes.is_empty() {
+            Err(Problem::format("file is empty, expected a numpy pickle or a text weights file"))
+        } else if bytes[0] == 0x80 {
             parse_pickle(&bytes)
         } else if bytes.len() as u64 > MAX_TEXT_BYTES {
             Err(Problem::limits(format!("text weights file is larger than the limit of {MAX_TEXT_BYTES} bytes")))
@@ -73,7 +75,12 @@ impl Weights {
         for (name, NdArray { shape, data }) in parsed {
             let a = Array { name, shape, data, source: path.to_owned() };
             if let Some(i) = a.data.iter().position(|v| !v.is_finite()) {
-                return Err(a.error(format!("{}{} is {}, expected finite weights", a.name, index_str(&a.shape, i), a.data[i])));
+                return Err(a.error(format!(
+                    "{}{} is {}, expected finite weights",
+                    a.name,
+                    index_str(&a.shape, i),
+                    a.data[i]
+                )));
             }
             w.arrays.push(a);
         }
@@ -148,23 +155,33 @@ impl Weights {
                 _ => 0,
             };
             if b_len != n {
-                return Err(b.error(format!("b{i} has shape ({}), expected {n} elements (the columns of W{i})", b.shape_str())));
+                return Err(b.error(format!(
+                    "b{i} has shape ({}), expected {n} elements (the columns of W{i})",
+                    b.shape_str()
+                )));
             }
             layers.push(Layer { k, n, W: w.data.clone(), b: b.data.clone() });
         }
         let Some(last) = layers.last() else {
-            return Err(Error::new(first_source(), ErrorKind::Format, "W1 is missing, expected arrays W1, b1, W2, b2, …"));
+            return Err(Error::new(
+                first_source(),
+                ErrorKind::Format,
+                "W1 is missing, expected arrays W1, b1, W2, b2, …",
+            ));
         };
         let depth = layers.len();
         if let Some(b) = self.get(&format!("b{}", depth + 1)) {
-            return Err(b.error(format!("b{} has no W{}, expected the layers to end at W{depth}", depth + 1, depth + 1)));
+            return Err(b.error(format!(
+                "b{} has no W{}, expected the layers to end at W{depth}",
+                depth + 1,
+                depth + 1
+            )));
         }
         if last.n != classes {
             let w = self.get(&format!("W{depth}")).expect("found above");
-            return Err(w.error(format!(
-                "W{depth} is {}×{}, expected {classes} columns (one per class)",
-                last.k, last.n
-            )));
+            return Err(
+                w.error(format!("W{depth} is {}×{}, expected {classes} columns (one per class)", last.k, last.n))
+            );
         }
         Ok(layers)
     }

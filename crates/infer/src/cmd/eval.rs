@@ -89,10 +89,14 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    let shapes: Vec<String> = model.shapes().iter().enumerate().map(|(i, (k, n))| format!("W{} {k}×{n}", i + 1)).collect();
+    let shapes: Vec<String> =
+        model.shapes().iter().enumerate().map(|(i, (k, n))| format!("W{} {k}×{n}", i + 1)).collect();
     println!("images      {total} from {}", loaded.images_path.display());
     println!("network     {} ({}), sigmoid hidden, softmax out", model.describe(), shapes.join(", "));
-    println!("weights     {}", loaded.weights_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "));
+    println!(
+        "weights     {}",
+        loaded.weights_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ")
+    );
     println!("kernel      {}", model.kernel().name());
     println!("batch size  {batch_size}{}", if batch_size == 1 { " (one image at a time)" } else { "" });
     println!("threads     {threads}");

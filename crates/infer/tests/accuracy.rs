@@ -1,0 +1,151 @@
+//! The book's numbers, exactly: Accuracy:0.9352 at any batch size, 0.932 on
+//! the first 1,000 images, 0.0982 for the report's 5-layer network, and
+//! numpy's prediction on every one of the 10,000 images.
+
+mod common;
+
+use common::{infer, last_line, root};
+use infer::model::Model;
+use linalg::activation::argmax_rows;
+use linalg::Kernel;
+use mnist_data::{LabeledImages, Weights, CLASSES};
+
+fn test_set() -> LabeledImages {
+    let f = root().join("fixtures");
+    LabeledImages::read(&f.join("t10k-images-idx3-ubyte.gz"), &f.join("t10k-labels-idx1-ubyte.gz")).unwrap()
+}
+
+fn book_model(kernel: Kernel) -> Model {
+    let w = Weights::read(&root().join("fixtures/sample_weight.pkl")).unwrap();
+    Model::new(&w.layers(784, CLASSES).unwrap(), kernel).unwrap()
+}
+
+fn numpy_predictions() -> Vec<u8> {
+    std::fs::read(root().join("fixtures/reference/numpy_predictions_t10k.u8")).unwrap()
+}
+
+#[test]
+fn accuracy_is_0_9352_at_every_batch_size() {
+    for b in ["1", "7", "100", "10000", "20000"] {
+        assert_eq!(last_line(&["eval", "--batch-size", b]), "Accuracy:0.9352", "batch size {b}");
+    }
+}
+
+#[test]
+fn bare_infer_runs_eval_at_batch_100() {
+    let r = infer(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("batch size  100\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("network     784-50-100-10 "), "{}", r.stdout);
+    assert!(r.stdout.ends_with("Accuracy:0.9352\n"), "{}", r.stdout);
+}
+
+#[test]
+fn first_thousand_images_score_0_932() {
+    assert_eq!(last_line(&["eval", "--limit", "1000"]), "Accuracy:0.932");
+    assert_eq!(last_line(&["eval", "--limit", "1000", "--batch-size", "1"]), "Accuracy:0.932");
+}
+
+#[test]
+fn the_reports_five_layer_network_scores_0_0982() {
+    let args = ["eval", "--weights", "fixtures/sample_weight.pkl", "--weights", "fixtures/report-5-layer.txt"];
+    assert_eq!(last_line(&args), "Accuracy:0.0982");
+    let r = infer(&args);
+    assert!(r.stdout.contains("network     784-50-100-10-2-10 "), "{}", r.stdout);
+}
+
+#[test]
+fn every_prediction_equals_numpys_with_every_kernel_batch_and_thread_count() {
+    let data = test_set();
+    let want = numpy_predictions();
+    for &kernel in Kernel::ALL.iter().filter(|k| k.is_available()) {
+        let model = book_model(kernel);
+        for (batch, threads) in [(1, 1), (100, 1), (100, 2), (37, 2), (10000, 1)] {
+            let mut got = vec![0u8; 10000];
+            model.predict(&data.images, batch, threads, &mut got);
+            let diff = got.iter().zip(&want).position(|(g, w)| g != w);
+            assert_eq!(diff, None, "kernel {}, batch {batch}, {threads} threads", kernel.name());
+        }
+    }
+}
+
+#[test]
+fn argmax_of_a3_equals_argmax_of_softmax() {
+    let data = test_set();
+    let model = book_model(Kernel::best());
+    let a3 = model.logits(&data.images, 0, 10000);
+    let y = model.probabilities(&data.images, 0, 10000);
+    let (mut p_a3, mut p_y) = (vec![0; 10000], vec![0; 10000]);
+    argmax_rows(&a3, CLASSES, &mut p_a3);
+    argmax_rows(&y, CLASSES, &mut p_y);
+    assert_eq!(p_a3, p_y);
+    let want: Vec<usize> = numpy_predictions().iter().map(|&p| p as usize).collect();
+    assert_eq!(p_y, want);
+    // softmax rows are probabilities
+    for row in y.chunks(CLASSES) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn predictions_file_holds_numpys_digits() {
+    let dir = std::env::temp_dir().join(format!("infer-pred-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("p.txt");
+    assert_eq!(last_line(&["eval", "--predictions", out.to_str().unwrap()]), "Accuracy:0.9352");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let got: Vec<u8> = text.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(got, numpy_predictions());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn json_reports_the_counts() {
+    let r = infer(&["eval", "--json", "--batch-size", "7", "--threads", "2", "--kernel", "blocked"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let line = r.stdout.trim();
+    assert!(line.starts_with("{\"accuracy\":0.9352,\"correct\":9352,\"total\":10000,\"batch_size\":7,\"threads\":2,\"kernel\":\"blocked\",\"layers\":[[784,50],[50,100],[100,10]],\"seconds\":"), "{line}");
+    assert!(line.contains(",\"images_per_second\":") && line.ends_with('}'), "{line}");
+}
+
+#[test]
+fn numpy_pickles_of_every_protocol_order_and_dtype_score_0_9352() {
+    let variants = std::fs::read_dir(root().join("fixtures/variants")).unwrap();
+    let mut n = 0;
+    for v in variants {
+        let path = v.unwrap().path();
+        let rel = path.strip_prefix(root()).unwrap().to_str().unwrap().to_string();
+        assert_eq!(last_line(&["eval", "--weights", &rel]), "Accuracy:0.9352", "{rel}");
+        n += 1;
+    }
+    assert_eq!(n, 9, "fixtures/variants holds the nine files scripts/make_fixtures.py writes");
+}
+
+#[test]
+fn raw_idx_and_multi_member_gzip_score_0_9352() {
+    use flate2::read::MultiGzDecoder;
+    use flate2::write::GzEncoder;
+    use std::io::{Read, Write};
+    let dir = std::env::temp_dir().join(format!("infer-idx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = root().join("fixtures");
+    let mut raw = Vec::new();
+    MultiGzDecoder::new(std::fs::File::open(f.join("t10k-images-idx3-ubyte.gz")).unwrap())
+        .read_to_end(&mut raw)
+        .unwrap();
+    std::fs::write(dir.join("images-raw"), &raw).unwrap();
+    // two gzip members back to back: the second half would be lost by a
+    // reader that stops after the first member
+    let mut multi = Vec::new();
+    for half in [&raw[..raw.len() / 2], &raw[raw.len() / 2..]] {
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(half).unwrap();
+        multi.extend(e.finish().unwrap());
+    }
+    std::fs::write(dir.join("images-two-members.idx3"), &multi).unwrap();
+    for name in ["images-raw", "images-two-members.idx3"] {
+        let p = dir.join(name);
+        assert_eq!(last_line(&["eval", "--images", p.to_str().unwrap()]), "Accuracy:0.9352", "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
