@@ -126,7 +126,7 @@ fn usage_errors() {
     );
     usage_error(
         &["eval", "--kernel", "magic"],
-        "--kernel 'magic' is not a kernel, expected one of: naive, ikj, blocked",
+        "--kernel 'magic' is not a kernel, expected one of: naive, ikj, blocked, tiled, avx2",
     );
     usage_error(
         &["eval", "--predictions", "fixtures/sample_weight.pkl"],

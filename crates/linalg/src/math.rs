@@ -18,11 +18,11 @@
 
 const LOG2_E: f32 = core::f32::consts::LOG2_E;
 /// `ln 2 = C1 + C2`; `C1` has a short mantissa so `n * C1` is exact.
-const C1: f32 = 0.693_359_4;
-const C2: f32 = -2.121_944_4e-4;
+pub(crate) const C1: f32 = 0.693_359_4;
+pub(crate) const C2: f32 = -2.121_944_4e-4;
 /// Minimax coefficients of `(e^r - 1 - r) / r²` on `[-ln2/2, ln2/2]` (Cephes).
 /// (Cephes' last coefficient, 5.0000001201e-1, rounds to 0.5 in f32.)
-const P: [f32; 6] = [1.987_569_2e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
+pub(crate) const P: [f32; 6] = [1.987_569_2e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
 /// Above this, `e^x` overflows `f32`.
 pub const EXP_HI: f32 = 88.722_84;
 /// Below this, `e^x` rounds to zero.

@@ -1,6 +1,7 @@
 //! Every kernel against the naive oracle, on seeded random matrices of
 //! every edge shape and the network's real layer shapes.
 
+use linalg::activation::{add_bias, Activation};
 use linalg::kernels::naive;
 use linalg::{matmul, Kernel, MatMut, MatRef, ShapeError};
 
@@ -83,12 +84,14 @@ fn every_kernel_matches_the_naive_oracle() {
 #[test]
 fn loop_reordering_and_blocking_keep_the_naive_result_bit_for_bit() {
     let mut rng = Rng(42);
-    for kernel in [Kernel::Ikj, Kernel::Blocked] {
+    for kernel in [Kernel::Ikj, Kernel::Blocked, Kernel::Tiled] {
         for (m, k, n) in [(100, 784, 50), (7, 129, 65), (1, 50, 100)] {
             let (a, b) = (rng.vec(m * k), rng.vec(k * n));
             let (mut want, mut got) = (vec![0.0; m * n], vec![0.0; m * n]);
             naive::matmul(m, k, n, &a, &b, &mut want);
-            kernel.run(m, k, n, &a, &b, &mut got);
+            let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
+            kernel.prepare(k, n, &b, &mut prepared);
+            kernel.run(m, k, n, &a, &prepared, &mut got);
             assert_eq!(got, want, "{}", kernel.name());
         }
     }
@@ -108,4 +111,31 @@ fn shapes_are_checked_at_the_entry_point() {
     );
     assert_eq!(e, Err(ShapeError::Dim { what: "k (rows of B)", expected: 3, found: 2 }));
     assert_eq!(MatRef::new(&a, 4, 2).unwrap_err(), ShapeError::Len { what: "matrix", expected: 8, found: 6 });
+}
+
+#[test]
+fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
+    let mut rng = Rng(7);
+    for &kernel in Kernel::ALL.iter().filter(|k| k.is_available()) {
+        for act in [Activation::Identity, Activation::Sigmoid, Activation::Relu] {
+            for (m, k, n) in [(1, 784, 50), (100, 784, 50), (3, 50, 100), (5, 100, 10), (2, 9, 113), (1, 3, 1)] {
+                let (a, b, bias) = (rng.vec(m * k), rng.vec(k * n), rng.vec(n));
+                let mut want = vec![0.0; m * n];
+                naive::matmul(m, k, n, &a, &b, &mut want);
+                add_bias(&mut want, &bias);
+                act.apply(&mut want);
+                let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
+                kernel.prepare(k, n, &b, &mut prepared);
+                let mut got = vec![f32::NAN; m * n];
+                kernel.dense(m, k, n, &a, &prepared, &bias, act, &mut got);
+                for (idx, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 2e-5 * (1.0 + w.abs()),
+                        "{} {act:?} m={m} k={k} n={n} [{idx}]: {g} vs {w}",
+                        kernel.name()
+                    );
+                }
+            }
+        }
+    }
 }

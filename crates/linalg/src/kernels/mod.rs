@@ -9,6 +9,8 @@
 //! | 0 | `naive.rs` | the definition, i-j-p: the oracle |
 //! | 1 | `ikj.rs` | loop reorder, i-p-j: contiguous rows, vectorisable |
 //! | 2 | `blocked.rs` | `KC × NC` blocks of B shared by every row of the batch |
+//! | 3 | `tiled.rs` | `MR × NR` register tiles over packed panels of B |
+//! | 4 | `avx2.rs` | AVX2+FMA, a row of C in registers, zero inputs skipped, fused epilogue |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -17,10 +19,12 @@
 //! ([`Kernel::prepare`]): for the steps above that is a plain copy of B;
 //! packing kernels reorder B into the layout their inner loop wants.
 
+pub mod avx2;
 pub mod blocked;
 pub mod ikj;
 pub mod naive;
 pub mod params;
+pub mod tiled;
 
 use crate::activation::{self, Activation};
 use crate::mat::{MatMut, MatRef, ShapeError};
@@ -45,11 +49,16 @@ pub enum Kernel {
     Ikj,
     /// Step 2, [`blocked`]: cache blocks of B shared across the batch.
     Blocked,
+    /// Step 3, [`tiled`]: register tiles over packed B, portable.
+    Tiled,
+    /// Step 4, [`avx2`]: AVX2+FMA row kernel with zero skipping and a fused
+    /// epilogue; needs a CPU with AVX2 and FMA.
+    Avx2,
 }
 
 impl Kernel {
     /// Every kernel, in ladder order.
-    pub const ALL: &'static [Kernel] = &[Kernel::Naive, Kernel::Ikj, Kernel::Blocked];
+    pub const ALL: &'static [Kernel] = &[Kernel::Naive, Kernel::Ikj, Kernel::Blocked, Kernel::Tiled, Kernel::Avx2];
 
     /// The kernel's name, as `infer --kernel` takes it.
     pub fn name(self) -> &'static str {
@@ -57,6 +66,8 @@ impl Kernel {
             Kernel::Naive => "naive",
             Kernel::Ikj => "ikj",
             Kernel::Blocked => "blocked",
+            Kernel::Tiled => "tiled",
+            Kernel::Avx2 => "avx2",
         }
     }
 
@@ -65,9 +76,14 @@ impl Kernel {
         Kernel::ALL.iter().copied().find(|k| k.name() == name)
     }
 
-    /// Whether this CPU can run the kernel.
+    /// Whether this CPU can run the kernel. With the `std` feature AVX2 and
+    /// FMA are detected at run time; without it, only if the build enables
+    /// them (`-C target-feature=+avx2,+fma`).
     pub fn is_available(self) -> bool {
-        true
+        match self {
+            Kernel::Avx2 => avx2::is_available(),
+            _ => true,
+        }
     }
 
     /// The fastest kernel this CPU can run.
@@ -79,6 +95,8 @@ impl Kernel {
     pub fn prepared_len(self, k: usize, n: usize) -> usize {
         match self {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => k * n,
+            Kernel::Tiled => tiled::packed_len(k, n),
+            Kernel::Avx2 => avx2::prepared_len(k, n),
         }
     }
 
@@ -91,18 +109,23 @@ impl Kernel {
         assert_eq!(out.len(), self.prepared_len(k, n), "prepared buffer length");
         match self {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => out.copy_from_slice(b),
+            Kernel::Tiled => tiled::pack(k, n, b, out),
+            Kernel::Avx2 => avx2::prepare(k, n, b, out),
         }
     }
 
     /// `C = A·B` with B prepared by [`Kernel::prepare`].
     ///
     /// # Panics
-    /// If a slice length does not match its shape.
+    /// If a slice length does not match its shape, or the kernel is not
+    /// [available](Kernel::is_available).
     pub fn run(self, m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
         match self {
             Kernel::Naive => naive::matmul(m, k, n, a, b, c),
             Kernel::Ikj => ikj::matmul(m, k, n, a, b, c),
             Kernel::Blocked => blocked::matmul(m, k, n, a, b, c),
+            Kernel::Tiled => tiled::matmul(m, k, n, a, b, c),
+            Kernel::Avx2 => avx2::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -123,6 +146,9 @@ impl Kernel {
         act: Activation,
         c: &mut [f32],
     ) {
+        if self == Kernel::Avx2 {
+            return avx2::dense(m, k, n, a, b, bias, act, c);
+        }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
         self.run(m, k, n, a, b, c);
         if n > 0 {

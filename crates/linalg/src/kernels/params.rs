@@ -14,3 +14,26 @@ pub const NC: usize = 64;
 
 // One KC × NC block of f32 must fit in a 32 KB L1 data cache.
 const _: () = assert!(KC * NC * 4 <= 32 * 1024);
+
+/// Rows of C per register tile (tiled kernel).
+pub const MR: usize = 4;
+/// Columns of C per register tile, the width of a packed panel of B
+/// (tiled kernel): two 8-float AVX vectors, four SSE vectors.
+pub const NR: usize = 16;
+
+// The tile's accumulators, MR × NR f32, fit in 16 vector registers of 16 B.
+const _: () = assert!(MR * NR * 4 <= 16 * 16);
+
+/// Columns in one AVX2 vector of f32 (simd kernel).
+pub const LANES: usize = 8;
+/// The most vectors of C one row keeps in registers (simd kernel): 13
+/// accumulators, one broadcast of A and one load of B fill the 16 AVX
+/// registers; n = 100 is exactly 13 vectors.
+pub const VMAX: usize = 13;
+/// The most rows of B in one cache block of the simd kernel, and the size of
+/// the stack buffer (`u32`s) holding the indices of a block's non-zero inputs.
+pub const KC_SPARSE: usize = 256;
+/// Bytes of B one cache block of the simd kernel may take: its rows are then
+/// reused from L1 (32 KB on Zen 3/4) by every row of the batch. For W1
+/// (n_pad = 56) that is 109 rows of 224 B.
+pub const L1_BYTES: usize = 24 * 1024;
