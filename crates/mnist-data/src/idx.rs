@@ -13,8 +13,12 @@ use std::path::Path;
 
 use byteorder::{BigEndian, ByteOrder};
 
-use crate::error::{Error, Parsed, Problem};
-use crate::read::{gunzip_if_gzip, read_limited};
+use std::io::{BufRead, BufReader, Read};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{Error, ErrorKind, Parsed, Problem};
+use crate::read::{open_file, GZIP_MAGIC};
 
 /// The largest IDX file accepted, after decompression: 256 MiB (the MNIST
 /// training images are 47 MB).
@@ -92,62 +96,93 @@ impl Idx {
 
 /// Reads an IDX file, raw or gzip.
 ///
+/// The file is read as a stream: the header first, then the body into a
+/// buffer reserved for the smaller of what the header claims and what the
+/// file can really hold (its size; for gzip, its size times deflate's largest
+/// ratio, 1032), so a lying header cannot make it allocate more.
+///
 /// # Errors
 /// I/O errors, [`crate::ErrorKind::Limits`] past [`MAX_IDX_BYTES`], and
 /// [`crate::ErrorKind::Format`] for a bad header, a short body or trailing
 /// bytes.
 pub fn read_idx(path: &Path) -> Result<Idx, Error> {
-    let bytes = read_limited(path, MAX_IDX_BYTES)?;
-    let bytes = gunzip_if_gzip(bytes, MAX_IDX_BYTES).map_err(|p| p.at(path))?;
-    parse_idx(bytes).map_err(|p| p.at(path))
+    let (file, len) = open_file(path)?;
+    let mut file = BufReader::new(file);
+    let is_gzip = file
+        .fill_buf()
+        .map_err(|e| Error::new(path, ErrorKind::Io, format!("cannot read: {e}")))?
+        .starts_with(&GZIP_MAGIC);
+    let limit = MAX_IDX_BYTES + 1;
+    let parsed = if is_gzip {
+        let hint = len.saturating_mul(1032);
+        parse_stream(MultiGzDecoder::new(file).take(limit), hint, |e| {
+            Problem::format(format!("gzip data is truncated or corrupt: {e}"))
+        })
+    } else {
+        parse_stream(file.take(limit), len, |e| Problem::format(format!("cannot read: {e}")))
+    };
+    parsed.map_err(|p| p.at(path))
 }
 
-fn describe_magic(magic: u32) -> String {
-    match magic {
-        0x0000_0803 => format!("0x{magic:08x} is an image file"),
-        0x0000_0801 => format!("0x{magic:08x} is a label file"),
-        _ => format!("0x{magic:08x}"),
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
+    Ok(got)
 }
 
-/// Parses the bytes of an (uncompressed) IDX file.
-pub(crate) fn parse_idx(mut bytes: Vec<u8>) -> Parsed<Idx> {
-    if bytes.is_empty() {
+/// Parses an (already decompressed) IDX stream. `hint` bounds the body's
+/// first allocation; `fail` turns a read error into a message.
+fn parse_stream(mut r: impl Read, hint: u64, fail: impl Fn(std::io::Error) -> Problem) -> Parsed<Idx> {
+    let mut head = [0u8; 4];
+    let got = read_full(&mut r, &mut head).map_err(&fail)?;
+    if got == 0 {
         return Err(Problem::format("file is empty, expected an IDX header"));
     }
-    if bytes.len() < 4 {
-        return Err(Problem::format(format!(
-            "file is {} bytes, expected at least a 4-byte IDX magic number",
-            bytes.len()
-        )));
+    if got < 4 {
+        return Err(Problem::format(format!("file is {got} bytes, expected at least a 4-byte IDX magic number")));
     }
-    let magic = BigEndian::read_u32(&bytes);
-    if bytes[0] != 0 || bytes[1] != 0 {
+    let magic = BigEndian::read_u32(&head);
+    if head[0] != 0 || head[1] != 0 {
         return Err(Problem::format(format!(
             "magic 0x{magic:08x} is not IDX, expected two zero bytes, a type code and a dimension count"
         )));
     }
-    let dtype = DataType::from_code(bytes[2]).ok_or_else(|| {
+    let dtype = DataType::from_code(head[2]).ok_or_else(|| {
         Problem::format(format!(
             "magic 0x{magic:08x} has type code 0x{:02x}, expected one of 0x08 0x09 0x0b 0x0c 0x0d 0x0e",
-            bytes[2]
+            head[2]
         ))
     })?;
-    let ndim = bytes[3] as usize;
+    let ndim = head[3] as usize;
     let header = 4 + 4 * ndim;
-    if bytes.len() < header {
+    let mut sizes = [0u8; 4 * 255];
+    let sizes = &mut sizes[..4 * ndim];
+    let got = read_full(&mut r, sizes).map_err(&fail)?;
+    if got < sizes.len() {
         return Err(Problem::format(format!(
             "header of {ndim} dimensions needs {header} bytes, found a file of {}",
-            bytes.len()
+            4 + got
         )));
     }
-    let dims: Vec<usize> = bytes[4..header].chunks_exact(4).map(|c| BigEndian::read_u32(c) as usize).collect();
-    // u32 sizes: the product fits u128 for any ndim ≤ 3; checked_mul guards the rest.
+    let dims: Vec<usize> = sizes.chunks_exact(4).map(|c| BigEndian::read_u32(c) as usize).collect();
     let need = dims
         .iter()
         .try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d as u64))
         .ok_or_else(|| Problem::format(format!("header sizes {dims:?} overflow, expected a body under 2^64 bytes")))?;
-    let found = (bytes.len() - header) as u64;
+    let mut body = Vec::with_capacity(need.min(hint).min(MAX_IDX_BYTES) as usize);
+    r.read_to_end(&mut body).map_err(&fail)?;
+    if (header + body.len()) as u64 > MAX_IDX_BYTES {
+        return Err(Problem::limits(format!("IDX data is larger than the limit of {MAX_IDX_BYTES} bytes")));
+    }
+    let found = body.len() as u64;
     let shape = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
     if found < need {
         return Err(Problem::format(format!("body is short: header {shape} needs {need} bytes, found {found}")));
@@ -157,8 +192,15 @@ pub(crate) fn parse_idx(mut bytes: Vec<u8>) -> Parsed<Idx> {
             "trailing bytes: header {shape} needs {need} bytes after it, found {found}"
         )));
     }
-    bytes.drain(..header);
-    Ok(Idx { magic, dtype, dims, body: bytes })
+    Ok(Idx { magic, dtype, dims, body })
+}
+
+fn describe_magic(magic: u32) -> String {
+    match magic {
+        0x0000_0803 => format!("0x{magic:08x} is an image file"),
+        0x0000_0801 => format!("0x{magic:08x} is a label file"),
+        _ => format!("0x{magic:08x}"),
+    }
 }
 
 /// Checks the magic of a parsed file against the one a reader wants.
@@ -172,6 +214,11 @@ pub(crate) fn expect_magic(idx: &Idx, want: u32, what: &str) -> Parsed<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_idx(bytes: Vec<u8>) -> Parsed<Idx> {
+        let len = bytes.len() as u64;
+        parse_stream(&bytes[..], len, |e| Problem::format(e.to_string()))
+    }
 
     fn file(magic: u32, dims: &[u32], body: &[u8]) -> Vec<u8> {
         let mut v = magic.to_be_bytes().to_vec();
