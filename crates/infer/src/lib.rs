@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod fixtures;
 pub mod model;
 pub mod pyfmt;
+pub mod svg;
 
 use std::fmt;
 
@@ -43,6 +44,7 @@ Usage: infer [COMMAND] [FLAGS]
 
 Commands:
   eval     classify the test set and print the accuracy (the default)
+  sweep    images/s against batch size: a table, JSON or an SVG chart
   help     print this help, or a command's: infer help eval
 
 Every command takes --help. Errors print one line on stderr and exit with 2.
@@ -61,6 +63,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     };
     match cmd {
         "eval" => cmd::eval::run(rest),
+        "sweep" => cmd::sweep::run(rest),
         "help" => match rest.first().map(String::as_str) {
             None => {
                 print!("{HELP}");
@@ -68,6 +71,6 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             }
             Some(c) => run(&[c.to_string(), "--help".to_string()]),
         },
-        other => fail!("unknown command '{other}', expected one of: eval, help (see 'infer --help')"),
+        other => fail!("unknown command '{other}', expected one of: eval, sweep, help (see 'infer --help')"),
     }
 }

@@ -2,6 +2,7 @@
 //! and the weights named by the common flags.
 
 pub mod eval;
+pub mod sweep;
 
 use std::path::PathBuf;
 
@@ -34,6 +35,15 @@ pub struct Loaded {
     pub weights_paths: Vec<PathBuf>,
     /// The network.
     pub model: Model,
+    /// The layers as read, for preparing them for another kernel.
+    pub layers: Vec<mnist_data::Layer>,
+}
+
+impl Loaded {
+    /// The layers as read from the weights files.
+    pub fn layers(&self) -> Vec<mnist_data::Layer> {
+        self.layers.clone()
+    }
 }
 
 /// Reads the files named by [`DATA_FLAGS`] and prepares the network for
@@ -52,7 +62,7 @@ pub fn load(args: &Args, kernel: Kernel) -> Result<Loaded, Failure> {
     let weights = Weights::read_all(&weights_paths)?;
     let layers = weights.layers(data.images.pixels_per_image(), CLASSES)?;
     let model = Model::new(&layers, kernel)?;
-    Ok(Loaded { data, images_path, weights_paths, model })
+    Ok(Loaded { data, images_path, weights_paths, model, layers })
 }
 
 /// The kernel named by `--kernel`, or the fastest this CPU runs.
@@ -60,19 +70,22 @@ pub fn load(args: &Args, kernel: Kernel) -> Result<Loaded, Failure> {
 /// # Errors
 /// An unknown name, or a kernel this CPU cannot run.
 pub fn kernel(args: &Args) -> Result<Kernel, Failure> {
-    match args.get("kernel") {
-        None => Ok(Kernel::best()),
-        Some(name) => {
-            let k = Kernel::from_name(name).ok_or_else(|| {
-                let names: Vec<_> = Kernel::ALL.iter().map(|k| k.name()).collect();
-                Failure(format!("--kernel '{name}' is not a kernel, expected one of: {}", names.join(", ")))
-            })?;
-            if !k.is_available() {
-                crate::fail!("--kernel '{name}' needs CPU features this machine lacks");
-            }
-            Ok(k)
-        }
+    args.get("kernel").map_or(Ok(Kernel::best()), kernel_named)
+}
+
+/// The kernel called `name`.
+///
+/// # Errors
+/// An unknown name, or a kernel this CPU cannot run.
+pub fn kernel_named(name: &str) -> Result<Kernel, Failure> {
+    let k = Kernel::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Kernel::ALL.iter().map(|k| k.name()).collect();
+        Failure(format!("--kernel '{name}' is not a kernel, expected one of: {}", names.join(", ")))
+    })?;
+    if !k.is_available() {
+        crate::fail!("--kernel '{name}' needs CPU features this machine lacks");
     }
+    Ok(k)
 }
 
 /// `--threads N`, where 0 means every core.

@@ -37,3 +37,9 @@ pub const KC_SPARSE: usize = 256;
 /// reused from L1 (32 KB on Zen 3/4) by every row of the batch. For W1
 /// (n_pad = 56) that is 109 rows of 224 B.
 pub const L1_BYTES: usize = 24 * 1024;
+/// Rows of A and C per outer block of the simd kernel: their partial sums
+/// (MC · n floats, 51 KB for n = 50) stay in L2 while the blocks of B pass
+/// over them. Measured against 64 and unbounded (`infer sweep`, interleaved
+/// runs, taskset -c 1): 64 lost ~25% at batch 100 (two W1 passes per batch),
+/// unbounded lost ~45% at batch 10,000 (partial sums spill to L3).
+pub const MC: usize = 256;
