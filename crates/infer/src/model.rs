@@ -117,6 +117,23 @@ impl Model {
         })
     }
 
+    /// The activations `z_layer` (after sigmoid) of hidden layer `layer`
+    /// (1-based) for images `first..first+count`: the input of layer
+    /// `layer + 1`.
+    ///
+    /// # Panics
+    /// If `layer` is 0 or not a hidden layer, or the range is outside
+    /// `images`.
+    pub fn hidden(&self, images: &Images, first: usize, count: usize, layer: usize) -> Vec<f32> {
+        assert!(layer >= 1 && layer < self.layers.len(), "hidden layers are 1..{}", self.layers.len());
+        // layers 1..=layer as a network of their own: its output before
+        // softmax is a_layer, and z_layer = sigmoid(a_layer)
+        let cut = Model { kernel: self.kernel, layers: self.layers[..layer].to_vec() };
+        let mut a = cut.logits(images, first, count);
+        linalg::activation::sigmoid_in_place(&mut a);
+        a
+    }
+
     /// The predicted class of each of the first `predictions.len()` images,
     /// `batch_size` images per forward pass (the last batch may be smaller),
     /// the batches shared out among `threads` threads.

@@ -31,7 +31,8 @@ impl Rng {
 /// Edges of every block size in `params`, and the real layers.
 fn shapes() -> Vec<(usize, usize, usize)> {
     let mut s = Vec::new();
-    for m in [0, 1, 2, 3, 4, 5, 7, 8, 9, 100] {
+    // m: MR edges (4), the batch sizes 1 and 100, MC edges (256)
+    for m in [0, 1, 2, 3, 4, 5, 7, 8, 9, 100, 255, 256, 257] {
         for (k, n) in [(784, 50), (50, 100), (100, 10)] {
             s.push((m, k, n));
         }
