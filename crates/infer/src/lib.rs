@@ -7,6 +7,7 @@ pub mod args;
 pub mod cmd;
 pub mod fixtures;
 pub mod model;
+pub mod png;
 pub mod pyfmt;
 pub mod svg;
 
@@ -29,6 +30,43 @@ impl From<mnist_data::Error> for Failure {
     }
 }
 
+impl Failure {
+    /// A failed write to stdout. A closed pipe (`infer show 0 | head`) is
+    /// not an error: it becomes the empty failure, which `main` ends quietly.
+    pub fn stdout(e: std::io::Error) -> Failure {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure(String::new())
+        } else {
+            Failure(format!("cannot write to stdout: {e}"))
+        }
+    }
+
+    /// Whether this is the quiet end of a closed pipe.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// `print!` that returns a [`Failure`] instead of panicking when stdout is
+/// closed.
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($t)*).map_err($crate::Failure::stdout)?
+    }};
+}
+
+/// `println!` that returns a [`Failure`] instead of panicking when stdout is
+/// closed.
+#[macro_export]
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*).map_err($crate::Failure::stdout)?
+    }};
+}
+
 /// `Err(Failure(format!(...)))`.
 #[macro_export]
 macro_rules! fail {
@@ -45,6 +83,9 @@ Usage: infer [COMMAND] [FLAGS]
 Commands:
   eval     classify the test set and print the accuracy (the default)
   sweep    images/s against batch size: a table, JSON or an SVG chart
+  show     one test image drawn in the terminal, its label and prediction
+  softmax  the naive and the max-subtracted softmax of numbers you give
+  argmax   numpy's argmax along axis 0 or 1 of a matrix you type
   help     print this help, or a command's: infer help eval
 
 Every command takes --help. Errors print one line on stderr and exit with 2.
@@ -64,13 +105,18 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     match cmd {
         "eval" => cmd::eval::run(rest),
         "sweep" => cmd::sweep::run(rest),
+        "show" => cmd::show::run(rest),
+        "softmax" => cmd::lessons::softmax(rest),
+        "argmax" => cmd::lessons::argmax(rest),
         "help" => match rest.first().map(String::as_str) {
             None => {
-                print!("{HELP}");
+                out!("{HELP}");
                 Ok(())
             }
             Some(c) => run(&[c.to_string(), "--help".to_string()]),
         },
-        other => fail!("unknown command '{other}', expected one of: eval, sweep, help (see 'infer --help')"),
+        other => {
+            fail!("unknown command '{other}', expected one of: eval, sweep, show, softmax, argmax, help (see 'infer --help')")
+        }
     }
 }

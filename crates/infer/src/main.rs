@@ -3,8 +3,12 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = infer::run(&args) {
-        eprintln!("error: {e}");
-        std::process::exit(2);
+    match infer::run(&args) {
+        Ok(()) => {}
+        Err(e) if e.is_broken_pipe() => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
     }
 }

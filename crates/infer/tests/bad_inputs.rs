@@ -119,7 +119,10 @@ fn usage_errors() {
     );
     usage_error(&["eval", "--batch-size"], "--batch-size needs a value (see 'infer eval --help')");
     usage_error(&["eval", "--frobnicate"], "unknown flag '--frobnicate' for 'infer eval' (see 'infer eval --help')");
-    usage_error(&["evaluate"], "unknown command 'evaluate', expected one of: eval, sweep, help (see 'infer --help')");
+    usage_error(
+        &["evaluate"],
+        "unknown command 'evaluate', expected one of: eval, sweep, show, softmax, argmax, help (see 'infer --help')",
+    );
     usage_error(
         &["eval", "--limit", "10001"],
         "--limit 10001 is more than the 10000 images in fixtures/t10k-images-idx3-ubyte.gz",

@@ -4,9 +4,10 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use super::report;
 use crate::args::{Args, Flag};
 use crate::pyfmt::py_float;
-use crate::{fail, Failure};
+use crate::{fail, out, outln, Failure};
 
 const HELP: &str = "\
 infer eval: classify the test images and print Accuracy:<fraction correct>,
@@ -25,6 +26,10 @@ const HELP_TAIL: &str = "\
   --kernel NAME     matmul kernel (see 'infer kernels') [fastest available]
   --predictions F   write one predicted digit per line to F, in file order
   --json            print one JSON object instead of the summary
+  --report          also print the confusion matrix, per-class precision and
+                    recall, and the most confused pairs
+  --misclassified F write a PNG grid of every misclassified image to F,
+                    each tagged true>predicted
   -h, --help        this help
 ";
 
@@ -40,10 +45,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Flag::Value("threads"),
         Flag::Value("kernel"),
         Flag::Value("predictions"),
+        Flag::Value("misclassified"),
         Flag::Switch("json"),
+        Flag::Switch("report"),
     ]);
     let Some(args) = Args::parse("eval", &flags, argv)? else {
-        print!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
+        out!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
         return Ok(());
     };
     args.no_positional()?;
@@ -63,8 +70,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         }
     };
     let predictions_path = args.get("predictions").map(Path::new);
-    if let Some(p) = predictions_path {
-        refuse_to_overwrite_inputs(p, &args)?;
+    for flag in ["predictions", "misclassified"] {
+        if let Some(p) = args.get(flag) {
+            refuse_to_overwrite_inputs(Path::new(p), flag, &args)?;
+        }
     }
 
     let mut predictions = vec![0u8; total];
@@ -77,10 +86,15 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     if let Some(p) = predictions_path {
         write_predictions(p, &predictions)?;
     }
+    let labels = &data.labels.labels[..total];
+    if let Some(p) = args.get("misclassified") {
+        let grid = report::misclassified_grid(&data.images, labels, &predictions);
+        std::fs::write(p, grid.encode()).map_err(|e| Failure(format!("{p}: cannot write the PNG: {e}")))?;
+    }
     let per_second = total as f64 / seconds;
     if args.has("json") {
         let layers: Vec<String> = model.shapes().iter().map(|(k, n)| format!("[{k},{n}]")).collect();
-        println!(
+        outln!(
             "{{\"accuracy\":{},\"correct\":{correct},\"total\":{total},\"batch_size\":{batch_size},\"threads\":{threads},\
              \"kernel\":\"{}\",\"layers\":[{}],\"seconds\":{seconds:.6},\"images_per_second\":{per_second:.0}}}",
             py_float(accuracy),
@@ -91,24 +105,30 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     }
     let shapes: Vec<String> =
         model.shapes().iter().enumerate().map(|(i, (k, n))| format!("W{} {k}×{n}", i + 1)).collect();
-    println!("images      {total} from {}", loaded.images_path.display());
-    println!("network     {} ({}), sigmoid hidden, softmax out", model.describe(), shapes.join(", "));
-    println!(
+    outln!("images      {total} from {}", loaded.images_path.display());
+    outln!("network     {} ({}), sigmoid hidden, softmax out", model.describe(), shapes.join(", "));
+    outln!(
         "weights     {}",
         loaded.weights_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ")
     );
-    println!("kernel      {}", model.kernel().name());
-    println!("batch size  {batch_size}{}", if batch_size == 1 { " (one image at a time)" } else { "" });
-    println!("threads     {threads}");
-    println!(
+    outln!("kernel      {}", model.kernel().name());
+    outln!("batch size  {batch_size}{}", if batch_size == 1 { " (one image at a time)" } else { "" });
+    outln!("threads     {threads}");
+    outln!(
         "time        {seconds:.4} s, {per_second:.0} images/s, {:.2} GFLOP/s",
         per_second * model.flops_per_image() as f64 / 1e9
     );
-    println!("Accuracy:{}", py_float(accuracy));
+    if args.has("report") {
+        out!("{}", report::confusion(labels, &predictions, model.output_len()));
+    }
+    if let Some(p) = args.get("misclassified") {
+        outln!("misclassified {} images, drawn in {p}", total - correct);
+    }
+    outln!("Accuracy:{}", py_float(accuracy));
     Ok(())
 }
 
-fn refuse_to_overwrite_inputs(out: &Path, args: &Args) -> Result<(), Failure> {
+fn refuse_to_overwrite_inputs(out: &Path, flag: &str, args: &Args) -> Result<(), Failure> {
     let Ok(out_real) = out.canonicalize() else { return Ok(()) }; // a new file
     let mut inputs: Vec<String> = args.all("weights").iter().map(|s| s.to_string()).collect();
     inputs.extend(args.get("images").map(str::to_string));
@@ -119,7 +139,7 @@ fn refuse_to_overwrite_inputs(out: &Path, args: &Args) -> Result<(), Failure> {
         }
     }
     if inputs.iter().any(|i| Path::new(i).canonicalize().is_ok_and(|p| p == out_real)) {
-        fail!("{}: --predictions would overwrite an input file, expected a new path", out.display());
+        fail!("{}: --{flag} would overwrite an input file, expected a new path", out.display());
     }
     Ok(())
 }

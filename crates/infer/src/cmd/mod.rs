@@ -2,6 +2,9 @@
 //! and the weights named by the common flags.
 
 pub mod eval;
+pub mod lessons;
+pub mod report;
+pub mod show;
 pub mod sweep;
 
 use std::path::PathBuf;

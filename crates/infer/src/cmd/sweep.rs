@@ -7,7 +7,7 @@ use linalg::Kernel;
 
 use crate::args::{Args, Flag};
 use crate::model::Model;
-use crate::{fail, svg, Failure};
+use crate::{fail, out, outln, svg, Failure};
 
 const HELP: &str = "\
 infer sweep: how throughput moves with batch size. For each kernel and batch
@@ -74,7 +74,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Flag::Switch("json"),
     ]);
     let Some(args) = Args::parse("sweep", &flags, argv)? else {
-        print!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
+        out!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
         return Ok(());
     };
     args.no_positional()?;
@@ -154,21 +154,18 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 )
             })
             .collect();
-        println!("[{}]", rows.join(",\n "));
+        outln!("[{}]", rows.join(",\n "));
         return Ok(());
     }
-    println!(
+    outln!(
         "{total} images, {} network, {threads} thread(s), median of {repeat} passes, {}",
         loaded.model.describe(),
         cpu_name()
     );
-    println!("speedup: over the kernel's first batch size ({})", batches[0]);
-    println!(
-        "{:>6}  {:<8} {:>12}  {:>23}  {:>7}  {:>7}",
-        "batch", "kernel", "images/s", "min–max", "GFLOP/s", "speedup"
-    );
+    outln!("speedup: over the kernel's first batch size ({})", batches[0]);
+    outln!("{:>6}  {:<8} {:>12}  {:>23}  {:>7}  {:>7}", "batch", "kernel", "images/s", "min–max", "GFLOP/s", "speedup");
     for p in &points {
-        println!(
+        outln!(
             "{:>6}  {:<8} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×",
             p.batch_size,
             p.kernel.name(),
