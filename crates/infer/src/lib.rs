@@ -83,6 +83,7 @@ Usage: infer [COMMAND] [FLAGS]
 Commands:
   eval     classify the test set and print the accuracy (the default)
   sweep    images/s against batch size: a table, JSON or an SVG chart
+  kernels  the matmul ladder on the real layer shapes: checked, timed, % of peak
   show     one test image drawn in the terminal, its label and prediction
   softmax  the naive and the max-subtracted softmax of numbers you give
   argmax   numpy's argmax along axis 0 or 1 of a matrix you type
@@ -105,6 +106,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     match cmd {
         "eval" => cmd::eval::run(rest),
         "sweep" => cmd::sweep::run(rest),
+        "kernels" => cmd::kernels::run(rest),
         "show" => cmd::show::run(rest),
         "softmax" => cmd::lessons::softmax(rest),
         "argmax" => cmd::lessons::argmax(rest),
@@ -116,7 +118,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             Some(c) => run(&[c.to_string(), "--help".to_string()]),
         },
         other => {
-            fail!("unknown command '{other}', expected one of: eval, sweep, show, softmax, argmax, help (see 'infer --help')")
+            fail!("unknown command '{other}', expected one of: eval, sweep, kernels, show, softmax, argmax, help (see 'infer --help')")
         }
     }
 }

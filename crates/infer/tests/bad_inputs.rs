@@ -121,7 +121,7 @@ fn usage_errors() {
     usage_error(&["eval", "--frobnicate"], "unknown flag '--frobnicate' for 'infer eval' (see 'infer eval --help')");
     usage_error(
         &["evaluate"],
-        "unknown command 'evaluate', expected one of: eval, sweep, show, softmax, argmax, help (see 'infer --help')",
+        "unknown command 'evaluate', expected one of: eval, sweep, kernels, show, softmax, argmax, help (see 'infer --help')",
     );
     usage_error(
         &["eval", "--limit", "10001"],
@@ -129,7 +129,7 @@ fn usage_errors() {
     );
     usage_error(
         &["eval", "--kernel", "magic"],
-        "--kernel 'magic' is not a kernel, expected one of: naive, ikj, blocked, tiled, avx2",
+        "--kernel 'magic' is not a kernel, expected one of: naive, ikj, blocked, tiled, avx2-tile, avx2",
     );
     usage_error(
         &["eval", "--predictions", "fixtures/sample_weight.pkl"],

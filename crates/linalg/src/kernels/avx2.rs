@@ -1,7 +1,7 @@
-//! Step 4: AVX2 + FMA, a whole row of C in registers, zero inputs skipped,
+//! Step 5: AVX2 + FMA, a whole row of C in registers, zero inputs skipped,
 //! bias and activation fused into the store.
 //!
-//! What changed from step 3 (tiled):
+//! What changed from step 4 (avx2-tile):
 //!
 //! - **Explicit SIMD.** `core::arch` intrinsics: 8-float `__m256` vectors and
 //!   fused multiply-add (`vfmadd231ps`), two per cycle on Zen 3/4.
@@ -40,7 +40,7 @@
 //!
 //! Measured: see docs/matmul.md (`infer kernels`) and docs/performance.md.
 
-use super::params::{KC_SPARSE, L1_BYTES, LANES, MC, VMAX};
+use super::params::{KC_SPARSE, L1_BYTES, LANES, MC, MR_FMA, VMAX};
 use crate::activation::Activation;
 
 /// `n` rounded up to whole vectors.
@@ -117,11 +117,29 @@ fn run(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: Option<&[f32]>,
     }
 }
 
+/// A loop of nothing but independent AVX2 FMAs, to measure this core's peak:
+/// `iterations × 12` `vfmadd231ps` on 12 accumulators (12 chains hide the
+/// 4-cycle latency of 2 FMA pipes), 16 FLOP each. Returns a value that
+/// depends on every FMA, so none can be optimised away.
+///
+/// # Panics
+/// If the CPU lacks AVX2/FMA.
+pub fn fma_peak_loop(iterations: usize) -> f32 {
+    assert!(is_available(), "the FMA peak loop needs a CPU with AVX2 and FMA");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are present (checked above).
+    unsafe {
+        x86::fma_peak_loop(iterations)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    0.0
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{padded, KC_SPARSE, L1_BYTES, LANES, MC, VMAX};
+    use super::{padded, KC_SPARSE, L1_BYTES, LANES, MC, MR_FMA, VMAX};
     use crate::activation::Activation;
     use crate::math;
 
@@ -139,6 +157,15 @@ mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
+        // dense inputs and a batch to fill the tiles: the register-tile path
+        // for whole groups of MR_FMA rows, the row path for the rest
+        let probe = &a[..(MR_FMA * k).min(a.len())];
+        let dense_input = probe.iter().filter(|&&x| x != 0.0).count() * 2 > probe.len();
+        let tile_rows = if dense_input && m >= MR_FMA { m - m % MR_FMA } else { 0 };
+        if tile_rows > 0 {
+            dense_tiles(tile_rows, k, n, a, b, bias, act, c);
+        }
+        let (a, c, m) = (&a[tile_rows * k..], &mut c[tile_rows * n..], m - tile_rows);
         let np = padded(n);
         let nv = np / LANES;
         // column blocks of at most VMAX vectors, as even as possible
@@ -244,21 +271,123 @@ mod x86 {
             }
             let j = j0 + v * LANES;
             if pass.last {
-                if let Some(bias) = pass.bias {
-                    s = _mm256_add_ps(s, _mm256_maskload_ps(bias.as_ptr().add(j), masks[v]));
-                }
-                s = match pass.act {
-                    Activation::Identity => s,
-                    Activation::Sigmoid => sigmoid(s),
-                    Activation::Relu => _mm256_max_ps(s, _mm256_setzero_ps()),
-                };
+                s = epilogue(s, pass.bias, j, masks[v], pass.act);
             }
-            if j + LANES <= j1 {
-                _mm256_storeu_ps(c_row.as_mut_ptr().add(j), s);
-            } else {
-                _mm256_maskstore_ps(c_row.as_mut_ptr().add(j), masks[v], s);
+            store(c_row.as_mut_ptr().add(j), s, j + LANES <= j1, masks[v]);
+        }
+    }
+
+    /// `act(s + bias[j..j+8])`, the lanes outside `mask` of the bias read as 0.
+    #[inline(always)]
+    unsafe fn epilogue(s: __m256, bias: Option<&[f32]>, j: usize, mask: __m256i, act: Activation) -> __m256 {
+        let s = match bias {
+            Some(bias) => _mm256_add_ps(s, _mm256_maskload_ps(bias.as_ptr().add(j), mask)),
+            None => s,
+        };
+        match act {
+            Activation::Identity => s,
+            Activation::Sigmoid => sigmoid(s),
+            Activation::Relu => _mm256_max_ps(s, _mm256_setzero_ps()),
+        }
+    }
+
+    /// Stores 8 lanes, or only those in `mask` when the vector is partial.
+    #[inline(always)]
+    unsafe fn store(dst: *mut f32, s: __m256, full: bool, mask: __m256i) {
+        if full {
+            _mm256_storeu_ps(dst, s);
+        } else {
+            _mm256_maskstore_ps(dst, mask, s);
+        }
+    }
+
+    /// The dense path: `MR_FMA × 2`-vector register tiles read straight from
+    /// the row layout of B (row stride `n_pad`), bias and activation fused
+    /// into the store. For `rows` a multiple of `MR_FMA`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn dense_tiles(
+        rows: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+        c: &mut [f32],
+    ) {
+        let np = padded(n);
+        let nv = np / LANES;
+        // LOOP 3: MR_FMA rows of A and C
+        for ic in (0..rows).step_by(MR_FMA) {
+            // LOOP 2: two vectors (16 columns) of B and C, one at the edge
+            for jv in (0..nv).step_by(2) {
+                let (a_tile, b_cols) = (a.as_ptr().add(ic * k), b.as_ptr().add(jv * LANES));
+                let c_tile = &mut c[ic * n..];
+                if nv - jv >= 2 {
+                    tile::<2>(k, np, n, a_tile, b_cols, c_tile, jv * LANES, bias, act);
+                } else {
+                    tile::<1>(k, np, n, a_tile, b_cols, c_tile, jv * LANES, bias, act);
+                }
             }
         }
+    }
+
+    /// `MR_FMA × V` vectors of C, columns from `j0`: the micro-kernel of
+    /// avx2-tile on the row layout, with the epilogue fused.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile<const V: usize>(
+        k: usize,
+        np: usize,
+        n: usize,
+        a: *const f32,
+        b: *const f32,
+        c: &mut [f32],
+        j0: usize,
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) {
+        let mut acc = [[_mm256_setzero_ps(); V]; MR_FMA];
+        // LOOP 1: p, the tile in registers
+        for p in 0..k {
+            let bv: [__m256; V] = core::array::from_fn(|v| _mm256_loadu_ps(b.add(p * np + v * LANES)));
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let a_rp = _mm256_broadcast_ss(&*a.add(r * k + p));
+                for v in 0..V {
+                    acc_r[v] = _mm256_fmadd_ps(a_rp, bv[v], acc_r[v]);
+                }
+            }
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            for (v, &s) in acc_r.iter().enumerate() {
+                let j = j0 + v * LANES;
+                let mask = tail_mask(n.saturating_sub(j).min(LANES));
+                let s = epilogue(s, bias, j, mask, act);
+                store(c.as_mut_ptr().add(r * n + j), s, j + LANES <= n, mask);
+            }
+        }
+    }
+
+    /// See [`super::fma_peak_loop`].
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn fma_peak_loop(iterations: usize) -> f32 {
+        let mut acc = [_mm256_set1_ps(0.0); 12];
+        let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+        for _ in 0..iterations {
+            for acc_i in acc.iter_mut() {
+                *acc_i = _mm256_fmadd_ps(*acc_i, a, b);
+            }
+            // keep the compiler from collapsing the loop
+            core::arch::asm!("", options(nomem, nostack));
+        }
+        let mut sum = _mm256_setzero_ps();
+        for acc_i in acc {
+            sum = _mm256_add_ps(sum, acc_i);
+        }
+        let mut out = [0.0f32; 8];
+        _mm256_storeu_ps(out.as_mut_ptr(), sum);
+        out.iter().sum()
     }
 
     /// For each mask of 8 lanes, the positions of its set bits in order, one

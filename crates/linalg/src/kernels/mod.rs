@@ -10,7 +10,8 @@
 //! | 1 | `ikj.rs` | loop reorder, i-p-j: contiguous rows, vectorisable |
 //! | 2 | `blocked.rs` | `KC × NC` blocks of B shared by every row of the batch |
 //! | 3 | `tiled.rs` | `MR × NR` register tiles over packed panels of B |
-//! | 4 | `avx2.rs` | AVX2+FMA, a row of C in registers, zero inputs skipped, fused epilogue |
+//! | 4 | `avx2_tile.rs` | AVX2+FMA micro-kernel on `6 × 16` register tiles, dense |
+//! | 5 | `avx2.rs` | AVX2+FMA, a row of C in registers, zero inputs skipped, L1 blocks shared by the batch, fused epilogue |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -20,6 +21,7 @@
 //! packing kernels reorder B into the layout their inner loop wants.
 
 pub mod avx2;
+pub mod avx2_tile;
 pub mod blocked;
 pub mod ikj;
 pub mod naive;
@@ -51,14 +53,18 @@ pub enum Kernel {
     Blocked,
     /// Step 3, [`tiled`]: register tiles over packed B, portable.
     Tiled,
-    /// Step 4, [`avx2`]: AVX2+FMA row kernel with zero skipping and a fused
+    /// Step 4, [`avx2_tile`]: AVX2+FMA micro-kernel on register tiles;
+    /// needs a CPU with AVX2 and FMA.
+    Avx2Tile,
+    /// Step 5, [`avx2`]: AVX2+FMA row kernel with zero skipping and a fused
     /// epilogue; needs a CPU with AVX2 and FMA.
     Avx2,
 }
 
 impl Kernel {
     /// Every kernel, in ladder order.
-    pub const ALL: &'static [Kernel] = &[Kernel::Naive, Kernel::Ikj, Kernel::Blocked, Kernel::Tiled, Kernel::Avx2];
+    pub const ALL: &'static [Kernel] =
+        &[Kernel::Naive, Kernel::Ikj, Kernel::Blocked, Kernel::Tiled, Kernel::Avx2Tile, Kernel::Avx2];
 
     /// The kernel's name, as `infer --kernel` takes it.
     pub fn name(self) -> &'static str {
@@ -67,6 +73,7 @@ impl Kernel {
             Kernel::Ikj => "ikj",
             Kernel::Blocked => "blocked",
             Kernel::Tiled => "tiled",
+            Kernel::Avx2Tile => "avx2-tile",
             Kernel::Avx2 => "avx2",
         }
     }
@@ -81,7 +88,7 @@ impl Kernel {
     /// them (`-C target-feature=+avx2,+fma`).
     pub fn is_available(self) -> bool {
         match self {
-            Kernel::Avx2 => avx2::is_available(),
+            Kernel::Avx2 | Kernel::Avx2Tile => avx2::is_available(),
             _ => true,
         }
     }
@@ -96,6 +103,7 @@ impl Kernel {
         match self {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => k * n,
             Kernel::Tiled => tiled::packed_len(k, n),
+            Kernel::Avx2Tile => avx2_tile::packed_len(k, n),
             Kernel::Avx2 => avx2::prepared_len(k, n),
         }
     }
@@ -110,6 +118,7 @@ impl Kernel {
         match self {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => out.copy_from_slice(b),
             Kernel::Tiled => tiled::pack(k, n, b, out),
+            Kernel::Avx2Tile => avx2_tile::pack(k, n, b, out),
             Kernel::Avx2 => avx2::prepare(k, n, b, out),
         }
     }
@@ -125,6 +134,7 @@ impl Kernel {
             Kernel::Ikj => ikj::matmul(m, k, n, a, b, c),
             Kernel::Blocked => blocked::matmul(m, k, n, a, b, c),
             Kernel::Tiled => tiled::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Tile => avx2_tile::matmul(m, k, n, a, b, c),
             Kernel::Avx2 => avx2::matmul(m, k, n, a, b, c),
         }
     }

@@ -24,6 +24,10 @@ pub const NR: usize = 16;
 // The tile's accumulators, MR × NR f32, fit in 16 vector registers of 16 B.
 const _: () = assert!(MR * NR * 4 <= 16 * 16);
 
+/// Rows of C per register tile of the AVX2 micro-kernel (avx2-tile): with
+/// `NR = 16`, 6 × 2 = 12 accumulators of the 16 AVX registers.
+pub const MR_FMA: usize = 6;
+
 /// Columns in one AVX2 vector of f32 (simd kernel).
 pub const LANES: usize = 8;
 /// The most vectors of C one row keeps in registers (simd kernel): 13
