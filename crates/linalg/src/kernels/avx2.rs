@@ -38,7 +38,11 @@
 //! a matrix-vector product reading the non-zero rows of W1 (about 150 of 784,
 //! 224 B each, from L2).
 //!
-//! Measured: see docs/matmul.md (`infer kernels`) and docs/performance.md.
+//! Measured (`taskset -c 1 infer kernels`, 2026-11-27, AMD EPYC Zen 4, peak
+//! 116.8 GFLOP/s): W1 784×50: 0.80 µs at m = 1, 67.9 µs at m = 100 (97.9 and
+//! 115.5 dense-equivalent GFLOP/s: it does a fifth of the FLOPs); W2 50×100:
+//! 40.8 / 91.5 GFLOP/s (78% of peak); W3 100×10: 14.7 / 57.6.
+//! Full table: docs/matmul.md.
 
 use super::params::{KC_SPARSE, L1_BYTES, LANES, MC, MR_FMA, VMAX};
 use crate::activation::Activation;

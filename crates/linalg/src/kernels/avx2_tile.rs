@@ -18,7 +18,10 @@
 //! Rounding differs from the naive kernel only by FMA (one rounding per
 //! multiply-add instead of two); the order of the terms is the same.
 //!
-//! Measured: see docs/matmul.md (`infer kernels`).
+//! Measured (`taskset -c 1 infer kernels`, 2026-11-27, AMD EPYC Zen 4, peak
+//! 116.8 GFLOP/s): W1 784×50: 22.3 GFLOP/s at m = 1, 88.9 at m = 100 (76% of
+//! peak); W2 50×100: 38.2 / 68.0; W3 100×10: 15.7 / 57.8.
+//! Full table: docs/matmul.md.
 
 use super::params::{LANES, MR_FMA, NR};
 use super::tiled;

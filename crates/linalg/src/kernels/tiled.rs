@@ -19,7 +19,10 @@
 //! equals the naive kernel's bit for bit. This is the kernel `linalg` uses by
 //! default without `std` (no run-time CPU detection).
 //!
-//! Measured: see docs/matmul.md (`infer kernels`).
+//! Measured (`taskset -c 1 infer kernels`, 2026-11-27, AMD EPYC Zen 4, peak
+//! 116.8 GFLOP/s): W1 784×50: 27.6 GFLOP/s at m = 1, 21.1 at m = 100; W2 50×100:
+//! 25.9 / 22.9; W3 100×10: 18.7 / 16.3 (SSE2: the default x86-64 target).
+//! Full table: docs/matmul.md.
 
 use super::params::{MR, NR};
 
