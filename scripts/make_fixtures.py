@@ -84,6 +84,7 @@ def bad_idx():
     write(os.path.join(BAD, "bad-magic-images"), idx(0x03080000, [1, 28, 28], one_image))
     write(os.path.join(BAD, "bad-type-code-images"), idx(0x00000703, [1, 28, 28], one_image))
     write(os.path.join(BAD, "bad-four-billion-images"), idx(0x00000803, [4_000_000_000, 28, 28], one_image))
+    write(os.path.join(BAD, "bad-zero-images"), idx(0x00000803, [0, 28, 28], b""))
     write(os.path.join(BAD, "bad-short-body-images"), idx(0x00000803, [2, 28, 28], one_image))
     write(os.path.join(BAD, "bad-trailing-bytes-labels"), idx(0x00000801, [3], bytes([7, 2, 1, 0])))
     write(os.path.join(BAD, "bad-short-header"), struct.pack(">I", 0x00000803) + b"\x00\x00")

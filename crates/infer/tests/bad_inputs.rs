@@ -44,6 +44,7 @@ fn broken_idx_files() {
     refuses("--images", "bad-short-header", "header of 3 dimensions needs 16 bytes, found a file of 6");
     refuses("--labels", "bad-trailing-bytes-labels", "trailing bytes: header 3 needs 3 bytes after it, found 4");
     refuses("--images", "bad-directory", "is a directory, expected a file");
+    refuses("--images", "bad-zero-images", "holds no images, expected at least one");
 }
 
 #[test]

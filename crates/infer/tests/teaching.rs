@@ -140,3 +140,24 @@ fn misclassified_grid_holds_648_tagged_images() {
     }
     std::fs::remove_file(png).unwrap();
 }
+
+#[test]
+fn kernels_checks_and_times_every_kernel_on_every_layer() {
+    let out = stdout(&["kernels", "--json"]);
+    let rows: Vec<&str> = out.trim().trim_start_matches('[').trim_end_matches(']').split(",\n ").collect();
+    let available = linalg::Kernel::ALL.iter().filter(|k| k.is_available()).count();
+    assert_eq!(rows.len(), 3 * 2 * available, "{out}");
+    for (layer, k, n) in [("W1", 784, 50), ("W2", 50, 100), ("W3", 100, 10)] {
+        for m in [1, 100] {
+            for kernel in linalg::Kernel::ALL.iter().filter(|k| k.is_available()) {
+                let head =
+                    format!("{{\"layer\":\"{layer}\",\"k\":{k},\"n\":{n},\"m\":{m},\"kernel\":\"{}\",", kernel.name());
+                let row =
+                    rows.iter().find(|r| r.starts_with(&head)).unwrap_or_else(|| panic!("no row {head} in {out}"));
+                // every kernel agrees with the naive one to float32 rounding
+                let err: f64 = row.split("\"error\":").nth(1).unwrap().trim_end_matches('}').parse().unwrap();
+                assert!(err < 1e-5, "{row}");
+            }
+        }
+    }
+}

@@ -91,10 +91,13 @@ impl LabeledImages {
     /// Reads both files and checks that they hold the same number of items.
     ///
     /// # Errors
-    /// As [`Images::read`] and [`Labels::read`]; a count mismatch names the
-    /// label file.
+    /// As [`Images::read`] and [`Labels::read`]; an image file with no
+    /// images; a count mismatch names the label file.
     pub fn read(images: &Path, labels: &Path) -> Result<LabeledImages, Error> {
         let imgs = Images::read(images)?;
+        if imgs.count == 0 {
+            return Err(Problem::format("holds no images, expected at least one").at(images));
+        }
         let labs = Labels::read(labels)?;
         if labs.labels.len() != imgs.count {
             return Err(Problem::format(format!(
