@@ -777,6 +777,37 @@ mod tests {
         );
     }
 
+    /// Random damage to the book's pickle: every result is Ok or a typed
+    /// error, never a panic, and nothing is allocated beyond the file.
+    #[test]
+    fn damaged_pickles_never_panic() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sample_weight.pkl");
+        let good = std::fs::read(path).unwrap();
+        assert_eq!(parse_pickle(&good).unwrap().len(), 6);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // every truncation point in the opcode-dense header and tail
+        for cut in (0..2000).chain(good.len() - 2000..good.len()) {
+            let _ = parse_pickle(&good[..cut]);
+        }
+        // bytes overwritten with random values, in the opcodes (outside the
+        // raw float data) where they change the program
+        let opcodes: Vec<usize> = (0..good.len()).filter(|&i| i < 1000 || good.len() - i < 1000).collect();
+        for _ in 0..3000 {
+            let mut bad = good.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = opcodes[(next() % opcodes.len() as u64) as usize];
+                bad[i] = next() as u8;
+            }
+            let _ = parse_pickle(&bad);
+        }
+    }
+
     #[test]
     fn globals_outside_the_allow_list_are_refused() {
         let p = b"\x80\x02cos\nsystem\nq\x00.";
