@@ -93,13 +93,10 @@ impl Model {
     /// If the range is outside `images` or `images` does not match the
     /// network's input size.
     pub fn probabilities(&self, images: &Images, first: usize, count: usize) -> Vec<f32> {
-        self.with_network(|net| {
-            let x = to_f32(&images.pixels[first * net.input_len()..(first + count) * net.input_len()]);
-            let mut scratch = vec![0.0; net.scratch_len(count)];
-            let mut y = vec![0.0; count * net.output_len()];
-            net.forward(count, &x, &mut scratch, &mut y).expect("buffers sized by the network");
-            y
-        })
+        // what Network::forward does: the logits, then softmax per row
+        let mut y = self.logits(images, first, count);
+        linalg::activation::softmax_rows(&mut y, self.output_len());
+        y
     }
 
     /// The last layer's output before softmax (the book's `a3`) for images
