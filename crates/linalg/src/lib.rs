@@ -2,16 +2,17 @@
 //!
 //! `linalg` is `#![no_std]` always, has no dependencies and never allocates:
 //! every output and every scratch buffer is a slice the caller provides.
-//! The optional `std` feature only adds run-time CPU detection
-//! ([`Kernel::detect`]).
+//! The optional `std` feature only adds run-time CPU detection (AVX2 and
+//! FMA, for [`Kernel::is_available`] and [`Kernel::best`]); without it the
+//! portable kernels run, or the AVX2 ones if the build enables them.
 //!
 //! What is here:
 //!
 //! - [`MatRef`] / [`MatMut`]: row-major views whose shape is checked once,
 //!   when they are made.
 //! - [`kernels`]: the matmul ladder, from the naive triple loop (kept as the
-//!   oracle) to cache-blocked and register-tiled kernels. [`matmul`] is the
-//!   checked entry point.
+//!   oracle) through cache blocking and register tiling to AVX2 kernels.
+//!   [`matmul`] is the checked entry point.
 //! - [`activation`]: bias add, sigmoid, relu, softmax and argmax, per row.
 //! - [`math::exp`]: a hand-written `expf`, since `core` has none on stable.
 //! - [`network`]: any chain of dense layers (sigmoid hidden, softmax last),

@@ -246,6 +246,22 @@ mod tests {
         assert_eq!(e.detail, "body is short: header 4294967295×28×28 needs 3367254359280 bytes, found 10");
     }
 
+    /// Random damage to a small IDX file: Ok or a typed error, never a panic.
+    #[test]
+    fn damaged_headers_never_panic() {
+        let good = file(0x0000_0803, &[3, 2, 2], &[7; 12]);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut bad = good.clone();
+            bad[(state % 16) as usize] = (state >> 8) as u8;
+            bad.truncate(((state >> 16) % 40) as usize);
+            let _ = parse_idx(bad);
+        }
+    }
+
     #[test]
     fn bad_type_code() {
         let e = parse_idx(file(0x0000_0703, &[1, 1, 1], &[0])).unwrap_err();
