@@ -17,6 +17,39 @@
 //! - [`math::exp`]: a hand-written `expf`, since `core` has none on stable.
 //! - [`network`]: any chain of dense layers (sigmoid hidden, softmax last),
 //!   run over a batch into caller buffers.
+//!
+//! # Example
+//!
+//! A 2-input, 3-hidden, 2-output network on one row, every buffer on the
+//! stack, as a `#![no_std]` caller would run it:
+//!
+//! ```
+//! use linalg::{Dense, Kernel, Network};
+//!
+//! let kernel = Kernel::best(); // AVX2 if this CPU has it, else portable
+//! # #[allow(non_snake_case)]
+//! let (W1, b1) = ([0.5f32, -1.0, 0.25, 1.0, 0.5, -0.5], [0.0f32, 0.1, 0.2]); // 2×3
+//! # #[allow(non_snake_case)]
+//! let (W2, b2) = ([1.0f32, -1.0, 0.5, 0.5, -1.0, 1.0], [0.0f32, 0.0]); // 3×2
+//! // weights are prepared once, into the kernel's layout
+//! let (mut p1, mut p2) = ([0.0f32; 64], [0.0f32; 64]);
+//! let (n1, n2) = (kernel.prepared_len(2, 3), kernel.prepared_len(3, 2));
+//! kernel.prepare(2, 3, &W1, &mut p1[..n1]);
+//! kernel.prepare(3, 2, &W2, &mut p2[..n2]);
+//! let layers = [
+//!     Dense::new(kernel, 2, 3, &p1[..n1], &b1).unwrap(),
+//!     Dense::new(kernel, 3, 2, &p2[..n2], &b2).unwrap(),
+//! ];
+//! let net = Network::new(&layers).unwrap();
+//! let x = [1.0f32, 2.0]; // one row
+//! let mut scratch = [0.0f32; 6];
+//! assert!(scratch.len() >= net.scratch_len(1));
+//! let mut y = [0.0f32; 2];
+//! net.forward(1, &x, &mut scratch, &mut y).unwrap(); // y = softmax(sigmoid(x·W1 + b1)·W2 + b2)
+//! assert!((y[0] + y[1] - 1.0).abs() < 1e-6);
+//! // a2 = [0.821, -0.296]: class 0
+//! assert_eq!(linalg::activation::argmax(&y), Some(0));
+//! ```
 #![no_std]
 #![warn(missing_docs)]
 
