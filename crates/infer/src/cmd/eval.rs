@@ -59,16 +59,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let kernel = super::kernel(&args)?;
     let loaded = super::load(&args, kernel)?;
     let (data, model) = (&loaded.data, &loaded.model);
-    let total = match args.get("limit") {
-        None => data.images.count,
-        Some(_) => {
-            let n = args.number("limit", 1, 0)?;
-            if n > data.images.count {
-                fail!("--limit {n} is more than the {} images in {}", data.images.count, loaded.images_path.display());
-            }
-            n
-        }
-    };
+    let total = loaded.limit(&args)?;
     let predictions_path = args.get("predictions").map(Path::new);
     for flag in ["predictions", "misclassified"] {
         if let Some(p) = args.get(flag) {

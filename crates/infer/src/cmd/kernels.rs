@@ -91,10 +91,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     };
     args.no_positional()?;
     let loaded = super::load(&args, Kernel::Naive)?;
-    let layers = loaded.layers();
+    let layers = &loaded.layers;
     let images = &loaded.data.images;
     let m_max = 100.min(images.count);
-    let naive_model = Model::new(&layers, Kernel::Naive)?;
+    let naive_model = Model::new(layers, Kernel::Naive)?;
     // the real input of each layer, for m_max images
     let mut inputs = vec![to_f32(&images.pixels[..m_max * images.pixels_per_image()])];
     for l in 1..layers.len() {

@@ -44,9 +44,21 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The layers as read from the weights files.
-    pub fn layers(&self) -> Vec<mnist_data::Layer> {
-        self.layers.clone()
+    /// How many images to use: all of them, or `--limit N` (N ≥ 1).
+    ///
+    /// # Errors
+    /// A limit that is not a whole number ≥ 1 or exceeds the images.
+    pub fn limit(&self, args: &Args) -> Result<usize, Failure> {
+        let count = self.data.images.count;
+        match args.get("limit") {
+            None => Ok(count),
+            Some(_) => match args.number("limit", 1, 0)? {
+                n if n > count => {
+                    crate::fail!("--limit {n} is more than the {count} images in {}", self.images_path.display())
+                }
+                n => Ok(n),
+            },
+        }
     }
 }
 

@@ -87,16 +87,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let repeat = args.number("repeat", 1, 5)?;
     let loaded = super::load(&args, kernels[0])?;
     let images = &loaded.data.images;
-    let total = match args.get("limit") {
-        None => images.count,
-        Some(_) => args.number("limit", 1, 0)?.min(images.count),
-    };
-    let layers = loaded.layers();
+    let total = loaded.limit(&args)?;
 
     let mut points = Vec::new();
     let mut reference: Option<Vec<u8>> = None;
     for &kernel in &kernels {
-        let model = Model::new(&layers, kernel)?;
+        let model = Model::new(&loaded.layers, kernel)?;
         for &batch in &batches {
             let mut predictions = vec![0u8; total];
             model.predict(images, batch, threads, &mut predictions); // warm-up
