@@ -119,6 +119,7 @@ fn usage_errors() {
         "--batch-size '-3' is not a whole number ≥ 1 (see 'infer eval --help')",
     );
     usage_error(&["eval", "--batch-size"], "--batch-size needs a value (see 'infer eval --help')");
+    usage_error(&["eval", "--threads", "100000"], "--threads 100000 is more than the limit of 256");
     usage_error(&["eval", "--frobnicate"], "unknown flag '--frobnicate' for 'infer eval' (see 'infer eval --help')");
     usage_error(
         &["evaluate"],

@@ -107,10 +107,14 @@ pub fn kernel_named(name: &str) -> Result<Kernel, Failure> {
 /// `--threads N`, where 0 means every core.
 ///
 /// # Errors
-/// A value that is not a whole number.
+/// A value that is not a whole number, or more than [`MAX_THREADS`].
 pub fn threads(args: &Args) -> Result<usize, Failure> {
     match args.number("threads", 0, 1)? {
         0 => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        n if n > MAX_THREADS => crate::fail!("--threads {n} is more than the limit of {MAX_THREADS}"),
         n => Ok(n),
     }
 }
+
+/// The most threads `--threads` may ask for.
+pub const MAX_THREADS: usize = 256;
