@@ -120,6 +120,11 @@ fn usage_errors() {
     );
     usage_error(&["eval", "--batch-size"], "--batch-size needs a value (see 'infer eval --help')");
     usage_error(&["eval", "--threads", "100000"], "--threads 100000 is more than the limit of 256");
+    usage_error(&["show", "0", "--scale", "100000"], "--scale 100000 is more than the limit of 64");
+    usage_error(
+        &["show", "10000"],
+        "index '10000' is not an image of fixtures/t10k-images-idx3-ubyte.gz, expected 0 to 9999",
+    );
     usage_error(&["eval", "--frobnicate"], "unknown flag '--frobnicate' for 'infer eval' (see 'infer eval --help')");
     usage_error(
         &["evaluate"],

@@ -21,10 +21,13 @@ Flags:
 const HELP_TAIL: &str = "\
   --png FILE        also write the image as a grayscale PNG holding exactly
                     the 28×28 pixel values (0 = black background)
-  --scale N         enlarge the PNG N times, N ≥ 1 [1]
+  --scale N         enlarge the PNG N times, 1 ≤ N ≤ 64 [1]
   --ascii           draw with ASCII characters
   -h, --help        this help
 ";
+
+/// The largest `--scale`: 28 × 64 = 1792 pixels a side.
+const MAX_SCALE: usize = 64;
 
 /// Darkest to brightest, for the ASCII drawing.
 const RAMP: &[u8] = b" .:-=+*#%@";
@@ -44,6 +47,9 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         fail!("show needs one image index, e.g. 'infer show 0' (see 'infer show --help')");
     };
     let scale = args.number("scale", 1, 1)?;
+    if scale > MAX_SCALE {
+        fail!("--scale {scale} is more than the limit of {MAX_SCALE}");
+    }
     let loaded = super::load(&args, linalg::Kernel::best())?;
     let images = &loaded.data.images;
     let i = match index.parse::<usize>() {
