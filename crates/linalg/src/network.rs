@@ -152,14 +152,16 @@ impl<'w> Network<'w> {
         let (last, hidden) = self.layers.split_last().expect("a network has at least one layer");
         for (i, l) in hidden.iter().enumerate() {
             let (prev, out) = if i % 2 == 0 { (&*b1, &mut *b0) } else { (&*b0, &mut *b1) };
-            let input = if i == 0 { x } else { &prev[..m * l.k] };
-            l.kernel.dense(m, l.k, l.n, input, l.W, l.b, self.hidden, &mut out[..m * l.n]);
+            // the book's a1 = x·W1 + b1, z1 = sigmoid(a1); then z1 feeds W2 …
+            let z_prev = if i == 0 { x } else { &prev[..m * l.k] };
+            l.kernel.dense(m, l.k, l.n, z_prev, l.W, l.b, self.hidden, &mut out[..m * l.n]);
         }
         let input = match hidden.len() {
             0 => x,
             h if (h - 1) % 2 == 0 => &b0[..m * last.k],
             _ => &b1[..m * last.k],
         };
+        // the last layer stops at a (the book's a3): forward applies softmax
         last.kernel.dense(m, last.k, last.n, input, last.W, last.b, Activation::Identity, a);
         Ok(())
     }
