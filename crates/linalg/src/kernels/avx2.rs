@@ -1,42 +1,45 @@
-//! Step 5: AVX2 + FMA, a whole row of C in registers, zero inputs skipped,
-//! bias and activation fused into the store.
+//! Step 5: AVX2 + FMA shaped by the data: zero inputs skipped, a whole row
+//! of C in registers for batch 1, L1 blocks shared by the batch, register
+//! tiles for dense inputs, bias and sigmoid fused into the store.
 //!
-//! What changed from step 4 (avx2-tile):
+//! What changed from step 4 (avx2-tile), which is dense and needs a batch:
 //!
-//! - **Explicit SIMD.** `core::arch` intrinsics: 8-float `__m256` vectors and
-//!   fused multiply-add (`vfmadd231ps`), two per cycle on Zen 3/4.
 //! - **Row layout.** B is prepared once as `k` rows of `n` rounded up to 8
-//!   (`n_pad`), zero-padded. One row of C, up to `VMAX = 13` vectors
-//!   (104 columns: all of the book's layers), stays in registers for the
-//!   whole `k` loop: each `A[i][p]` is broadcast once and feeds
-//!   `⌈n/8⌉` FMAs, each with its own load of row `p` of B. Narrow layers
-//!   (n = 10: two vectors) keep several independent sets of accumulators
-//!   over alternating `p`, so the 4-cycle FMA latency is hidden.
+//!   (`n_pad`), zero-padded, instead of 16-column panels.
 //! - **Zero skipping.** Before the FMAs, the indices `p` where
-//!   `A[i][p] ≠ 0` are gathered, `KC_SPARSE` at a time, into a stack buffer,
-//!   and only those rows of B are read. About 81% of MNIST pixels are 0, so
-//!   the first layer (87% of the network's FLOPs) does about a fifth of its
-//!   dense work; for sigmoid outputs (never 0) it costs one compare per `p`.
+//!   `A[i][p] ≠ 0` are gathered 8 at a time (a compare, a movemask and a
+//!   table shuffle) into a stack buffer, and only those rows of B are read.
+//!   About 81% of MNIST pixels are 0, so the first layer (87% of the
+//!   network's FLOPs) does about a fifth of its dense work.
 //!   `fma(0, w, acc) = acc` exactly, so skipping changes no result.
+//! - **A row of C in registers.** Up to `VMAX = 13` vectors (104 columns:
+//!   every layer of the book) stay in registers for the whole `k` loop; each
+//!   non-zero `A[i][p]` is broadcast once and feeds `⌈n/8⌉` FMAs. Narrow
+//!   layers (n = 10: two vectors) keep several independent sets of
+//!   accumulators over alternating `p`, so the 4-cycle FMA latency is
+//!   hidden. Batch 1 is this loop: a matrix-vector product reading about 150
+//!   of W1's 784 rows, 224 B each, from L2.
+//! - **Cache blocking across the batch.** B is cut into blocks of `kc` rows
+//!   that fit `L1_BYTES` (109 rows of W1); each block is reused from L1 by
+//!   `MC = 256` rows of the batch before the next block is loaded, their
+//!   partial sums kept in C (51 KB for n = 50, in L2).
+//! - **Register tiles for dense inputs.** When the first `MR_FMA = 6` rows
+//!   of A are mostly non-zero (sigmoid outputs: W2 and W3) and the batch has
+//!   at least 6 rows, step 4's `6 × 16` tile runs on this row layout for
+//!   whole groups of 6 rows; each loaded row of B then feeds 6 rows of C.
 //! - **Fused epilogue.** `+ bias` and sigmoid (a vectorised version of
-//!   `math::exp`'s Cephes polynomial) are applied while the row is still in
-//!   registers, then stored; the last partial vector with a masked store.
+//!   `math::exp`'s Cephes polynomial) are applied while the results are
+//!   still in registers, then stored; the last partial vector with a masked
+//!   store.
+//!
+//! Loop order (BLIS names), row path: ic (MC rows), pc (kc rows of B), i
+//! (one row), column block of ≤ VMAX vectors, the non-zero p. Tile path: ic
+//! (MR_FMA rows), two-vector column blocks, p.
 //!
 //! Rounding differs from the naive kernel (FMA rounds once; narrow layers
 //! sum in a different order), within the tolerance of `tests/kernels.rs`;
 //! the predictions on all 10,000 test images still equal numpy's
 //! (`crates/infer/tests/accuracy.rs`).
-//!
-//! - **Cache blocking across the batch.** B is cut into blocks of `kc` rows
-//!   that fit `L1_BYTES` (109 rows of W1); each block is reused from L1 by
-//!   `MC = 256` rows of the batch before the next block is loaded, their
-//!   partial sums kept in C (51 KB for n = 50, in L2). This is where batch 100
-//!   beats batch 1 in this kernel.
-//!
-//! Loop order (BLIS names): ic (MC rows), pc (kc rows of B), i (one row),
-//! column block of ≤ VMAX vectors, the non-zero p of the block. Batch 1 (`m = 1`) is this same loop:
-//! a matrix-vector product reading the non-zero rows of W1 (about 150 of 784,
-//! 224 B each, from L2).
 //!
 //! Measured (`taskset -c 1 infer kernels`, 2026-11-27, AMD EPYC Zen 4, peak
 //! 116.8 GFLOP/s): W1 784×50: 0.80 µs at m = 1, 67.9 µs at m = 100 (97.9 and
