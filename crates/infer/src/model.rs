@@ -2,6 +2,8 @@
 //! images in batches, on one or more threads.
 
 use linalg::activation::argmax_rows;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use linalg::{Dense, Kernel, Network};
 use mnist_data::{Images, Layer};
 
@@ -132,8 +134,10 @@ impl Model {
     }
 
     /// The predicted class of each of the first `predictions.len()` images,
-    /// `batch_size` images per forward pass (the last batch may be smaller),
-    /// the batches shared out among `threads` threads.
+    /// `batch_size` images per forward pass (the last batch may be smaller).
+    /// With `threads > 1`, the batches are handed out one at a time from a
+    /// shared counter to `threads` workers (the calling thread is one), so
+    /// a worker that starts late or runs on a busy core takes fewer.
     ///
     /// # Panics
     /// If `batch_size` or `threads` is 0, or `images` holds fewer images than
@@ -145,20 +149,74 @@ impl Model {
         self.with_network(|net| {
             let total = predictions.len();
             let batches = total.div_ceil(batch_size);
-            // whole batches per thread, as even as possible
-            let per_thread = batches.div_ceil(threads).max(1) * batch_size;
-            std::thread::scope(|s| {
-                for (t, chunk) in predictions.chunks_mut(per_thread).enumerate() {
-                    let first = t * per_thread;
-                    let mut job = move || predict_range(&net, images, first, batch_size, chunk);
-                    if t + 1 == total.div_ceil(per_thread) {
-                        job(); // the last chunk runs on the calling thread
-                    } else {
-                        s.spawn(job);
+            if threads == 1 || batches <= 1 {
+                return Worker::new(&net, batch_size.min(total)).run(images, 0, batch_size, predictions);
+            }
+            let next = AtomicUsize::new(0);
+            let work = || {
+                let mut worker = Worker::new(&net, batch_size);
+                let mut done: Vec<(usize, Vec<u8>)> = Vec::new();
+                loop {
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    if b >= batches {
+                        return done;
                     }
+                    let first = b * batch_size;
+                    let mut out = vec![0u8; batch_size.min(total - first)];
+                    worker.run(images, first, batch_size, &mut out);
+                    done.push((first, out));
                 }
+            };
+            let finished: Vec<(usize, Vec<u8>)> = std::thread::scope(|s| {
+                let helpers: Vec<_> = (1..threads.min(batches)).map(|_| s.spawn(work)).collect();
+                let mut all = work();
+                for h in helpers {
+                    all.extend(h.join().expect("a prediction worker panicked"));
+                }
+                all
             });
+            for (first, out) in finished {
+                predictions[first..first + out.len()].copy_from_slice(&out);
+            }
         })
+    }
+}
+
+/// One thread's buffers for forward passes of up to `m` images.
+struct Worker<'n, 'w> {
+    net: &'n Network<'w>,
+    x: Vec<f32>,
+    scratch: Vec<f32>,
+    y: Vec<f32>,
+    best: Vec<usize>,
+}
+
+impl<'n, 'w> Worker<'n, 'w> {
+    fn new(net: &'n Network<'w>, m: usize) -> Self {
+        Worker {
+            net,
+            x: vec![0.0; m * net.input_len()],
+            scratch: vec![0.0; net.scratch_len(m)],
+            y: vec![0.0; m * net.output_len()],
+            best: vec![0; m],
+        }
+    }
+
+    /// Predicts images `first..first + out.len()` into `out`, `batch_size`
+    /// at a time.
+    fn run(&mut self, images: &Images, first: usize, batch_size: usize, out: &mut [u8]) {
+        let (k, classes) = (self.net.input_len(), self.net.output_len());
+        for (b, out) in out.chunks_mut(batch_size).enumerate() {
+            let rows = out.len();
+            let start = (first + b * batch_size) * k;
+            let (x, y) = (&mut self.x[..rows * k], &mut self.y[..rows * classes]);
+            normalize_into(&images.pixels[start..start + rows * k], x);
+            self.net.forward(rows, x, &mut self.scratch, y).expect("buffers sized by the network");
+            argmax_rows(y, classes, &mut self.best[..rows]);
+            for (o, &c) in out.iter_mut().zip(&self.best) {
+                *o = c as u8;
+            }
+        }
     }
 }
 
@@ -173,27 +231,5 @@ pub fn to_f32(pixels: &[u8]) -> Vec<f32> {
 pub fn normalize_into(pixels: &[u8], x: &mut [f32]) {
     for (x, &p) in x.iter_mut().zip(pixels) {
         *x = p as f32 / 255.0;
-    }
-}
-
-/// Predicts images `first..first + out.len()` into `out`, `batch_size` at a
-/// time, reusing one set of buffers.
-fn predict_range(net: &Network<'_>, images: &Images, first: usize, batch_size: usize, out: &mut [u8]) {
-    let (k, classes) = (net.input_len(), net.output_len());
-    let m = batch_size.min(out.len());
-    let mut x = vec![0.0; m * k];
-    let mut scratch = vec![0.0; net.scratch_len(m)];
-    let mut y = vec![0.0; m * classes];
-    let mut best = vec![0usize; m];
-    for (b, out) in out.chunks_mut(m).enumerate() {
-        let rows = out.len();
-        let start = (first + b * m) * k;
-        normalize_into(&images.pixels[start..start + rows * k], &mut x[..rows * k]);
-        net.forward(rows, &x[..rows * k], &mut scratch, &mut y[..rows * classes])
-            .expect("buffers sized by the network");
-        argmax_rows(&y[..rows * classes], classes, &mut best[..rows]);
-        for (o, &c) in out.iter_mut().zip(&best) {
-            *o = c as u8;
-        }
     }
 }
