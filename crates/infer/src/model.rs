@@ -153,30 +153,36 @@ impl Model {
                 return Worker::new(&net, batch_size.min(total)).run(images, 0, batch_size, predictions);
             }
             let next = AtomicUsize::new(0);
+            // each worker keeps the first image of every batch it took and
+            // the predictions, back to back, in one growing buffer
             let work = || {
                 let mut worker = Worker::new(&net, batch_size);
-                let mut done: Vec<(usize, Vec<u8>)> = Vec::new();
+                let (mut firsts, mut done) = (Vec::new(), Vec::new());
                 loop {
                     let b = next.fetch_add(1, Ordering::Relaxed);
                     if b >= batches {
-                        return done;
+                        return (firsts, done);
                     }
                     let first = b * batch_size;
-                    let mut out = vec![0u8; batch_size.min(total - first)];
-                    worker.run(images, first, batch_size, &mut out);
-                    done.push((first, out));
+                    let start = done.len();
+                    done.resize(start + batch_size.min(total - first), 0);
+                    worker.run(images, first, batch_size, &mut done[start..]);
+                    firsts.push(first);
                 }
             };
-            let finished: Vec<(usize, Vec<u8>)> = std::thread::scope(|s| {
+            let finished: Vec<(Vec<usize>, Vec<u8>)> = std::thread::scope(|s| {
                 let helpers: Vec<_> = (1..threads.min(batches)).map(|_| s.spawn(work)).collect();
-                let mut all = work();
-                for h in helpers {
-                    all.extend(h.join().expect("a prediction worker panicked"));
-                }
+                let mut all = vec![work()];
+                all.extend(helpers.into_iter().map(|h| h.join().expect("a prediction worker panicked")));
                 all
             });
-            for (first, out) in finished {
-                predictions[first..first + out.len()].copy_from_slice(&out);
+            for (firsts, done) in finished {
+                let mut taken = done.as_slice();
+                for first in firsts {
+                    let n = batch_size.min(total - first);
+                    predictions[first..first + n].copy_from_slice(&taken[..n]);
+                    taken = &taken[n..];
+                }
             }
         })
     }

@@ -8,7 +8,7 @@ use linalg::kernels::{avx2, naive};
 use linalg::Kernel;
 
 use crate::args::{Args, Flag};
-use crate::model::{to_f32, Model};
+use crate::model::to_f32;
 use crate::{out, outln, Failure};
 
 const HELP: &str = "\
@@ -94,8 +94,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let layers = &loaded.layers;
     let images = &loaded.data.images;
     let m_max = 100.min(images.count);
-    let naive_model = Model::new(layers, Kernel::Naive)?;
-    // the real input of each layer, for m_max images
+    let naive_model = &loaded.model; // prepared for the naive kernel by load
+                                     // the real input of each layer, for m_max images
     let mut inputs = vec![to_f32(&images.pixels[..m_max * images.pixels_per_image()])];
     for l in 1..layers.len() {
         inputs.push(naive_model.hidden(images, 0, m_max, l));

@@ -92,7 +92,14 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let mut points = Vec::new();
     let mut reference: Option<Vec<u8>> = None;
     for &kernel in &kernels {
-        let model = Model::new(&loaded.layers, kernel)?;
+        // load prepared the weights for the first kernel already
+        let prepared;
+        let model = if kernel == loaded.model.kernel() {
+            &loaded.model
+        } else {
+            prepared = Model::new(&loaded.layers, kernel)?;
+            &prepared
+        };
         for &batch in &batches {
             let mut predictions = vec![0u8; total];
             model.predict(images, batch, threads, &mut predictions); // warm-up
