@@ -96,10 +96,12 @@ impl Idx {
 
 /// Reads an IDX file, raw or gzip.
 ///
-/// The file is read as a stream: the header first, then the body into a
-/// buffer reserved for the smaller of what the header claims and what the
-/// file can really hold (its size; for gzip, its size times deflate's largest
-/// ratio, 1032), so a lying header cannot make it allocate more.
+/// The file is read as a stream: the header first, then exactly the body
+/// it claims (into a buffer reserved for the smaller of that claim and what
+/// the file can really hold: its size, or for gzip its size times deflate's
+/// largest ratio, 1032), then one more byte decides "trailing bytes". A lying
+/// header cannot make it allocate more, and a gzip bomb behind an honest
+/// header is never inflated into memory.
 ///
 /// # Errors
 /// I/O errors, [`crate::ErrorKind::Limits`] past [`MAX_IDX_BYTES`], and
@@ -107,21 +109,39 @@ impl Idx {
 /// bytes.
 pub fn read_idx(path: &Path) -> Result<Idx, Error> {
     let (file, len) = open_file(path)?;
-    let mut file = BufReader::new(file);
-    let is_gzip = file
+    read_idx_from(file, Some(len), path)
+}
+
+/// Reads an IDX file, raw or gzip, from any reader; `source` names it in
+/// errors. `len`, when known, is the stream's size in bytes and bounds the
+/// first allocation further.
+///
+/// # Errors
+/// As [`read_idx`].
+pub fn read_idx_from(reader: impl Read, len: Option<u64>, source: &Path) -> Result<Idx, Error> {
+    let mut reader = BufReader::new(reader);
+    let is_gzip = reader
         .fill_buf()
-        .map_err(|e| Error::new(path, ErrorKind::Io, format!("cannot read: {e}")))?
+        .map_err(|e| Error::new(source, ErrorKind::Io, format!("cannot read: {e}")))?
         .starts_with(&GZIP_MAGIC);
-    let limit = MAX_IDX_BYTES + 1;
+    let len = len.unwrap_or(MAX_IDX_BYTES);
     let parsed = if is_gzip {
-        let hint = len.saturating_mul(1032);
-        parse_stream(MultiGzDecoder::new(file).take(limit), hint, |e| {
+        parse_stream(MultiGzDecoder::new(reader), len.saturating_mul(1032), |e| {
             Problem::format(format!("gzip data is truncated or corrupt: {e}"))
         })
     } else {
-        parse_stream(file.take(limit), len, |e| Problem::format(format!("cannot read: {e}")))
+        parse_stream(reader, len, |e| Problem::format(format!("cannot read: {e}")))
     };
-    parsed.map_err(|p| p.at(path))
+    parsed.map_err(|p| p.at(source))
+}
+
+/// Parses an IDX file, raw or gzip, held in memory; `source` names it in
+/// errors.
+///
+/// # Errors
+/// As [`read_idx`].
+pub fn parse_idx(bytes: &[u8], source: &Path) -> Result<Idx, Error> {
+    read_idx_from(bytes, Some(bytes.len() as u64), source)
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.
@@ -177,19 +197,29 @@ fn parse_stream(mut r: impl Read, hint: u64, fail: impl Fn(std::io::Error) -> Pr
         .iter()
         .try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d as u64))
         .ok_or_else(|| Problem::format(format!("header sizes {dims:?} overflow, expected a body under 2^64 bytes")))?;
-    let mut body = Vec::with_capacity(need.min(hint).min(MAX_IDX_BYTES) as usize);
-    r.read_to_end(&mut body).map_err(&fail)?;
-    if (header + body.len()) as u64 > MAX_IDX_BYTES {
+    let shape = || dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
+    // the body may hold this many bytes; one more is over the limit
+    let room = MAX_IDX_BYTES - header as u64;
+    let mut body = Vec::with_capacity(need.min(hint).min(room) as usize);
+    (&mut r).take(need.min(room + 1)).read_to_end(&mut body).map_err(&fail)?;
+    let found = body.len() as u64;
+    if found > room {
         return Err(Problem::limits(format!("IDX data is larger than the limit of {MAX_IDX_BYTES} bytes")));
     }
-    let found = body.len() as u64;
-    let shape = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
     if found < need {
-        return Err(Problem::format(format!("body is short: header {shape} needs {need} bytes, found {found}")));
+        return Err(Problem::format(format!("body is short: header {} needs {need} bytes, found {found}", shape())));
     }
-    if found > need {
+    // the body is complete: anything after it is an error, counted without
+    // being kept (up to the limit)
+    let extra = std::io::copy(&mut (&mut r).take(room + 1 - found), &mut std::io::sink()).map_err(&fail)?;
+    if extra > 0 {
+        if found + extra > room {
+            return Err(Problem::limits(format!("IDX data is larger than the limit of {MAX_IDX_BYTES} bytes")));
+        }
         return Err(Problem::format(format!(
-            "trailing bytes: header {shape} needs {need} bytes after it, found {found}"
+            "trailing bytes: header {} needs {need} bytes after it, found {}",
+            shape(),
+            found + extra
         )));
     }
     Ok(Idx { magic, dtype, dims, body })
@@ -215,7 +245,7 @@ pub(crate) fn expect_magic(idx: &Idx, want: u32, what: &str) -> Parsed<()> {
 mod tests {
     use super::*;
 
-    fn parse_idx(bytes: Vec<u8>) -> Parsed<Idx> {
+    fn parse(bytes: Vec<u8>) -> Parsed<Idx> {
         let len = bytes.len() as u64;
         parse_stream(&bytes[..], len, |e| Problem::format(e.to_string()))
     }
@@ -231,18 +261,18 @@ mod tests {
 
     #[test]
     fn parses_every_type() {
-        let idx = parse_idx(file(0x0000_0d01, &[2], &[0x3f, 0x80, 0, 0, 0xc0, 0, 0, 0])).unwrap();
+        let idx = parse(file(0x0000_0d01, &[2], &[0x3f, 0x80, 0, 0, 0xc0, 0, 0, 0])).unwrap();
         assert_eq!(idx.dtype, DataType::F32);
         assert_eq!(idx.to_f64(), [1.0, -2.0]);
-        let idx = parse_idx(file(0x0000_0b02, &[1, 2], &[0xff, 0xfe, 0, 7])).unwrap();
+        let idx = parse(file(0x0000_0b02, &[1, 2], &[0xff, 0xfe, 0, 7])).unwrap();
         assert_eq!((idx.dims.clone(), idx.to_f64()), (vec![1, 2], vec![-2.0, 7.0]));
-        let idx = parse_idx(file(0x0000_0900, &[], &[0xff])).unwrap();
+        let idx = parse(file(0x0000_0900, &[], &[0xff])).unwrap();
         assert_eq!(idx.to_f64(), [-1.0]);
     }
 
     #[test]
     fn header_claiming_more_than_the_body_is_refused_without_allocating() {
-        let e = parse_idx(file(0x0000_0803, &[u32::MAX, 28, 28], &[0; 10])).unwrap_err();
+        let e = parse(file(0x0000_0803, &[u32::MAX, 28, 28], &[0; 10])).unwrap_err();
         assert_eq!(e.detail, "body is short: header 4294967295×28×28 needs 3367254359280 bytes, found 10");
     }
 
@@ -258,13 +288,13 @@ mod tests {
             let mut bad = good.clone();
             bad[(state % 16) as usize] = (state >> 8) as u8;
             bad.truncate(((state >> 16) % 40) as usize);
-            let _ = parse_idx(bad);
+            let _ = parse(bad);
         }
     }
 
     #[test]
     fn bad_type_code() {
-        let e = parse_idx(file(0x0000_0703, &[1, 1, 1], &[0])).unwrap_err();
+        let e = parse(file(0x0000_0703, &[1, 1, 1], &[0])).unwrap_err();
         assert!(e.detail.starts_with("magic 0x00000703 has type code 0x07"), "{}", e.detail);
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Problem};
-use crate::idx::{expect_magic, read_idx, DataType};
+use crate::idx::{expect_magic, parse_idx, read_idx, DataType, Idx};
 
 /// Magic number of an image file: `u8` elements, 3 dimensions.
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -33,10 +33,28 @@ impl Images {
     /// As [`crate::idx::read_idx`], and [`crate::ErrorKind::Format`] if the
     /// file is not an image file.
     pub fn read(path: &Path) -> Result<Images, Error> {
-        let idx = read_idx(path)?;
-        expect_magic(&idx, IMAGES_MAGIC, "images").map_err(|p| p.at(path))?;
+        Images::from_idx(read_idx(path)?, path)
+    }
+
+    /// Parses an IDX image file, raw or gzip, held in memory; `source`
+    /// names it in errors.
+    ///
+    /// # Errors
+    /// As [`Images::read`].
+    pub fn from_bytes(bytes: &[u8], source: &Path) -> Result<Images, Error> {
+        Images::from_idx(parse_idx(bytes, source)?, source)
+    }
+
+    fn from_idx(idx: Idx, source: &Path) -> Result<Images, Error> {
+        expect_magic(&idx, IMAGES_MAGIC, "images").map_err(|p| p.at(source))?;
         debug_assert_eq!(idx.dtype, DataType::U8);
         let (count, rows, cols) = (idx.dims[0], idx.dims[1], idx.dims[2]);
+        if rows == 0 || cols == 0 {
+            return Err(Problem::format(format!(
+                "images of {rows}×{cols} pixels, expected at least one pixel per image"
+            ))
+            .at(source));
+        }
         Ok(Images { count, rows, cols, pixels: idx.body })
     }
 
@@ -69,10 +87,22 @@ impl Labels {
     /// As [`crate::idx::read_idx`]; [`crate::ErrorKind::Format`] if the file
     /// is not a label file or a label is not a digit.
     pub fn read(path: &Path) -> Result<Labels, Error> {
-        let idx = read_idx(path)?;
-        expect_magic(&idx, LABELS_MAGIC, "labels").map_err(|p| p.at(path))?;
+        Labels::from_idx(read_idx(path)?, path)
+    }
+
+    /// Parses an IDX label file, raw or gzip, held in memory; `source`
+    /// names it in errors.
+    ///
+    /// # Errors
+    /// As [`Labels::read`].
+    pub fn from_bytes(bytes: &[u8], source: &Path) -> Result<Labels, Error> {
+        Labels::from_idx(parse_idx(bytes, source)?, source)
+    }
+
+    fn from_idx(idx: Idx, source: &Path) -> Result<Labels, Error> {
+        expect_magic(&idx, LABELS_MAGIC, "labels").map_err(|p| p.at(source))?;
         if let Some((i, &l)) = idx.body.iter().enumerate().find(|(_, &l)| l as usize >= CLASSES) {
-            return Err(Problem::format(format!("label {l} at index {i} is not a digit, expected 0 to 9")).at(path));
+            return Err(Problem::format(format!("label {l} at index {i} is not a digit, expected 0 to 9")).at(source));
         }
         Ok(Labels { labels: idx.body })
     }
@@ -95,10 +125,34 @@ impl LabeledImages {
     /// images; a count mismatch names the label file.
     pub fn read(images: &Path, labels: &Path) -> Result<LabeledImages, Error> {
         let imgs = Images::read(images)?;
+        LabeledImages::check(imgs, || Labels::read(labels), images, labels)
+    }
+
+    /// As [`LabeledImages::read`], from files held in memory; the paths
+    /// name them in errors.
+    ///
+    /// # Errors
+    /// As [`LabeledImages::read`].
+    pub fn from_bytes(
+        images: &[u8],
+        labels: &[u8],
+        images_source: &Path,
+        labels_source: &Path,
+    ) -> Result<LabeledImages, Error> {
+        let imgs = Images::from_bytes(images, images_source)?;
+        LabeledImages::check(imgs, || Labels::from_bytes(labels, labels_source), images_source, labels_source)
+    }
+
+    fn check(
+        imgs: Images,
+        read_labels: impl FnOnce() -> Result<Labels, Error>,
+        images: &Path,
+        labels: &Path,
+    ) -> Result<LabeledImages, Error> {
         if imgs.count == 0 {
             return Err(Problem::format("holds no images, expected at least one").at(images));
         }
-        let labs = Labels::read(labels)?;
+        let labs = read_labels()?;
         if labs.labels.len() != imgs.count {
             return Err(Problem::format(format!(
                 "{} labels, expected {} (one per image in {})",

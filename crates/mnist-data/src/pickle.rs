@@ -21,6 +21,15 @@
 //! [`MAX_PICKLE_BYTES`] of file, [`MAX_STACK`] items on the stack,
 //! [`MAX_MARK_DEPTH`] open marks, [`MAX_OBJECTS`] objects, [`MAX_NDIM`]
 //! dimensions; a length field can never claim more than the bytes left.
+//!
+//! Work is bounded by the file, not by what it asks for: a memo reference
+//! shares its object, and everything the reader *derives* rather than copies
+//! from the file (decoded arrays, `_codecs.encode` bytes, an array handed out
+//! under a second key) is counted against a budget of [`DERIVED_PER_BYTE`]
+//! bytes per byte of file. An honest pickle derives at most about one byte
+//! per byte of its data; a file that calls `_frombuffer` again and again on
+//! one memoised buffer is refused instead of decoding fresh copies. Keys are
+//! found through a map, so time is linear in the number of entries.
 
 use std::collections::HashMap;
 
@@ -38,6 +47,11 @@ pub const MAX_MARK_DEPTH: usize = 64;
 pub const MAX_OBJECTS: usize = 1_000_000;
 /// The most dimensions of an array.
 pub const MAX_NDIM: usize = 32;
+/// Bytes the reader may derive (decode, convert, copy out) per byte of file,
+/// plus [`DERIVED_SLACK`].
+pub const DERIVED_PER_BYTE: u64 = 4;
+/// Derived bytes allowed on top of [`DERIVED_PER_BYTE`], for tiny files.
+pub const DERIVED_SLACK: u64 = 64 << 10;
 
 /// An array read from a pickle, converted to `f32`, row-major (C order).
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +157,8 @@ struct Vm<'a> {
     stack: Vec<Id>,
     marks: Vec<usize>,
     memo: HashMap<u64, Id>,
+    /// Derived bytes still allowed, see [`DERIVED_PER_BYTE`].
+    budget: u64,
 }
 
 /// Reads a numpy weights pickle: a dict from names to arrays, in the order
@@ -164,8 +180,17 @@ pub(crate) fn parse_pickle(data: &[u8]) -> Parsed<Vec<(String, NdArray)>> {
             data[0]
         )));
     }
-    let mut vm =
-        Vm { data, pos: 0, op_pos: 0, arena: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: HashMap::new() };
+    let budget = (data.len() as u64).saturating_mul(DERIVED_PER_BYTE).saturating_add(DERIVED_SLACK);
+    let mut vm = Vm {
+        data,
+        pos: 0,
+        op_pos: 0,
+        arena: Vec::new(),
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: HashMap::new(),
+        budget,
+    };
     let root = vm.run()?;
     vm.into_weights(root)
 }
@@ -211,6 +236,22 @@ impl<'a> Vm<'a> {
         let s = std::str::from_utf8(&rest[..end]).map_err(|_| self.err("GLOBAL name is not UTF-8"))?;
         self.pos += end + 1;
         Ok(s)
+    }
+
+    /// Counts `bytes` the reader is about to derive against the budget.
+    fn spend(&mut self, bytes: u64) -> Parsed<()> {
+        match self.budget.checked_sub(bytes) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(Problem::limits(format!(
+                "pickle of {} bytes derives more than {} bytes of data at byte {} (the same data used again and again)",
+                self.data.len(),
+                (self.data.len() as u64).saturating_mul(DERIVED_PER_BYTE).saturating_add(DERIVED_SLACK),
+                self.op_pos
+            ))),
+        }
     }
 
     fn alloc(&mut self, obj: Obj) -> Parsed<Id> {
@@ -326,6 +367,16 @@ impl<'a> Vm<'a> {
                         )));
                     }
                     self.marks.push(self.stack.len());
+                }
+                b'0' => {
+                    self.pop()?;
+                }
+                b'1' => {
+                    self.pop_mark()?;
+                }
+                b'2' => {
+                    let top = self.top()?;
+                    self.push_id(top)?
                 }
                 b'N' => self.push(Obj::None)?,
                 0x88 => self.push(Obj::Bool(true))?,
@@ -458,13 +509,16 @@ impl<'a> Vm<'a> {
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
-                    match (&self.arena[module], &self.arena[name]) {
-                        (Obj::Str(m), Obj::Str(n)) => {
-                            let (m, n) = (m.clone(), n.clone());
-                            self.global(&m, &n)?
-                        }
+                    let global = match (&self.arena[module], &self.arena[name]) {
+                        (Obj::Str(m), Obj::Str(n)) => Global::lookup(m, n).ok_or_else(|| {
+                            self.unsupported(format_args!(
+                                "global {}.{} is not allowed, expected only the numpy array globals (nothing in a weights file is executed)",
+                                m.escape_debug(), n.escape_debug()
+                            ))
+                        })?,
                         _ => return Err(self.err("STACK_GLOBAL needs two strings")),
-                    }
+                    };
+                    self.push(Obj::Global(global))?
                 }
                 b'R' => {
                     let args = self.pop()?;
@@ -612,6 +666,7 @@ impl<'a> Vm<'a> {
                     "F" => true,
                     o => return Err(self.err(format_args!("_frombuffer order '{o}', expected 'C' or 'F'"))),
                 };
+                self.spend_on_array(float, a[0])?;
                 let raw = self.raw_bytes(a[0])?;
                 let array = self.make_array(shape, float, endian, fortran, raw)?;
                 Ok(Obj::Array(Some(array)))
@@ -622,6 +677,8 @@ impl<'a> Vm<'a> {
                 if enc != "latin1" && enc != "latin-1" {
                     return Err(self.unsupported(format_args!("_codecs.encode to '{enc}', expected 'latin1'")));
                 }
+                let text_len = self.str(a[0], "_codecs.encode text")?.len() as u64;
+                self.spend(text_len)?;
                 let text = self.str(a[0], "_codecs.encode text")?;
                 let bytes = text
                     .chars()
@@ -642,11 +699,11 @@ impl<'a> Vm<'a> {
     fn build(&mut self, obj: Id, state: Id) -> Parsed<()> {
         match self.arena[obj] {
             Obj::Dtype { float, .. } => {
-                let s = match &self.arena[state] {
-                    Obj::Tuple(v) if v.len() >= 2 => v.clone(),
+                let order = match &self.arena[state] {
+                    Obj::Tuple(v) if v.len() >= 2 => v[1],
                     _ => return Err(self.err("dtype state is not a tuple of at least 2 items")),
                 };
-                let endian = match self.str(s[1], "dtype byte order")? {
+                let endian = match self.str(order, "dtype byte order")? {
                     "<" | "=" | "|" => Endian::Little,
                     ">" => Endian::Big,
                     o => return Err(self.err(format_args!("dtype byte order '{o}', expected '<', '>', '=' or '|'"))),
@@ -659,6 +716,7 @@ impl<'a> Vm<'a> {
                 let shape = self.shape(s[1])?;
                 let (float, endian) = self.dtype(s[2])?;
                 let fortran = self.truth(s[3], "is_fortran")?;
+                self.spend_on_array(float, s[4])?;
                 let raw = self.raw_bytes(s[4])?;
                 let array = self.make_array(shape, float, endian, fortran, raw)?;
                 self.arena[obj] = Obj::Array(Some(array));
@@ -666,6 +724,16 @@ impl<'a> Vm<'a> {
             }
             ref o => Err(self.unsupported(format_args!("BUILD on a {}, expected a dtype or an array", o.type_name()))),
         }
+    }
+
+    /// Counts the `f32` array that `raw` (of `float` elements) decodes into.
+    fn spend_on_array(&mut self, float: Float, raw: Id) -> Parsed<()> {
+        let size = match float {
+            Float::F32 => 4,
+            Float::F64 => 8,
+        };
+        let len = self.raw_bytes(raw)?.len() as u64;
+        self.spend(len / size * 4)
     }
 
     fn make_array(
@@ -701,31 +769,51 @@ impl<'a> Vm<'a> {
         Ok(NdArray { shape, data })
     }
 
-    fn into_weights(self, root: Id) -> Parsed<Vec<(String, NdArray)>> {
-        let Obj::Dict(items) = &self.arena[root] else {
+    fn into_weights(mut self, root: Id) -> Parsed<Vec<(String, NdArray)>> {
+        let Obj::Dict(items) = &mut self.arena[root] else {
             return Err(Problem::format(format!(
                 "pickle holds a {}, expected a dict of numpy arrays",
                 self.arena[root].type_name()
             )));
         };
-        let mut out: Vec<(String, NdArray)> = Vec::new();
-        for &(k, v) in items {
+        let items = std::mem::take(items);
+        // a dict keeps the first position of a key and the last value:
+        // (name, value id) in first-position order, found through a map
+        let mut order: Vec<(String, Id)> = Vec::new();
+        let mut position: HashMap<String, usize> = HashMap::new();
+        for (k, v) in items {
             let Obj::Str(name) = &self.arena[k] else {
                 return Err(Problem::format(format!(
                     "dict key is a {}, expected a str naming an array",
                     self.arena[k].type_name()
                 )));
             };
-            let array = match &self.arena[v] {
-                Obj::Array(Some(a)) => a.clone(),
+            match position.get(name) {
+                Some(&i) => order[i].1 = v,
+                None => {
+                    position.insert(name.clone(), order.len());
+                    order.push((name.clone(), v));
+                }
+            }
+        }
+        let mut out: Vec<(String, NdArray)> = Vec::with_capacity(order.len());
+        // where each array object went first: a second key holding the same
+        // object gets a copy, counted against the budget
+        let mut first_use: HashMap<Id, usize> = HashMap::new();
+        for (name, v) in order {
+            if let Some(&i) = first_use.get(&v) {
+                self.spend(out[i].1.data.len() as u64 * 4)?;
+                let copy = out[i].1.clone();
+                out.push((name, copy));
+                continue;
+            }
+            let array = match &mut self.arena[v] {
+                Obj::Array(Some(a)) => std::mem::replace(a, NdArray { shape: Vec::new(), data: Vec::new() }),
                 Obj::Array(None) => return Err(Problem::format(format!("{name} is an array that BUILD never filled"))),
                 o => return Err(Problem::format(format!("{name} is a {}, expected a numpy array", o.type_name()))),
             };
-            // a dict keeps the first position of a key and the last value
-            match out.iter_mut().find(|(n, _)| n == name) {
-                Some(slot) => slot.1 = array,
-                None => out.push((name.clone(), array)),
-            }
+            first_use.insert(v, out.len());
+            out.push((name, array));
         }
         Ok(out)
     }

@@ -14,6 +14,8 @@
 //! anything Rust's `f32` parser takes (`1`, `-0.5`, `2e-3`); NaN and
 //! infinities are refused.
 
+use std::collections::HashSet;
+
 use crate::error::{Parsed, Problem};
 use crate::pickle::NdArray;
 
@@ -45,6 +47,7 @@ pub(crate) fn parse_text(text: &[u8]) -> Parsed<Vec<(String, NdArray)>> {
         l.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()).map(move |t| (i + 1, t))
     });
     let mut out: Vec<(String, NdArray)> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut tokens = tokens.peekable();
     while let Some((line, name)) = tokens.next() {
         if !is_name(name) {
@@ -83,7 +86,7 @@ pub(crate) fn parse_text(text: &[u8]) -> Parsed<Vec<(String, NdArray)>> {
                 }
             }
         }
-        if out.iter().any(|(n, _)| n == name) {
+        if !seen.insert(name) {
             return Err(Problem::format(format!("line {line}: {name} is defined twice")));
         }
         out.push((name.to_owned(), NdArray { shape, data }));

@@ -1,6 +1,7 @@
 //! Named weight arrays from pickles or text files, merged like a Python
 //! `dict.update`, then checked into a chain of dense layers.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Problem};
@@ -35,6 +36,8 @@ impl Array {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Weights {
     arrays: Vec<Array>,
+    /// Where each name is in `arrays`.
+    index: HashMap<String, usize>,
     sources: Vec<PathBuf>,
 }
 
@@ -61,17 +64,34 @@ impl Weights {
     /// infinity names the array and its index.
     pub fn read(path: &Path) -> Result<Weights, Error> {
         let bytes = read_limited(path, MAX_PICKLE_BYTES.max(MAX_TEXT_BYTES))?;
+        Weights::from_bytes(&bytes, path)
+    }
+
+    /// Parses a weights file held in memory, as [`Weights::read`] does;
+    /// `source` names it in errors.
+    ///
+    /// # Errors
+    /// As [`Weights::read`].
+    pub fn from_bytes(bytes: &[u8], source: &Path) -> Result<Weights, Error> {
+        let path = source;
+        if bytes.len() as u64 > MAX_PICKLE_BYTES.max(MAX_TEXT_BYTES) {
+            return Err(Problem::limits(format!(
+                "file is larger than the limit of {} bytes",
+                MAX_PICKLE_BYTES.max(MAX_TEXT_BYTES)
+            ))
+            .at(path));
+        }
         let parsed = if bytes.is_empty() {
             Err(Problem::format("file is empty, expected a numpy pickle or a text weights file"))
         } else if bytes[0] == 0x80 {
-            parse_pickle(&bytes)
+            parse_pickle(bytes)
         } else if bytes.len() as u64 > MAX_TEXT_BYTES {
             Err(Problem::limits(format!("text weights file is larger than the limit of {MAX_TEXT_BYTES} bytes")))
         } else {
-            parse_text(&bytes)
+            parse_text(bytes)
         }
         .map_err(|p| p.at(path))?;
-        let mut w = Weights { arrays: Vec::new(), sources: vec![path.to_owned()] };
+        let mut w = Weights { arrays: Vec::new(), index: HashMap::new(), sources: vec![path.to_owned()] };
         for (name, NdArray { shape, data }) in parsed {
             let a = Array { name, shape, data, source: path.to_owned() };
             if let Some(i) = a.data.iter().position(|v| !v.is_finite()) {
@@ -82,6 +102,7 @@ impl Weights {
                     a.data[i]
                 )));
             }
+            w.index.insert(a.name.clone(), w.arrays.len());
             w.arrays.push(a);
         }
         Ok(w)
@@ -106,9 +127,12 @@ impl Weights {
     /// Adds or replaces arrays by name, like Python's `dict.update`.
     pub fn update(&mut self, other: Weights) {
         for a in other.arrays {
-            match self.arrays.iter_mut().find(|x| x.name == a.name) {
-                Some(slot) => *slot = a,
-                None => self.arrays.push(a),
+            match self.index.get(&a.name) {
+                Some(&i) => self.arrays[i] = a,
+                None => {
+                    self.index.insert(a.name.clone(), self.arrays.len());
+                    self.arrays.push(a);
+                }
             }
         }
         self.sources.extend(other.sources);
@@ -116,7 +140,7 @@ impl Weights {
 
     /// The array called `name`.
     pub fn get(&self, name: &str) -> Option<&Array> {
-        self.arrays.iter().find(|a| a.name == name)
+        self.index.get(name).map(|&i| &self.arrays[i])
     }
 
     /// Every array, in order.
