@@ -1,8 +1,9 @@
 # The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
 CARGO ?= cargo
 NO_STD := crates/linalg/ensure_no_std/Cargo.toml
 
-.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build
+.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build
 
 ## make run: classify the 10,000 bundled test images, print Accuracy:0.9352
 run:
@@ -38,3 +39,36 @@ bench:
 
 build:
 	$(CARGO) build --release
+
+## make fuzz: each fuzz target of crates/mnist-data/fuzz for FUZZ_SECONDS
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= idx weights network
+FUZZ_DIR := crates/mnist-data/fuzz
+CARGO_FUZZ_VERSION := 0.13.2
+# Memory capped low, so that a reader whose memory outgrows its input is
+# reported by libFuzzer as a finding; one input may take at most 10 s.
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=256 -malloc_limit_mb=256 -timeout=10
+# weights inputs must hold the book's 181 KB pickle whole; IDX ones need less
+FUZZ_MAX_LEN_idx := 16384
+FUZZ_MAX_LEN_weights := 400000
+FUZZ_MAX_LEN_network := 400000
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz/corpus/$$t target/fuzz/artifacts/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(CARGO) fuzz run --fuzz-dir $(FUZZ_DIR) --sanitizer none $$t \
+	    target/fuzz/corpus/$$t $(FUZZ_DIR)/seeds/$$t fixtures -- \
+	    $(FUZZ_FLAGS) -max_len=$$(case $$t in idx) echo $(FUZZ_MAX_LEN_idx);; *) echo $(FUZZ_MAX_LEN_weights);; esac) \
+	    -artifact_prefix=$(CURDIR)/target/fuzz/artifacts/$$t/ 2>&1 | tee target/fuzz/$$t.log | grep -E '^(#[0-9]+ +(INITED|DONE)|Done|==|SUMMARY|artifact_prefix)'; \
+	  status=$${PIPESTATUS[0]}; \
+	  [ $$status -eq 0 ] || { echo "fuzz: $$t failed (log: target/fuzz/$$t.log, inputs: target/fuzz/artifacts/$$t/)"; exit 1; }; \
+	done
+
+fuzz-build: fuzz-tool
+	$(CARGO) fuzz build --fuzz-dir $(FUZZ_DIR) --sanitizer none
+
+# cargo-fuzz, installed from crates.io if missing (it runs on stable with
+# --sanitizer none; AddressSanitizer would need nightly)
+fuzz-tool:
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked

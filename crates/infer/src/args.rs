@@ -24,15 +24,22 @@ pub enum Flag {
 
 impl Args {
     /// Parses `args` for `command`, which accepts `flags`. `--help` / `-h`
-    /// anywhere returns `Ok(None)`.
+    /// anywhere prints `help`, `--version` / `-V` prints the version; both
+    /// return `Ok(None)`.
     ///
     /// # Errors
-    /// An unknown flag, or a value flag without its value.
-    pub fn parse(command: &'static str, flags: &[Flag], args: &[String]) -> Result<Option<Args>, Failure> {
+    /// An unknown flag (with the nearest real one), or a value flag without
+    /// its value.
+    pub fn parse(command: &'static str, flags: &[Flag], args: &[String], help: &str) -> Result<Option<Args>, Failure> {
         let mut out = Args { command, values: Vec::new(), switches: Vec::new(), positional: Vec::new() };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             if arg == "--help" || arg == "-h" {
+                crate::out!("{help}");
+                return Ok(None);
+            }
+            if arg == "--version" || arg == "-V" {
+                crate::outln!("{}", crate::VERSION);
                 return Ok(None);
             }
             let Some(body) = arg.strip_prefix("--") else {
@@ -60,7 +67,14 @@ impl Args {
                     }
                     out.switches.push(n);
                 }
-                None => crate::fail!("unknown flag '{arg}' for 'infer {command}' (see 'infer {command} --help')"),
+                None => {
+                    let names = flags.iter().map(|f| match f {
+                        Flag::Value(n) | Flag::Switch(n) => *n,
+                    });
+                    let hint = nearest(name, names.chain(["help", "version"]))
+                        .map_or(String::new(), |n| format!(", did you mean --{n}?"));
+                    crate::fail!("unknown flag '{arg}' for 'infer {command}'{hint} (see 'infer {command} --help')")
+                }
             }
         }
         Ok(Some(out))
@@ -110,5 +124,54 @@ impl Args {
                 self.command, self.command
             ))),
         }
+    }
+}
+
+/// The candidate nearest to `word` by edit distance, if it is near enough
+/// to be a likely typo (or `word` is the start of exactly one candidate).
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let prefixed: Vec<&str> = candidates.iter().copied().filter(|c| !word.is_empty() && c.starts_with(word)).collect();
+    if let [only] = prefixed[..] {
+        return Some(only);
+    }
+    let limit = (word.chars().count() / 3).clamp(2, 3);
+    candidates
+        .into_iter()
+        .map(|c| (distance(word, c), c))
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance in characters (insert, delete, substitute).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_finds_typos_and_prefixes() {
+        let flags = ["batch-size", "limit", "threads", "kernel", "json", "report"];
+        assert_eq!(nearest("batchsize", flags), Some("batch-size"));
+        assert_eq!(nearest("batch", flags), Some("batch-size"));
+        assert_eq!(nearest("thread", flags), Some("threads"));
+        assert_eq!(nearest("jsno", flags), Some("json"));
+        assert_eq!(nearest("colour", flags), None);
+        assert_eq!(nearest("", flags), None);
     }
 }

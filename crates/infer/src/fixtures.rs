@@ -11,26 +11,24 @@ pub const LABELS: &str = "t10k-labels-idx1-ubyte.gz";
 /// The book's pretrained weights.
 pub const WEIGHTS: &str = "sample_weight.pkl";
 
-/// The `fixtures/` folder of this repository: searched for from the current
-/// directory upwards, then where the crate was built from.
+/// The `fixtures/` folder of this repository, searched for from the current
+/// directory upwards. The folder the binary was built from is not a
+/// fallback: a copied binary must not read files the user cannot see.
 ///
 /// # Errors
-/// If neither holds `fixtures/sample_weight.pkl`: the message says which
-/// flags to pass instead.
+/// If no folder from here up holds `fixtures/sample_weight.pkl`: the
+/// message says where it looked and which flags to pass instead.
 pub fn dir() -> Result<PathBuf, Failure> {
     let has = |d: &Path| d.join("fixtures").join(WEIGHTS).is_file();
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Some(d) = cwd.ancestors().find(|d| has(d)) {
-            return Ok(relative_to(&cwd, &d.join("fixtures")));
-        }
-    }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if has(&built) {
-        return Ok(built.join("fixtures"));
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure(format!("cannot find the bundled fixtures/: the current folder is unreadable: {e}")))?;
+    if let Some(d) = cwd.ancestors().find(|d| has(d)) {
+        return Ok(relative_to(&cwd, &d.join("fixtures")));
     }
     Err(Failure(format!(
-        "cannot find the bundled fixtures/{WEIGHTS} here or in a parent folder; \
-         run inside the repository or pass --images, --labels and --weights"
+        "cannot find fixtures/{WEIGHTS} in {} or any folder above it; \
+         run inside the repository or pass --images, --labels and --weights",
+        cwd.display()
     )))
 }
 

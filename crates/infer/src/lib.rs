@@ -73,6 +73,12 @@ macro_rules! fail {
     ($($t:tt)*) => { return Err($crate::Failure(format!($($t)*))) };
 }
 
+/// What `--version` prints: `infer` and the package version.
+pub const VERSION: &str = concat!("infer ", env!("CARGO_PKG_VERSION"));
+
+/// The commands, in the order `--help` lists them.
+pub const COMMANDS: &[&str] = &["eval", "sweep", "kernels", "show", "softmax", "argmax", "help"];
+
 const HELP: &str = "\
 infer: chapter 3 of \"Deep Learning from Scratch\" in Rust.
 A pretrained 3-layer network (784-50-100-10, sigmoid, softmax) classifies the
@@ -89,7 +95,8 @@ Commands:
   argmax   numpy's argmax along axis 0 or 1 of a matrix you type
   help     print this help, or a command's: infer help eval
 
-Every command takes --help. Errors print one line on stderr and exit with 2.
+Every command takes --help and --version. Errors print one line on stderr
+and exit with 2.
 ";
 
 /// Runs the command line `args` (without the program name).
@@ -100,7 +107,11 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     let (cmd, rest) = match args.split_first() {
         None => ("eval", args),
         Some((first, rest)) if !first.starts_with('-') => (first.as_str(), rest),
-        Some(_) if args[0] == "--help" || args[0] == "-h" => ("help", &args[1..]),
+        Some((first, rest)) if first == "--help" || first == "-h" => ("help", rest),
+        Some((first, _)) if first == "--version" || first == "-V" => {
+            outln!("{VERSION}");
+            return Ok(());
+        }
         Some(_) => ("eval", args),
     };
     match cmd {
@@ -110,15 +121,29 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         "show" => cmd::show::run(rest),
         "softmax" => cmd::lessons::softmax(rest),
         "argmax" => cmd::lessons::argmax(rest),
+        // `help COMMAND` is `COMMAND --help`; `help help`, `help --help` and
+        // `help` alone print this help (never `help --help` again)
         "help" => match rest.first().map(String::as_str) {
-            None => {
+            Some(c) if c != "help" && !c.starts_with('-') => {
+                if !COMMANDS.contains(&c) {
+                    return Err(unknown_command(c));
+                }
+                run(&[c.to_string(), "--help".to_string()])
+            }
+            _ => {
                 out!("{HELP}");
                 Ok(())
             }
-            Some(c) => run(&[c.to_string(), "--help".to_string()]),
         },
-        other => {
-            fail!("unknown command '{other}', expected one of: eval, sweep, kernels, show, softmax, argmax, help (see 'infer --help')")
+        other => Err(unknown_command(other)),
+    }
+}
+
+fn unknown_command(name: &str) -> Failure {
+    match args::nearest(name, COMMANDS.iter().copied()) {
+        Some(c) => Failure(format!("unknown command '{name}', did you mean '{c}'? (see 'infer --help')")),
+        None => {
+            Failure(format!("unknown command '{name}', expected one of: {} (see 'infer --help')", COMMANDS.join(", ")))
         }
     }
 }

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod fuzz;
 pub mod idx;
 pub mod mnist;
 pub mod pickle;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::report;
 use crate::args::{Args, Flag};
 use crate::pyfmt::py_float;
-use crate::{fail, out, outln, Failure};
+use crate::{out, outln, Failure};
 
 const HELP: &str = "\
 infer eval: classify the test images and print Accuracy:<fraction correct>,
@@ -18,8 +18,7 @@ Usage: infer eval [FLAGS]
 Flags:
 ";
 
-const HELP_TAIL: &str = "\
-  --batch-size N    images per forward pass, N ≥ 1; 1 runs one image at a
+const HELP_TAIL: &str = "  --batch-size N    images per forward pass, N ≥ 1; 1 runs one image at a
                     time; the last batch may be smaller [100]
   --limit N         only the first N images
   --threads N       threads sharing the batches, 0 = every core [1]
@@ -27,10 +26,12 @@ const HELP_TAIL: &str = "\
   --predictions F   write one predicted digit per line to F, in file order
   --json            print one JSON object instead of the summary
   --report          also print the confusion matrix, per-class precision and
-                    recall, and the most confused pairs
+                    recall, and the most confused pairs (with --json: the
+                    matrix as \"confusion\", rows true, columns predicted)
   --misclassified F write a PNG grid of every misclassified image to F,
                     each tagged true>predicted
   -h, --help        this help
+  -V, --version     the version of infer
 ";
 
 /// Runs `infer eval`.
@@ -49,8 +50,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Flag::Switch("json"),
         Flag::Switch("report"),
     ]);
-    let Some(args) = Args::parse("eval", &flags, argv)? else {
-        out!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
+    let Some(args) = Args::parse("eval", &flags, argv, &format!("{HELP}{}{HELP_TAIL}", super::DATA_HELP))? else {
         return Ok(());
     };
     args.no_positional()?;
@@ -63,7 +63,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let predictions_path = args.get("predictions").map(Path::new);
     for flag in ["predictions", "misclassified"] {
         if let Some(p) = args.get(flag) {
-            refuse_to_overwrite_inputs(Path::new(p), flag, &args)?;
+            super::refuse_to_overwrite_inputs(Path::new(p), flag, &args)?;
         }
     }
 
@@ -85,9 +85,19 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let per_second = total as f64 / seconds;
     if args.has("json") {
         let layers: Vec<String> = model.shapes().iter().map(|(k, n)| format!("[{k},{n}]")).collect();
+        // --report adds the confusion matrix, m[true][predicted]
+        let confusion = if args.has("report") {
+            let rows: Vec<String> = report::matrix(labels, &predictions, model.output_len())
+                .iter()
+                .map(|row| format!("[{}]", row.iter().map(usize::to_string).collect::<Vec<_>>().join(",")))
+                .collect();
+            format!(",\"confusion\":[{}]", rows.join(","))
+        } else {
+            String::new()
+        };
         outln!(
             "{{\"accuracy\":{},\"correct\":{correct},\"total\":{total},\"batch_size\":{batch_size},\"threads\":{threads},\
-             \"kernel\":\"{}\",\"layers\":[{}],\"seconds\":{seconds:.6},\"images_per_second\":{per_second:.0}}}",
+             \"kernel\":\"{}\",\"layers\":[{}],\"seconds\":{seconds:.6},\"images_per_second\":{per_second:.0}{confusion}}}",
             py_float(accuracy),
             model.kernel().name(),
             layers.join(",")
@@ -116,22 +126,6 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         outln!("misclassified {} images, drawn in {p}", total - correct);
     }
     outln!("Accuracy:{}", py_float(accuracy));
-    Ok(())
-}
-
-fn refuse_to_overwrite_inputs(out: &Path, flag: &str, args: &Args) -> Result<(), Failure> {
-    let Ok(out_real) = out.canonicalize() else { return Ok(()) }; // a new file
-    let mut inputs: Vec<String> = args.all("weights").iter().map(|s| s.to_string()).collect();
-    inputs.extend(args.get("images").map(str::to_string));
-    inputs.extend(args.get("labels").map(str::to_string));
-    if let Ok(dir) = crate::fixtures::dir() {
-        for f in [crate::fixtures::IMAGES, crate::fixtures::LABELS, crate::fixtures::WEIGHTS] {
-            inputs.push(dir.join(f).display().to_string());
-        }
-    }
-    if inputs.iter().any(|i| Path::new(i).canonicalize().is_ok_and(|p| p == out_real)) {
-        fail!("{}: --{flag} would overwrite an input file, expected a new path", out.display());
-    }
     Ok(())
 }
 

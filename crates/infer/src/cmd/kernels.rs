@@ -9,7 +9,7 @@ use linalg::Kernel;
 
 use crate::args::{Args, Flag};
 use crate::model::to_f32;
-use crate::{out, outln, Failure};
+use crate::{outln, Failure};
 
 const HELP: &str = "\
 infer kernels: the matmul ladder, from the naive triple loop to the AVX2
@@ -29,9 +29,9 @@ Usage: infer kernels [FLAGS]
 Flags:
 ";
 
-const HELP_TAIL: &str = "\
-  --json            print one JSON array instead of the table
+const HELP_TAIL: &str = "  --json            print one JSON array instead of the table
   -h, --help        this help
+  -V, --version     the version of infer
 ";
 
 /// Median seconds per call of `f`: calls repeated for ≥ 2 ms, 7 samples.
@@ -85,8 +85,7 @@ pub fn measure_peak() -> Option<f64> {
 pub fn run(argv: &[String]) -> Result<(), Failure> {
     let mut flags = super::DATA_FLAGS.to_vec();
     flags.push(Flag::Switch("json"));
-    let Some(args) = Args::parse("kernels", &flags, argv)? else {
-        out!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
+    let Some(args) = Args::parse("kernels", &flags, argv, &format!("{HELP}{}{HELP_TAIL}", super::DATA_HELP))? else {
         return Ok(());
     };
     args.no_positional()?;

@@ -42,6 +42,10 @@ pub fn softmax(argv: &[String]) -> Result<(), Failure> {
         out!("{SOFTMAX_HELP}");
         return Ok(());
     }
+    if argv.iter().any(|a| a == "--version" || a == "-V") {
+        outln!("{}", crate::VERSION);
+        return Ok(());
+    }
     if argv.is_empty() {
         fail!("softmax needs numbers, e.g. 'infer softmax 0.3 2.9 4.0' (see 'infer softmax --help')");
     }
@@ -69,8 +73,7 @@ pub fn softmax(argv: &[String]) -> Result<(), Failure> {
 /// # Errors
 /// A missing or bad axis, ragged rows, or a value that does not parse.
 pub fn argmax(argv: &[String]) -> Result<(), Failure> {
-    let Some(args) = Args::parse("argmax", &[Flag::Value("axis")], argv)? else {
-        out!("{ARGMAX_HELP}");
+    let Some(args) = Args::parse("argmax", &[Flag::Value("axis")], argv, ARGMAX_HELP)? else {
         return Ok(());
     };
     let axis = match args.get("axis") {

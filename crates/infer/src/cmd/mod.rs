@@ -8,7 +8,7 @@ pub mod report;
 pub mod show;
 pub mod sweep;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use linalg::Kernel;
 use mnist_data::{LabeledImages, Weights, CLASSES};
@@ -22,8 +22,7 @@ use crate::Failure;
 pub const DATA_FLAGS: &[Flag] = &[Flag::Value("images"), Flag::Value("labels"), Flag::Value("weights")];
 
 /// Help text for [`DATA_FLAGS`].
-pub const DATA_HELP: &str = "\
-  --images PATH     IDX image file, raw or gzip [fixtures/t10k-images-idx3-ubyte.gz]
+pub const DATA_HELP: &str = "  --images PATH     IDX image file, raw or gzip [fixtures/t10k-images-idx3-ubyte.gz]
   --labels PATH     IDX label file, raw or gzip [fixtures/t10k-labels-idx1-ubyte.gz]
   --weights PATH    numpy pickle or text weights; repeat to add or replace
                     arrays by name, like dict.update [fixtures/sample_weight.pkl]
@@ -118,3 +117,24 @@ pub fn threads(args: &Args) -> Result<usize, Failure> {
 
 /// The most threads `--threads` may ask for.
 pub const MAX_THREADS: usize = 256;
+
+/// Fails if `out`, the path given with `--flag`, is one of the input files
+/// (given or bundled): nothing the user gave is modified.
+///
+/// # Errors
+/// Names the path and the flag.
+pub fn refuse_to_overwrite_inputs(out: &Path, flag: &str, args: &Args) -> Result<(), Failure> {
+    let Ok(out_real) = out.canonicalize() else { return Ok(()) }; // a new file
+    let mut inputs: Vec<String> = args.all("weights").iter().map(|s| s.to_string()).collect();
+    inputs.extend(args.get("images").map(str::to_string));
+    inputs.extend(args.get("labels").map(str::to_string));
+    if let Ok(dir) = crate::fixtures::dir() {
+        for f in [crate::fixtures::IMAGES, crate::fixtures::LABELS, crate::fixtures::WEIGHTS] {
+            inputs.push(dir.join(f).display().to_string());
+        }
+    }
+    if inputs.iter().any(|i| Path::new(i).canonicalize().is_ok_and(|p| p == out_real)) {
+        crate::fail!("{}: --{flag} would overwrite an input file, expected a new path", out.display());
+    }
+    Ok(())
+}

@@ -18,12 +18,12 @@ Usage: infer show INDEX [FLAGS]      INDEX from 0
 Flags:
 ";
 
-const HELP_TAIL: &str = "\
-  --png FILE        also write the image as a grayscale PNG holding exactly
+const HELP_TAIL: &str = "  --png FILE        also write the image as a grayscale PNG holding exactly
                     the 28×28 pixel values (0 = black background)
   --scale N         enlarge the PNG N times, 1 ≤ N ≤ 64 [1]
   --ascii           draw with ASCII characters
   -h, --help        this help
+  -V, --version     the version of infer
 ";
 
 /// The largest `--scale`: 28 × 64 = 1792 pixels a side.
@@ -39,8 +39,7 @@ const RAMP: &[u8] = b" .:-=+*#%@";
 pub fn run(argv: &[String]) -> Result<(), Failure> {
     let mut flags = super::DATA_FLAGS.to_vec();
     flags.extend([Flag::Value("png"), Flag::Value("scale"), Flag::Switch("ascii")]);
-    let Some(args) = Args::parse("show", &flags, argv)? else {
-        out!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
+    let Some(args) = Args::parse("show", &flags, argv, &format!("{HELP}{}{HELP_TAIL}", super::DATA_HELP))? else {
         return Ok(());
     };
     let [index] = &args.positional[..] else {
@@ -49,6 +48,9 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let scale = args.number("scale", 1, 1)?;
     if scale > MAX_SCALE {
         fail!("--scale {scale} is more than the limit of {MAX_SCALE}");
+    }
+    if let Some(p) = args.get("png") {
+        super::refuse_to_overwrite_inputs(std::path::Path::new(p), "png", &args)?;
     }
     let loaded = super::load(&args, linalg::Kernel::best())?;
     let images = &loaded.data.images;
@@ -60,6 +62,13 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             images.count - 1
         ),
     };
+    let (w, h) = (images.cols, images.rows);
+    // the PNG first: a path that cannot be written fails before any output
+    if let Some(path) = args.get("png") {
+        let mut img = Gray::new(w * scale, h * scale, 0);
+        img.blit(images.image(i), w, h, 0, 0, scale);
+        std::fs::write(path, img.encode()).map_err(|e| Failure(format!("{path}: cannot write the PNG: {e}")))?;
+    }
     let y = loaded.model.probabilities(images, i, 1);
     let mut order: Vec<usize> = (0..y.len()).collect();
     order.sort_by(|&a, &b| y[b].total_cmp(&y[a]).then(a.cmp(&b)));
@@ -69,16 +78,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let top: Vec<String> = order.iter().take(3).map(|&c| format!("{c}: {:.4}", y[c])).collect();
     outln!("top 3: {}", top.join("  "));
     let pixels = images.image(i);
-    let (w, h) = (images.cols, images.rows);
     if args.has("ascii") || !std::io::stdout().is_terminal() {
         out!("{}", ascii(pixels, w, h));
     } else {
         out!("{}", half_blocks(pixels, w, h));
     }
     if let Some(path) = args.get("png") {
-        let mut img = Gray::new(w * scale, h * scale, 0);
-        img.blit(pixels, w, h, 0, 0, scale);
-        std::fs::write(path, img.encode()).map_err(|e| Failure(format!("{path}: cannot write the PNG: {e}")))?;
         outln!("wrote {path} ({}×{} pixels)", w * scale, h * scale);
     }
     Ok(())

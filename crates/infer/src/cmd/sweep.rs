@@ -7,7 +7,7 @@ use linalg::Kernel;
 
 use crate::args::{Args, Flag};
 use crate::model::Model;
-use crate::{fail, out, outln, svg, Failure};
+use crate::{fail, outln, svg, Failure};
 
 const HELP: &str = "\
 infer sweep: how throughput moves with batch size. For each kernel and batch
@@ -24,17 +24,17 @@ Usage: infer sweep [FLAGS]
 Flags:
 ";
 
-const HELP_TAIL: &str = "\
-  --batch-sizes L   comma-separated batch sizes
+const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     [1,2,4,8,16,32,64,100,128,256,512,1000,10000]
   --kernel K        a kernel name, a comma-separated list, or 'all'
                     [the fastest available]
   --threads N       threads sharing the batches, 0 = every core [1]
-  --repeat R        timed passes per point, R ≥ 1 [5]
+  --repeat R        timed passes per point, 1 ≤ R ≤ 1000 [5]
   --limit N         only the first N images
   --json            print one JSON array instead of the table
   --plot FILE.svg   also write an SVG chart of images/s against batch size
   -h, --help        this help
+  -V, --version     the version of infer
 ";
 
 const DEFAULT_BATCHES: &[usize] = &[1, 2, 4, 8, 16, 32, 64, 100, 128, 256, 512, 1000, 10000];
@@ -58,6 +58,12 @@ pub struct Point {
     pub gflops: f64,
 }
 
+/// The most timed passes `--repeat` may ask for.
+const MAX_REPEAT: usize = 1000;
+
+/// The most batch sizes one sweep may list.
+const MAX_POINTS: usize = 64;
+
 /// Runs `infer sweep`.
 ///
 /// # Errors
@@ -73,8 +79,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Flag::Value("plot"),
         Flag::Switch("json"),
     ]);
-    let Some(args) = Args::parse("sweep", &flags, argv)? else {
-        out!("{HELP}{}{HELP_TAIL}", super::DATA_HELP);
+    let Some(args) = Args::parse("sweep", &flags, argv, &format!("{HELP}{}{HELP_TAIL}", super::DATA_HELP))? else {
         return Ok(());
     };
     args.no_positional()?;
@@ -85,6 +90,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let kernels = kernels(args.get("kernel"))?;
     let threads = super::threads(&args)?;
     let repeat = args.number("repeat", 1, 5)?;
+    if repeat > MAX_REPEAT {
+        fail!("--repeat {repeat} is more than the limit of {MAX_REPEAT}");
+    }
+    if let Some(p) = args.get("plot") {
+        super::refuse_to_overwrite_inputs(std::path::Path::new(p), "plot", &args)?;
+    }
     let loaded = super::load(&args, kernels[0])?;
     let images = &loaded.data.images;
     let total = loaded.limit(&args)?;
@@ -195,6 +206,9 @@ fn parse_list(list: &str) -> Result<Vec<usize>, Failure> {
             _ => Err(Failure(format!("--batch-sizes '{list}': '{s}' is not a whole number ≥ 1"))),
         })
         .collect::<Result<_, _>>()?;
+    if sizes.len() > MAX_POINTS {
+        fail!("--batch-sizes lists {} sizes, more than the limit of {MAX_POINTS}", sizes.len());
+    }
     Ok(sizes)
 }
 
