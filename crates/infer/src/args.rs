@@ -54,10 +54,14 @@ impl Args {
                 Some(Flag::Value(n)) => {
                     let v = match inline {
                         Some(v) => v,
-                        None => it
-                            .next()
-                            .cloned()
-                            .ok_or_else(|| Failure(format!("--{n} needs a value (see 'infer {command} --help')")))?,
+                        None => match it.next() {
+                            // `--predictions --json` forgot the value; `--flag=--x` still passes one
+                            Some(v) if v.starts_with("--") && v.len() > 2 => {
+                                crate::fail!("--{n} needs a value, found the flag '{v}' (see 'infer {command} --help')")
+                            }
+                            Some(v) => v.clone(),
+                            None => crate::fail!("--{n} needs a value (see 'infer {command} --help')"),
+                        },
                     };
                     out.values.push((n, v));
                 }

@@ -41,6 +41,10 @@ fn unknown_flags_and_commands_suggest_the_nearest() {
         error_of(&["show", "0", "--scal", "2"]),
         "error: unknown flag '--scal' for 'infer show', did you mean --scale? (see 'infer show --help')\n"
     );
+    assert_eq!(
+        error_of(&["eval", "--predictions", "--json"]),
+        "error: --predictions needs a value, found the flag '--json' (see 'infer eval --help')\n"
+    );
     assert_eq!(error_of(&["evl"]), "error: unknown command 'evl', did you mean 'eval'? (see 'infer --help')\n");
     assert_eq!(
         error_of(&["help", "kernel"]),

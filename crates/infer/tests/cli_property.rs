@@ -184,16 +184,28 @@ struct Outcome {
     stderr: String,
 }
 
-fn run(args: &[String]) -> Outcome {
+/// A scratch folder to run in, with `fixtures` linked to the repository's:
+/// a value flag that swallows the next word (`--predictions eval`) writes
+/// its file here, never into the checkout.
+fn workdir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("infer-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("fixtures");
+    if std::fs::symlink_metadata(&link).is_err() {
+        std::os::unix::fs::symlink(common::root().join("fixtures"), &link).unwrap();
+    }
+    dir
+}
+
+fn run(args: &[String]) -> Outcome {
+    let dir = workdir();
     let (so, se) = (
         dir.join(format!("{:?}.out", std::thread::current().id())),
         dir.join(format!("{:?}.err", std::thread::current().id())),
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_infer"))
         .args(args)
-        .current_dir(common::root())
+        .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&so).unwrap())
         .stderr(std::fs::File::create(&se).unwrap())
@@ -247,6 +259,7 @@ fn property(command: &str, cases: usize, seed: u64) {
     let bad = bad_corpus();
     let fixtures = common::root().join("fixtures");
     let before = checksum(&fixtures);
+    let root_before = entries(&common::root());
     let mut rng = Rng(seed);
     let mut codes = [0usize; 2];
     for _ in 0..cases {
@@ -256,9 +269,17 @@ fn property(command: &str, cases: usize, seed: u64) {
         codes[usize::from(o.code == Some(2))] += 1;
     }
     assert_eq!(checksum(&fixtures), before, "a run of infer {command} modified fixtures/");
+    assert_eq!(entries(&common::root()), root_before, "a run of infer {command} wrote into the checkout");
     // both outcomes must occur, or the lists are not testing much
     assert!(codes[0] > 0 && codes[1] > 0, "infer {command}: {} successes, {} errors", codes[0], codes[1]);
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The names in `dir`.
+fn entries(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut v: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    v.sort();
+    v
 }
 
 /// Sizes and modification times of every file below `dir`.
