@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod model;
 pub mod png;
 pub mod pyfmt;
+pub mod quant;
 pub mod svg;
 
 use std::fmt;
@@ -77,7 +78,7 @@ macro_rules! fail {
 pub const VERSION: &str = concat!("infer ", env!("CARGO_PKG_VERSION"));
 
 /// The commands, in the order `--help` lists them.
-pub const COMMANDS: &[&str] = &["eval", "sweep", "kernels", "show", "softmax", "argmax", "help"];
+pub const COMMANDS: &[&str] = &["eval", "sweep", "kernels", "show", "softmax", "argmax", "export", "help"];
 
 const HELP: &str = "\
 infer: chapter 3 of \"Deep Learning from Scratch\" in Rust.
@@ -93,6 +94,7 @@ Commands:
   show     one test image drawn in the terminal, its label and prediction
   softmax  the naive and the max-subtracted softmax of numbers you give
   argmax   numpy's argmax along axis 0 or 1 of a matrix you type
+  export   the network as Rust static arrays, f32 or int8, for no_std crates
   help     print this help, or a command's: infer help eval
 
 Every command takes --help and --version. Errors print one line on stderr
@@ -121,6 +123,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         "show" => cmd::show::run(rest),
         "softmax" => cmd::lessons::softmax(rest),
         "argmax" => cmd::lessons::argmax(rest),
+        "export" => cmd::export::run(rest),
         // `help COMMAND` is `COMMAND --help`; `help help`, `help --help` and
         // `help` alone print this help (never `help --help` again)
         "help" => match rest.first().map(String::as_str) {

@@ -91,6 +91,7 @@ fn values(command: &str, flag: &str, out: &Path, bad: &[String], rng: &mut Rng) 
         "kernel" => rng.pick(KERNELS).to_string(),
         "batch-sizes" => rng.pick(BATCH_LISTS).to_string(),
         "axis" => rng.pick(&["0", "1", "2", "-1", "", "x"]).to_string(),
+        "precision" => rng.pick(&["f32", "int8", "int4", "", "F32"]).to_string(),
         "predictions" | "misclassified" | "png" | "plot" => match rng.below(4) {
             0 => out.display().to_string(),
             1 => out.join("x.out").display().to_string(),
@@ -115,6 +116,7 @@ fn commands() -> Vec<(&'static str, Vec<(&'static str, bool)>)> {
                 ("kernel", true),
                 ("predictions", true),
                 ("misclassified", true),
+                ("precision", true),
                 ("json", false),
                 ("report", false),
             ]),

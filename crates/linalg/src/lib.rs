@@ -57,6 +57,7 @@
 extern crate std;
 
 pub mod activation;
+pub mod int8;
 pub mod kernels;
 mod mat;
 pub mod math;

@@ -26,6 +26,10 @@ pub enum ShapeError {
     },
     /// `rows * cols` does not fit in `usize`.
     Overflow,
+    /// The kernel needs CPU features this machine lacks (see
+    /// [`crate::Kernel::is_available`]), or a plain row-major kernel was
+    /// needed and this one packs its weights.
+    Kernel(&'static str),
 }
 
 impl fmt::Display for ShapeError {
@@ -38,6 +42,7 @@ impl fmt::Display for ShapeError {
                 write!(f, "dimension {what} is {found}, expected {expected}")
             }
             ShapeError::Overflow => f.write_str("matrix size overflows usize"),
+            ShapeError::Kernel(name) => write!(f, "kernel {name} cannot run here"),
         }
     }
 }

@@ -31,9 +31,31 @@ impl<'w> Dense<'w> {
     /// as [`Kernel::prepare`] wrote it for `kernel`; `b` has `n` elements.
     ///
     /// # Errors
-    /// [`ShapeError::Len`] if `W` or `b` has the wrong length.
+    /// [`ShapeError::Len`] if `W` or `b` has the wrong length,
+    /// [`ShapeError::Kernel`] if this CPU cannot run `kernel` (refused
+    /// here, rather than failing later inside `forward`).
     #[allow(non_snake_case)]
     pub fn new(kernel: Kernel, k: usize, n: usize, W: &'w [f32], b: &'w [f32]) -> Result<Self, ShapeError> {
+        if !kernel.is_available() {
+            return Err(ShapeError::Kernel(kernel.name()));
+        }
+        Self::checked(kernel, k, n, W, b)
+    }
+
+    /// A layer that reads `W` (`k×n`, plain row-major, as the book and
+    /// `infer export` store it) in place with the portable row-major kernel
+    /// ([`Kernel::Ikj`]): nothing is prepared or copied, so `W` can be a
+    /// `static` in flash. A `const fn`, so a `static` can hold the layer.
+    ///
+    /// # Errors
+    /// [`ShapeError::Len`] if `W` or `b` has the wrong length.
+    #[allow(non_snake_case)]
+    pub const fn row_major(k: usize, n: usize, W: &'w [f32], b: &'w [f32]) -> Result<Self, ShapeError> {
+        Self::checked(Kernel::Ikj, k, n, W, b)
+    }
+
+    #[allow(non_snake_case)]
+    const fn checked(kernel: Kernel, k: usize, n: usize, W: &'w [f32], b: &'w [f32]) -> Result<Self, ShapeError> {
         let expected = kernel.prepared_len(k, n);
         if W.len() != expected {
             return Err(ShapeError::Len { what: "W", expected, found: W.len() });
@@ -45,12 +67,12 @@ impl<'w> Dense<'w> {
     }
 
     /// Inputs of the layer (rows of W).
-    pub fn k(&self) -> usize {
+    pub const fn k(&self) -> usize {
         self.k
     }
 
     /// Outputs of the layer (columns of W).
-    pub fn n(&self) -> usize {
+    pub const fn n(&self) -> usize {
         self.n
     }
 }
@@ -69,14 +91,20 @@ impl<'w> Network<'w> {
     /// # Errors
     /// [`ShapeError::Len`] for an empty chain, [`ShapeError::Dim`] naming the
     /// first layer whose `k` does not match the previous `n`.
-    pub fn new(layers: &'w [Dense<'w>]) -> Result<Self, ShapeError> {
+    pub const fn new(layers: &'w [Dense<'w>]) -> Result<Self, ShapeError> {
         if layers.is_empty() {
             return Err(ShapeError::Len { what: "layers", expected: 1, found: 0 });
         }
-        for pair in layers.windows(2) {
-            if pair[1].k != pair[0].n {
-                return Err(ShapeError::Dim { what: "k (rows of the next W)", expected: pair[0].n, found: pair[1].k });
+        let mut i = 1;
+        while i < layers.len() {
+            if layers[i].k != layers[i - 1].n {
+                return Err(ShapeError::Dim {
+                    what: "k (rows of the next W)",
+                    expected: layers[i - 1].n,
+                    found: layers[i].k,
+                });
             }
+            i += 1;
         }
         Ok(Network { layers, hidden: Activation::Sigmoid })
     }
@@ -93,12 +121,12 @@ impl<'w> Network<'w> {
     }
 
     /// Inputs per row of `x` (`k` of the first layer).
-    pub fn input_len(&self) -> usize {
+    pub const fn input_len(&self) -> usize {
         self.layers[0].k
     }
 
     /// Outputs per row of `y` (`n` of the last layer).
-    pub fn output_len(&self) -> usize {
+    pub const fn output_len(&self) -> usize {
         self.layers[self.layers.len() - 1].n
     }
 
@@ -110,9 +138,87 @@ impl<'w> Network<'w> {
 
     /// Elements of scratch that [`Network::forward`] needs for a batch of `m`
     /// rows: two buffers of the widest hidden layer, used in turn.
-    pub fn scratch_len(&self, m: usize) -> usize {
-        let hidden = &self.layers[..self.layers.len() - 1];
-        2 * m * hidden.iter().map(|l| l.n).max().unwrap_or(0)
+    pub const fn scratch_len(&self, m: usize) -> usize {
+        let mut widest = 0;
+        let mut i = 0;
+        while i + 1 < self.layers.len() {
+            if self.layers[i].n > widest {
+                widest = self.layers[i].n;
+            }
+            i += 1;
+        }
+        2 * m * widest
+    }
+
+    /// The predicted class of one image of u8 pixels, read as `pixel / 255`
+    /// (the book's `normalize=True`) without widening the image into an f32
+    /// buffer, with every layer's weights read in place: the path for a
+    /// freestanding build. Zero pixels are skipped (their products add
+    /// nothing). `scratch` needs [`Network::scratch_len`]`(1)` elements and
+    /// `a` receives the last layer's logits (`output_len`). Written with
+    /// iterators only: no path in it can panic.
+    ///
+    /// The result equals [`Network::logits`] with the [`Kernel::Ikj`]
+    /// kernel on `pixel / 255.0`: the same products, added in the same
+    /// order.
+    ///
+    /// # Errors
+    /// [`ShapeError::Len`] for a buffer of the wrong length,
+    /// [`ShapeError::Kernel`] if a layer's weights are not plain row-major
+    /// (prepared for a packing kernel).
+    pub fn classify_u8(&self, x: &[u8], scratch: &mut [f32], a: &mut [f32]) -> Result<usize, ShapeError> {
+        if x.len() != self.input_len() {
+            return Err(ShapeError::Len { what: "x", expected: self.input_len(), found: x.len() });
+        }
+        if a.len() != self.output_len() {
+            return Err(ShapeError::Len { what: "a", expected: self.output_len(), found: a.len() });
+        }
+        let need = self.scratch_len(1);
+        if scratch.len() < need {
+            return Err(ShapeError::Len { what: "scratch", expected: need, found: scratch.len() });
+        }
+        for l in self.layers {
+            if !matches!(l.kernel, Kernel::Naive | Kernel::Ikj | Kernel::Blocked) {
+                return Err(ShapeError::Kernel(l.kernel.name()));
+            }
+        }
+        let (b0, b1) = scratch.split_at_mut(need / 2);
+        let count = self.layers.len();
+        for (i, l) in self.layers.iter().enumerate() {
+            // hidden layer i writes half i % 2 of scratch and reads the other
+            let (prev, out): (&[f32], &mut [f32]) = match (i == count - 1, i % 2 == 0) {
+                (true, true) => (&*b1, &mut *a),
+                (true, false) => (&*b0, &mut *a),
+                (false, true) => (&*b1, &mut *b0),
+                (false, false) => (&*b0, &mut *b1),
+            };
+            let width = l.n.min(out.len());
+            let c = &mut out[..width];
+            c.fill(0.0);
+            if l.n > 0 {
+                for (p, w_row) in l.W.chunks_exact(l.n).enumerate() {
+                    // the book's x / 255.0 for the first layer, z_prev after
+                    let a_p = if i == 0 {
+                        x.get(p).map_or(0.0, |&v| v as f32 / 255.0)
+                    } else {
+                        prev.get(p).copied().unwrap_or(0.0)
+                    };
+                    if a_p == 0.0 {
+                        continue;
+                    }
+                    for (c_j, &w) in c.iter_mut().zip(w_row) {
+                        *c_j += a_p * w;
+                    }
+                }
+            }
+            for (c_j, &b) in c.iter_mut().zip(l.b) {
+                *c_j += b;
+            }
+            if i < count - 1 {
+                self.hidden.apply(c);
+            }
+        }
+        Ok(crate::activation::argmax(a).unwrap_or(0))
     }
 
     /// The book's `predict`: `y = softmax(...sigmoid(x·W1 + b1)...·Wn + bn)`

@@ -7,7 +7,8 @@ use std::time::Instant;
 use super::report;
 use crate::args::{Args, Flag};
 use crate::pyfmt::py_float;
-use crate::{out, outln, Failure};
+use crate::quant::QModel;
+use crate::{fail, out, outln, Failure};
 
 const HELP: &str = "\
 infer eval: classify the test images and print Accuracy:<fraction correct>,
@@ -24,6 +25,9 @@ const HELP_TAIL: &str = "  --batch-size N    images per forward pass, N ≥ 1; 1
   --threads N       threads sharing the batches, 0 = every core [1]
   --kernel NAME     matmul kernel (see 'infer kernels') [fastest available]
   --predictions F   write one predicted digit per line to F, in file order
+  --precision P     f32 (the book's network) or int8 (integer-only, int8
+                    weights, one image at a time; the summary, --json and
+                    --report also compare it with f32) [f32]
   --json            print one JSON object instead of the summary
   --report          also print the confusion matrix, per-class precision and
                     recall, and the most confused pairs (with --json: the
@@ -47,6 +51,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Flag::Value("kernel"),
         Flag::Value("predictions"),
         Flag::Value("misclassified"),
+        Flag::Value("precision"),
         Flag::Switch("json"),
         Flag::Switch("report"),
     ]);
@@ -67,10 +72,28 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         }
     }
 
+    let int8 = match args.get("precision").unwrap_or("f32") {
+        "f32" => None,
+        "int8" => Some(QModel::new(&loaded.layers)?),
+        other => fail!("--precision '{other}' is not a precision, expected f32 or int8"),
+    };
+
     let mut predictions = vec![0u8; total];
     let start = Instant::now();
-    model.predict(&data.images, batch_size, threads, &mut predictions);
+    match &int8 {
+        None => model.predict(&data.images, batch_size, threads, &mut predictions),
+        Some(q) => q.predict(&data.images, threads, &mut predictions),
+    }
     let seconds = start.elapsed().as_secs_f64();
+    // int8: the f32 network's predictions too, to say where they differ
+    let f32_predictions = int8.as_ref().map(|_| {
+        let mut p = vec![0u8; total];
+        model.predict(&data.images, batch_size, threads, &mut p);
+        p
+    });
+    let agreement = f32_predictions
+        .as_ref()
+        .map(|f| f.iter().zip(&predictions).filter(|(a, b)| a == b).count() as f64 / total as f64);
     let correct = predictions.iter().zip(&data.labels.labels).filter(|(p, t)| p == t).count();
     let accuracy = correct as f64 / total as f64;
 
@@ -95,9 +118,15 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         } else {
             String::new()
         };
+        let precision = match (&int8, agreement) {
+            (Some(q), Some(a)) => {
+                format!(",\"precision\":\"int8\",\"agreement_with_f32\":{},\"model_bytes\":{}", py_float(a), q.bytes())
+            }
+            _ => ",\"precision\":\"f32\"".to_string(),
+        };
         outln!(
             "{{\"accuracy\":{},\"correct\":{correct},\"total\":{total},\"batch_size\":{batch_size},\"threads\":{threads},\
-             \"kernel\":\"{}\",\"layers\":[{}],\"seconds\":{seconds:.6},\"images_per_second\":{per_second:.0}{confusion}}}",
+             \"kernel\":\"{}\",\"layers\":[{}],\"seconds\":{seconds:.6},\"images_per_second\":{per_second:.0}{precision}{confusion}}}",
             py_float(accuracy),
             model.kernel().name(),
             layers.join(",")
@@ -112,15 +141,29 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         "weights     {}",
         loaded.weights_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ")
     );
-    outln!("kernel      {}", model.kernel().name());
-    outln!("batch size  {batch_size}{}", if batch_size == 1 { " (one image at a time)" } else { "" });
+    match (&int8, agreement) {
+        (Some(q), Some(a)) => {
+            outln!("precision   int8, integer-only ({} bytes of model)", q.bytes());
+            outln!("agreement   {} of the f32 network's predictions", py_float(a));
+        }
+        _ => outln!("kernel      {}", model.kernel().name()),
+    }
+    if int8.is_some() {
+        outln!("batch size  1 (the int8 pass runs one image at a time)");
+    } else {
+        outln!("batch size  {batch_size}{}", if batch_size == 1 { " (one image at a time)" } else { "" });
+    }
     outln!("threads     {threads}");
     outln!(
-        "time        {seconds:.4} s, {per_second:.0} images/s, {:.2} GFLOP/s",
-        per_second * model.flops_per_image() as f64 / 1e9
+        "time        {seconds:.4} s, {per_second:.0} images/s, {:.2} {}",
+        per_second * model.flops_per_image() as f64 / 1e9,
+        if int8.is_some() { "GOP/s (integer, dense-equivalent)" } else { "GFLOP/s" }
     );
     if args.has("report") {
         out!("{}", report::confusion(labels, &predictions, model.output_len()));
+        if let Some(f) = &f32_predictions {
+            out!("{}", report::precision_differences(labels, f, &predictions));
+        }
     }
     if let Some(p) = args.get("misclassified") {
         outln!("misclassified {} images, drawn in {p}", total - correct);

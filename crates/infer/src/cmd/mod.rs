@@ -2,6 +2,7 @@
 //! and the weights named by the common flags.
 
 pub mod eval;
+pub mod export;
 pub mod kernels;
 pub mod lessons;
 pub mod report;

@@ -45,6 +45,32 @@ pub fn confusion(labels: &[u8], predictions: &[u8], classes: usize) -> String {
     s
 }
 
+/// Where the int8 network's predictions differ from the f32 network's: how
+/// many, how many of those each got right, and the first few images.
+pub fn precision_differences(labels: &[u8], f32: &[u8], int8: &[u8]) -> String {
+    let differ: Vec<usize> = (0..labels.len()).filter(|&i| f32[i] != int8[i]).collect();
+    let f32_right = differ.iter().filter(|&&i| f32[i] == labels[i]).count();
+    let int8_right = differ.iter().filter(|&&i| int8[i] == labels[i]).count();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "int8 against f32: {} of {} images predicted differently; f32 right on {f32_right} of them, int8 on {int8_right}",
+        differ.len(),
+        labels.len()
+    );
+    let shown: Vec<String> =
+        differ.iter().take(20).map(|&i| format!("#{i} label {} f32 {} int8 {}", labels[i], f32[i], int8[i])).collect();
+    if !shown.is_empty() {
+        let more = if differ.len() > shown.len() {
+            format!(", … {} more", differ.len() - shown.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(s, "  {}{more}\n", shown.join(", "));
+    }
+    s
+}
+
 /// `m[t][p]`: how many images of true class `t` were predicted as `p`.
 pub fn matrix(labels: &[u8], predictions: &[u8], classes: usize) -> Vec<Vec<usize>> {
     let mut m = vec![vec![0usize; classes]; classes];

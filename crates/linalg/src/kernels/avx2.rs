@@ -51,12 +51,12 @@ use super::params::{KC_SPARSE, L1_BYTES, LANES, MC, MR_FMA, VMAX};
 use crate::activation::Activation;
 
 /// `n` rounded up to whole vectors.
-pub fn padded(n: usize) -> usize {
+pub const fn padded(n: usize) -> usize {
     n.div_ceil(LANES) * LANES
 }
 
 /// Elements of B prepared by [`prepare`]: `k · n_pad`.
-pub fn prepared_len(k: usize, n: usize) -> usize {
+pub const fn prepared_len(k: usize, n: usize) -> usize {
     k * padded(n)
 }
 

@@ -27,7 +27,7 @@ use super::params::{LANES, MR_FMA, NR};
 use super::tiled;
 
 /// Elements of B packed for this kernel: the same panels as [`tiled`].
-pub fn packed_len(k: usize, n: usize) -> usize {
+pub const fn packed_len(k: usize, n: usize) -> usize {
     tiled::packed_len(k, n)
 }
 

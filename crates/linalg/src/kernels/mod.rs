@@ -99,7 +99,7 @@ impl Kernel {
     }
 
     /// Elements of the buffer that [`Kernel::prepare`] fills for a `k×n` B.
-    pub fn prepared_len(self, k: usize, n: usize) -> usize {
+    pub const fn prepared_len(self, k: usize, n: usize) -> usize {
         match self {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => k * n,
             Kernel::Tiled => tiled::packed_len(k, n),

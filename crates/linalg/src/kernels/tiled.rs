@@ -27,7 +27,7 @@
 use super::params::{MR, NR};
 
 /// Elements of B packed into `NR`-wide panels: `⌈n / NR⌉ · NR · k`.
-pub fn packed_len(k: usize, n: usize) -> usize {
+pub const fn packed_len(k: usize, n: usize) -> usize {
     n.div_ceil(NR) * NR * k
 }
 

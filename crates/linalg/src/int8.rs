@@ -1,0 +1,292 @@
+//! Integer-only int8 inference: the same network with int8 weights, int32
+//! accumulators and u8 activations, and not one floating-point operation in
+//! the forward pass, so it runs on a CPU without an FPU.
+//!
+//! The scheme is TensorFlow Lite's post-training quantization, per output
+//! column:
+//!
+//! ```text
+//! x   u8 pixels as they are: the real input is x / 255 (scale 1/255, zero 0)
+//! W   int8, one scale per column j:  W[i][j] ≈ sw[j] · Wq[i][j],  |Wq| ≤ 127
+//! acc int32: acc[j] = Σ_i x[i] · Wq[i][j] + bq[j],  bq[j] = round(b[j] / (sx · sw[j]))
+//!     so that a[j] = sx · sw[j] · acc[j]  (the book's a1 = x·W1 + b1)
+//! t   requantized: t[j] = (acc[j] · M[j] + 2^(s[j]-1)) >> s[j],  M[j] / 2^s[j] ≈ sx · sw[j] · L
+//!     which is a[j] in units of 1/L, with M[j] a 31-bit integer
+//! z   hidden layers: z = SIGMOID[clamp(t + 128, 0, 255)], a 256-entry table of
+//!     round(255 · sigmoid((i - 128) / 16)); L = 16, z is u8 with scale 1/255
+//! y   last layer: L = 2^16 and the answer is argmax(t), the first on ties
+//! ```
+//!
+//! Zero inputs are skipped (about 80 % of MNIST pixels): an integer product
+//! with 0 adds nothing, so the result is the same.
+//!
+//! [`quantize`] turns f32 weights into this form (it uses floating point,
+//! once, when the model is made); [`QNetwork::predict`] is the integer-only
+//! forward pass. Every buffer belongs to the caller; nothing allocates.
+
+use crate::mat::ShapeError;
+
+/// Entries of the sigmoid table.
+pub const SIGMOID_LEN: usize = 256;
+/// Units per 1.0 of a hidden pre-activation: the table covers `[-8, 8)` in
+/// steps of 1/16.
+pub const HIDDEN_UNITS: u32 = 16;
+/// Units per 1.0 of a last-layer logit (argmax needs no table, only order).
+pub const LOGIT_UNITS: u32 = 1 << 16;
+/// The widest layer [`QNetwork::predict`] can hold on its stack.
+pub const MAX_WIDTH: usize = 256;
+
+/// One int8 dense layer, read in place (from a `static`, flash, a file):
+/// `Wq` is `k×n` row-major, and `bias`, `mult` and `shift` have `n`
+/// entries each.
+#[derive(Clone, Copy, Debug)]
+#[allow(non_snake_case)]
+pub struct QDense<'w> {
+    /// Inputs (rows of W).
+    pub k: usize,
+    /// Outputs (columns of W).
+    pub n: usize,
+    /// `k×n` int8 weights, row-major.
+    pub Wq: &'w [i8],
+    /// The bias in accumulator units.
+    pub bias: &'w [i32],
+    /// Requantization multipliers, in `[2^30, 2^31)`.
+    pub mult: &'w [i32],
+    /// Requantization right shifts, 1 to 62.
+    pub shift: &'w [u8],
+}
+
+impl QDense<'_> {
+    /// Bytes of the layer's data: weights, then 4 + 4 + 1 per output.
+    pub const fn bytes(&self) -> usize {
+        self.k * self.n + self.n * 9
+    }
+}
+
+/// Int8 layers chained input to output, with the sigmoid table between
+/// them.
+#[derive(Clone, Copy, Debug)]
+pub struct QNetwork<'w> {
+    /// The layers, input first.
+    pub layers: &'w [QDense<'w>],
+    /// `SIGMOID[i] = round(255 · sigmoid((i - 128) / 16))`, see [`sigmoid_table`].
+    pub sigmoid: &'w [u8; SIGMOID_LEN],
+}
+
+impl<'w> QNetwork<'w> {
+    /// Checks that every layer's slices have their lengths, the layers
+    /// chain, the hidden ones are at most [`MAX_WIDTH`] wide, and every
+    /// shift is in 1..=62.
+    ///
+    /// # Errors
+    /// A [`ShapeError`] naming the first slice or dimension that is wrong.
+    pub const fn new(layers: &'w [QDense<'w>], sigmoid: &'w [u8; SIGMOID_LEN]) -> Result<Self, ShapeError> {
+        if layers.is_empty() {
+            return Err(ShapeError::Len { what: "layers", expected: 1, found: 0 });
+        }
+        let mut i = 0;
+        while i < layers.len() {
+            let l = &layers[i];
+            if l.Wq.len() != l.k * l.n {
+                return Err(ShapeError::Len { what: "Wq", expected: l.k * l.n, found: l.Wq.len() });
+            }
+            if l.bias.len() != l.n {
+                return Err(ShapeError::Len { what: "bias", expected: l.n, found: l.bias.len() });
+            }
+            if l.mult.len() != l.n {
+                return Err(ShapeError::Len { what: "mult", expected: l.n, found: l.mult.len() });
+            }
+            if l.shift.len() != l.n {
+                return Err(ShapeError::Len { what: "shift", expected: l.n, found: l.shift.len() });
+            }
+            let mut j = 0;
+            while j < l.n {
+                if l.shift[j] < 1 || l.shift[j] > 62 {
+                    return Err(ShapeError::Dim { what: "shift (1 to 62)", expected: 31, found: l.shift[j] as usize });
+                }
+                j += 1;
+            }
+            if l.n > MAX_WIDTH {
+                return Err(ShapeError::Dim { what: "layer width", expected: MAX_WIDTH, found: l.n });
+            }
+            if i + 1 < layers.len() && layers[i + 1].k != l.n {
+                return Err(ShapeError::Dim { what: "k (rows of the next W)", expected: l.n, found: layers[i + 1].k });
+            }
+            i += 1;
+        }
+        Ok(QNetwork { layers, sigmoid })
+    }
+
+    /// Inputs per image (`k` of the first layer).
+    pub const fn input_len(&self) -> usize {
+        self.layers[0].k
+    }
+
+    /// Classes (`n` of the last layer).
+    pub const fn output_len(&self) -> usize {
+        self.layers[self.layers.len() - 1].n
+    }
+
+    /// Bytes of the model: every layer's data and the sigmoid table.
+    pub const fn bytes(&self) -> usize {
+        let mut total = SIGMOID_LEN;
+        let mut i = 0;
+        while i < self.layers.len() {
+            total += self.layers[i].bytes();
+            i += 1;
+        }
+        total
+    }
+
+    /// The last layer's requantized logits of one image `x` (u8 pixels,
+    /// `input_len` of them) into `t` (`output_len`), in units of
+    /// 1/[`LOGIT_UNITS`]. Integer arithmetic only; two buffers of
+    /// [`MAX_WIDTH`] bytes and one of `MAX_WIDTH` `i32` on the stack. No
+    /// path in it can panic.
+    ///
+    /// # Errors
+    /// [`ShapeError::Len`] if `x` or `t` has the wrong length.
+    pub fn logits(&self, x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+        if x.len() != self.input_len() {
+            return Err(ShapeError::Len { what: "x", expected: self.input_len(), found: x.len() });
+        }
+        if t.len() != self.output_len() {
+            return Err(ShapeError::Len { what: "t", expected: self.output_len(), found: t.len() });
+        }
+        let mut z = [[0u8; MAX_WIDTH]; 2];
+        let Some((last, hidden)) = self.layers.split_last() else {
+            return Err(ShapeError::Len { what: "layers", expected: 1, found: 0 });
+        };
+        for (i, l) in hidden.iter().enumerate() {
+            let [even, odd] = &mut z;
+            let (prev, out) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
+            let input: &[u8] = if i == 0 { x } else { prev };
+            // the book's a1 = x·W1 + b1, z1 = sigmoid(a1), in integers
+            let sigmoid = self.sigmoid;
+            layer(l, input, |j, t| {
+                if let Some(o) = out.get_mut(j) {
+                    *o = sigmoid[(t + 128).clamp(0, SIGMOID_LEN as i32 - 1) as usize];
+                }
+            });
+        }
+        let input: &[u8] = if hidden.is_empty() { x } else { &z[(hidden.len() - 1) % 2] };
+        layer(last, input, |j, v| {
+            if let Some(o) = t.get_mut(j) {
+                *o = v;
+            }
+        });
+        Ok(())
+    }
+
+    /// The predicted class of one image: argmax of [`QNetwork::logits`],
+    /// the first on ties. `t` is scratch of `output_len` elements.
+    ///
+    /// # Errors
+    /// As [`QNetwork::logits`].
+    pub fn predict(&self, x: &[u8], t: &mut [i32]) -> Result<usize, ShapeError> {
+        self.logits(x, t)?;
+        let mut best = (0, i32::MIN);
+        for (j, &v) in t.iter().enumerate() {
+            if v > best.1 {
+                best = (j, v);
+            }
+        }
+        Ok(best.0)
+    }
+}
+
+/// `acc = x·Wq + bias`, requantized, each output handed to `store(j, t)`.
+/// Zero inputs are skipped. Written with iterators only, so that no bounds
+/// check (and no panic message formatting) is left in the code.
+fn layer(l: &QDense<'_>, x: &[u8], mut store: impl FnMut(usize, i32)) {
+    let mut acc = [0i32; MAX_WIDTH];
+    for (a, &b) in acc.iter_mut().zip(l.bias) {
+        *a = b;
+    }
+    if l.n == 0 {
+        return;
+    }
+    for (row, &xi) in l.Wq.chunks_exact(l.n).zip(x) {
+        if xi == 0 {
+            continue;
+        }
+        for (a, &w) in acc.iter_mut().zip(row) {
+            *a += xi as i32 * w as i32;
+        }
+    }
+    for (j, ((&a, &m), &s)) in acc.iter().zip(l.mult).zip(l.shift).enumerate() {
+        let s = (s as u32).clamp(1, 62);
+        store(j, ((a as i64 * m as i64 + (1i64 << (s - 1))) >> s) as i32);
+    }
+}
+
+/// `round(255 · sigmoid((i - 128) / 16))` for `i` in `0..256`: the hidden
+/// layers' activation as a table (made once, with floating point).
+pub fn sigmoid_table() -> [u8; SIGMOID_LEN] {
+    let mut t = [0u8; SIGMOID_LEN];
+    for (i, v) in t.iter_mut().enumerate() {
+        let a = (i as f64 - 128.0) / HIDDEN_UNITS as f64;
+        let s = 1.0 / (1.0 + crate::math::exp(-a as f32) as f64);
+        *v = round(255.0 * s).clamp(0, 255) as u8;
+    }
+    t
+}
+
+/// Rounds half away from zero (core has no `f64::round`).
+fn round(x: f64) -> i64 {
+    if x >= 0.0 {
+        (x + 0.5) as i64
+    } else {
+        -((-x + 0.5) as i64)
+    }
+}
+
+/// The int8 form of one f32 layer, written into the caller's buffers.
+#[allow(non_snake_case)]
+pub struct QuantizeInto<'a> {
+    /// `k×n` int8 weights.
+    pub Wq: &'a mut [i8],
+    /// `n` biases in accumulator units.
+    pub bias: &'a mut [i32],
+    /// `n` multipliers.
+    pub mult: &'a mut [i32],
+    /// `n` shifts.
+    pub shift: &'a mut [u8],
+}
+
+/// Post-training quantization of one layer `a = x·W + b` (W `k×n`
+/// row-major, b `n`) whose input has scale `input_scale` (1/255 for pixels
+/// and for the u8 sigmoid outputs), into `out`. `units` is
+/// [`HIDDEN_UNITS`] for a hidden layer, [`LOGIT_UNITS`] for the last.
+///
+/// Each column j gets `sw[j] = max_i |W[i][j]| / 127` (1 for an all-zero
+/// column) and `Wq[i][j] = round(W[i][j] / sw[j])`.
+///
+/// # Panics
+/// If a buffer has the wrong length, or a bias does not fit in `i32`
+/// accumulator units.
+#[allow(non_snake_case)]
+pub fn quantize(k: usize, n: usize, W: &[f32], b: &[f32], input_scale: f64, units: u32, out: QuantizeInto<'_>) {
+    assert!(W.len() == k * n && b.len() == n, "W must be k×n and b n long");
+    assert!(out.Wq.len() == k * n && out.bias.len() == n && out.mult.len() == n && out.shift.len() == n);
+    for j in 0..n {
+        let max = (0..k).map(|i| W[i * n + j].abs()).fold(0.0f32, f32::max) as f64;
+        let sw = if max > 0.0 { max / 127.0 } else { 1.0 };
+        for i in 0..k {
+            out.Wq[i * n + j] = round(W[i * n + j] as f64 / sw).clamp(-127, 127) as i8;
+        }
+        let acc_scale = input_scale * sw;
+        let bq = round(b[j] as f64 / acc_scale);
+        out.bias[j] = i32::try_from(bq).expect("bias fits in i32 accumulator units");
+        // M / 2^s = acc_scale · units, with M in [2^30, 2^31)
+        let r = acc_scale * units as f64;
+        let mut s = 0u32;
+        while r * ((1u64 << s) as f64) < (1u64 << 30) as f64 && s < 62 {
+            s += 1;
+        }
+        let m = round(r * (1u64 << s) as f64);
+        let (m, s) = if m >= 1 << 31 { (m / 2, s - 1) } else { (m, s) };
+        out.mult[j] = m as i32;
+        out.shift[j] = s.max(1) as u8;
+    }
+}
