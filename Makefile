@@ -3,14 +3,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NO_STD := crates/linalg/ensure_no_std/Cargo.toml
 
-.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build
+.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test
 
 ## make run: classify the 10,000 bundled test images, print Accuracy:0.9352
 run:
 	$(CARGO) run --release --quiet -p infer --
 
-## make test: format, lints, every test, the benches once, the no_std build, the docs
-test: fmt-check clippy unit bench-smoke no-std doc
+## make test: format, lints, every test, the benches once, the no_std build,
+## the docs, the freestanding runner and the C library
+test: fmt-check clippy unit bench-smoke no-std doc embedded-test
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -72,3 +73,16 @@ fuzz-build: fuzz-tool
 # --sanitizer none; AddressSanitizer would need nightly)
 fuzz-tool:
 	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+
+## make embedded: the freestanding runner and libmnist.a, both models baked in
+## (target/embedded/mnist-freestanding, target/embedded/libmnist.a)
+embedded:
+	CARGO=$(CARGO) scripts/embedded.sh build
+
+## make size: their sections, the int8 model's bytes, the forward pass's stack
+size:
+	CARGO=$(CARGO) scripts/embedded.sh size
+
+# the runner against infer eval on 10,000 images, the C program, nm checks
+embedded-test:
+	CARGO=$(CARGO) scripts/embedded.sh test

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The embedding story, built and checked: `make embedded`, `make size` and
+# the embedded part of `make test` call this.
+#
+#   scripts/embedded.sh build   infer export (f32, int8) into target/embedded/,
+#                               then crates/mnist-embedded: the freestanding
+#                               runner and libmnist.a
+#   scripts/embedded.sh size    sections of the runner and of the library's
+#                               own object, the stack each forward pass used
+#   scripts/embedded.sh test    the runner against infer eval, the C program,
+#                               nm checks, a bad header; ends with a summary line
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARGO=${CARGO:-cargo}
+OUT=target/embedded
+BUILD=$OUT/build/release
+
+build() {
+    $CARGO build --release --quiet -p infer
+    mkdir -p "$OUT"
+    ./target/release/infer export --precision f32 --out "$OUT/model_f32.rs"
+    ./target/release/infer export --precision int8 --out "$OUT/model_int8.rs"
+    CARGO_TARGET_DIR=$OUT/build $CARGO build --release --quiet --manifest-path crates/mnist-embedded/Cargo.toml
+    # the shipped runner carries no symbols; the build directory keeps them for nm
+    strip --strip-all -o "$OUT/mnist-freestanding" "$BUILD/mnist-freestanding"
+    cp "$BUILD/libmnist_embedded.a" "$OUT/libmnist.a"
+    echo "embedded: $OUT/mnist-freestanding, $OUT/libmnist.a"
+}
+
+# section sizes of an ELF file (or archive member): name then bytes
+sections() {
+    size -A "$1" | awk -v want="$2" '$1 == want { s += $2 } END { print s + 0 }'
+}
+
+size_table() {
+    local runner=$BUILD/mnist-freestanding
+    echo "| what | .text | .rodata | .data | .bss | file |"
+    echo "|---|---|---|---|---|---|"
+    printf '| runner, both models (%s) | %s | %s | %s | %s | %s bytes stripped |\n' "$OUT/mnist-freestanding" \
+        "$(sections "$runner" .text)" "$(sections "$runner" .rodata)" \
+        "$(( $(sections "$runner" .data) + $(sections "$runner" .data.rel.ro) ))" "$(sections "$runner" .bss)" \
+        "$(stat -c %s "$OUT/mnist-freestanding")"
+    # the library's own object (the rest of libmnist.a is core and
+    # compiler_builtins, of which a C program links only what it calls)
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && ar x "$OLDPWD/$OUT/libmnist.a")
+    local obj
+    obj=$(ls "$tmp"/mnist_embedded-*.o | head -1)
+    printf '| libmnist.a: its mnist_embedded object | %s | %s | %s | %s | %s bytes in all, %s members |\n' \
+        "$(size -A "$obj" | awk '$1 ~ /^\.text/ { s += $2 } END { print s + 0 }')" \
+        "$(size -A "$obj" | awk '$1 ~ /^\.rodata/ { s += $2 } END { print s + 0 }')" \
+        "$(size -A "$obj" | awk '$1 ~ /^\.data/ { s += $2 } END { print s + 0 }')" \
+        "$(size -A "$obj" | awk '$1 ~ /^\.bss/ { s += $2 } END { print s + 0 }')" \
+        "$(stat -c %s "$OUT/libmnist.a")" "$(ls "$tmp" | wc -l)"
+    rm -rf "$tmp"
+    echo
+    echo "int8 model (weights, biases, multipliers, shifts, sigmoid table): $(grep -o '[0-9]* bytes of model data' <<<"$(./target/release/infer export --precision int8 --out "$OUT/model_int8.rs")")"
+    echo "stack of the forward pass, measured by painting 64 KiB below the caller's frame (mnist-freestanding stack):"
+    "$OUT/mnist-freestanding" stack | sed 's/^/  /'
+}
+
+passed=0
+failed=0
+check() { # name, then a command that must succeed
+    local name=$1
+    shift
+    if "$@"; then
+        echo "embedded: $name ... ok"
+        passed=$((passed + 1))
+    else
+        echo "embedded: $name ... FAILED"
+        failed=$((failed + 1))
+    fi
+}
+
+same_predictions() { # runner argument, infer eval flags
+    local arg=$1
+    shift
+    "$OUT/mnist-freestanding" $arg <"$OUT/t10k-images.idx" >"$OUT/runner-$arg.txt" &&
+        ./target/release/infer eval "$@" --predictions "$OUT/eval-$arg.txt" >/dev/null &&
+        cmp "$OUT/runner-$arg.txt" "$OUT/eval-$arg.txt"
+}
+
+c_program() {
+    cc -O2 -Wall -Wextra -Werror -I crates/mnist-embedded/include crates/mnist-embedded/c/accuracy.c \
+        "$OUT/libmnist.a" -o "$OUT/accuracy" &&
+        [ "$("$OUT/accuracy" "$OUT/t10k-images.idx" "$OUT/t10k-labels.idx")" = "$(printf 'f32 Accuracy:0.9352\nint8 Accuracy:0.9352')" ]
+}
+
+no_undefined_symbols() { [ -z "$(nm -u "$BUILD/mnist-freestanding")" ]; }
+no_fmt_symbols() { ! nm -C "$BUILD/mnist-freestanding" | grep -q 'core::fmt'; }
+has_symbols() { nm "$BUILD/mnist-freestanding" | grep -q ' T _start$'; }
+bad_header() {
+    local err
+    err=$(printf 'not an idx file....' | "$OUT/mnist-freestanding" 2>&1 >/dev/null; echo "status $?")
+    [ "$err" = "$(printf 'error: stdin: magic is not 0x00000803, expected a raw (not gzip) IDX image file\nstatus 2')" ]
+}
+short_body() {
+    local err
+    err=$(head -c 2000 "$OUT/t10k-images.idx" | "$OUT/mnist-freestanding" 2>&1 >/dev/null; echo "status $?")
+    [ "$err" = "$(printf 'error: stdin: body is short: header claims 10000 images, found 2\nstatus 2')" ]
+}
+
+test_all() {
+    build >/dev/null
+    gzip -dc fixtures/t10k-images-idx3-ubyte.gz >"$OUT/t10k-images.idx"
+    gzip -dc fixtures/t10k-labels-idx1-ubyte.gz >"$OUT/t10k-labels.idx"
+    check "runner f32 = infer eval --predictions, 10,000 images" same_predictions f32
+    check "runner int8 = infer eval --precision int8 --predictions" same_predictions int8 --precision int8
+    check "C program: f32 and int8 Accuracy:0.9352" c_program
+    check "runner has symbols to check (nm sees _start)" has_symbols
+    check "nm: no undefined symbols in the runner" no_undefined_symbols
+    check "nm: no core::fmt symbols in the runner" no_fmt_symbols
+    check "a bad header: one line, exit 2" bad_header
+    check "a short body: one line, exit 2" short_body
+    echo "embedded: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+case "${1:-}" in
+    build) build ;;
+    size) build >/dev/null && size_table ;;
+    test) test_all ;;
+    *) echo "usage: $0 build|size|test" >&2; exit 2 ;;
+esac
