@@ -40,18 +40,18 @@ size_table() {
         "$(sections "$runner" .text)" "$(sections "$runner" .rodata)" \
         "$(( $(sections "$runner" .data) + $(sections "$runner" .data.rel.ro) ))" "$(sections "$runner" .bss)" \
         "$(stat -c %s "$OUT/mnist-freestanding")"
-    # the library's own object (the rest of libmnist.a is core and
-    # compiler_builtins, of which a C program links only what it calls)
+    # the library's own objects: mnist_embedded (the models, the C entry
+    # points) and linalg (all of it, every kernel; a C program linked with
+    # --gc-sections keeps only what it calls). The rest of libmnist.a is
+    # core and compiler_builtins, linked only where called.
     local tmp
     tmp=$(mktemp -d)
     (cd "$tmp" && ar x "$OLDPWD/$OUT/libmnist.a")
-    local obj
-    obj=$(ls "$tmp"/mnist_embedded-*.o | head -1)
-    printf '| libmnist.a: its mnist_embedded object | %s | %s | %s | %s | %s bytes in all, %s members |\n' \
-        "$(size -A "$obj" | awk '$1 ~ /^\.text/ { s += $2 } END { print s + 0 }')" \
-        "$(size -A "$obj" | awk '$1 ~ /^\.rodata/ { s += $2 } END { print s + 0 }')" \
-        "$(size -A "$obj" | awk '$1 ~ /^\.data/ { s += $2 } END { print s + 0 }')" \
-        "$(size -A "$obj" | awk '$1 ~ /^\.bss/ { s += $2 } END { print s + 0 }')" \
+    local objs
+    objs=$(ls "$tmp"/mnist_embedded-*.o "$tmp"/linalg-*.o)
+    sum() { for o in $objs; do size -A "$o"; done | awk -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }'; }
+    printf '| libmnist.a: its mnist_embedded and linalg objects | %s | %s | %s | %s | %s bytes in all, %s members |\n' \
+        "$(sum '^\\.text')" "$(sum '^\\.rodata')" "$(sum '^\\.data')" "$(sum '^\\.bss')" \
         "$(stat -c %s "$OUT/libmnist.a")" "$(ls "$tmp" | wc -l)"
     rm -rf "$tmp"
     echo
@@ -90,6 +90,23 @@ c_program() {
 
 no_undefined_symbols() { [ -z "$(nm -u "$BUILD/mnist-freestanding")" ]; }
 no_fmt_symbols() { ! nm -C "$BUILD/mnist-freestanding" | grep -q 'core::fmt'; }
+no_panic_symbols() { ! nm -C "$BUILD/mnist-freestanding" | grep -q 'core::panicking'; }
+# floating-point arithmetic and conversions (moves of zeros through xmm
+# registers are not arithmetic)
+FLOAT_OPS='(add|sub|mul|div|min|max|sqrt|rcp|rsqrt|round)[sp][sd]\b|cvt|u?comis[sd]|fmadd|fld|fst'
+float_ops_in() { # function names: count float instructions in their code
+    objdump -d --no-show-raw-insn -C "$BUILD/mnist-freestanding" |
+        awk -v names="$*" 'BEGIN { split(names, n, " ") }
+            /^[0-9a-f]+ <.*>:$/ { on = 0; for (i in n) if (index($0, "<" n[i] ">:")) on = 1; next }
+            on' | grep -cE "$FLOAT_OPS" || true
+}
+int8_has_no_float() {
+    local int8 f32
+    int8=$(float_ops_in mnist_embedded::predict_int8 linalg::int8::QNetwork::predict)
+    f32=$(float_ops_in mnist_embedded::predict_f32)
+    # the f32 pass must show float instructions, or the check sees nothing
+    [ "$int8" -eq 0 ] && [ "$f32" -gt 0 ]
+}
 has_symbols() { nm "$BUILD/mnist-freestanding" | grep -q ' T _start$'; }
 bad_header() {
     local err
@@ -112,6 +129,8 @@ test_all() {
     check "runner has symbols to check (nm sees _start)" has_symbols
     check "nm: no undefined symbols in the runner" no_undefined_symbols
     check "nm: no core::fmt symbols in the runner" no_fmt_symbols
+    check "nm: no core::panicking symbols (no panic path in the runner)" no_panic_symbols
+    check "objdump: no floating-point instruction in the int8 forward pass" int8_has_no_float
     check "a bad header: one line, exit 2" bad_header
     check "a short body: one line, exit 2" short_body
     echo "embedded: $passed passed, $failed failed"

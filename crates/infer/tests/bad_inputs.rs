@@ -128,7 +128,7 @@ fn usage_errors() {
     usage_error(&["eval", "--frobnicate"], "unknown flag '--frobnicate' for 'infer eval' (see 'infer eval --help')");
     usage_error(
         &["evaluate"],
-        "unknown command 'evaluate', expected one of: eval, sweep, kernels, show, softmax, argmax, help (see 'infer --help')",
+        "unknown command 'evaluate', expected one of: eval, sweep, kernels, show, softmax, argmax, export, help (see 'infer --help')",
     );
     usage_error(
         &["eval", "--limit", "10001"],

@@ -6,7 +6,7 @@ mod common;
 
 use common::infer;
 
-const COMMANDS: &[&str] = &["eval", "sweep", "kernels", "show", "softmax", "argmax", "help"];
+const COMMANDS: &[&str] = &["eval", "sweep", "kernels", "show", "softmax", "argmax", "export", "help"];
 
 #[test]
 fn version_on_infer_and_every_command() {
@@ -52,7 +52,7 @@ fn unknown_flags_and_commands_suggest_the_nearest() {
     );
     assert_eq!(
         error_of(&["zzz"]),
-        "error: unknown command 'zzz', expected one of: eval, sweep, kernels, show, softmax, argmax, help (see 'infer --help')\n"
+        "error: unknown command 'zzz', expected one of: eval, sweep, kernels, show, softmax, argmax, export, help (see 'infer --help')\n"
     );
 }
 

@@ -91,8 +91,8 @@ fn values(command: &str, flag: &str, out: &Path, bad: &[String], rng: &mut Rng) 
         "kernel" => rng.pick(KERNELS).to_string(),
         "batch-sizes" => rng.pick(BATCH_LISTS).to_string(),
         "axis" => rng.pick(&["0", "1", "2", "-1", "", "x"]).to_string(),
-        "precision" => rng.pick(&["f32", "int8", "int4", "", "F32"]).to_string(),
-        "predictions" | "misclassified" | "png" | "plot" => match rng.below(4) {
+        "precision" => rng.pick(&["f32", "int8", "int4", "", "F32", "f32,int8", "int8,,f32"]).to_string(),
+        "predictions" | "misclassified" | "png" | "plot" | "out" => match rng.below(4) {
             0 => out.display().to_string(),
             1 => out.join("x.out").display().to_string(),
             2 => "/no/such/dir/x.out".to_string(),
@@ -130,6 +130,7 @@ fn commands() -> Vec<(&'static str, Vec<(&'static str, bool)>)> {
                 ("repeat", true),
                 ("limit", true),
                 ("plot", true),
+                ("precision", true),
                 ("json", false),
             ]),
         ),
@@ -137,6 +138,7 @@ fn commands() -> Vec<(&'static str, Vec<(&'static str, bool)>)> {
         ("show", with(&[("png", true), ("scale", true), ("ascii", false)])),
         ("softmax", vec![]),
         ("argmax", vec![("axis", true)]),
+        ("export", with(&[("out", true), ("precision", true)])),
         ("help", vec![]),
     ]
 }
@@ -318,6 +320,11 @@ fn show_never_crashes() {
 #[test]
 fn kernels_never_crashes() {
     property("kernels", 40, 0x4b45_524e_454c_5321);
+}
+
+#[test]
+fn export_never_crashes() {
+    property("export", 150, 0xe4b0_47a1_0000_0004);
 }
 
 #[test]

@@ -30,10 +30,20 @@ fn json_has_one_object_per_kernel_and_batch_size() {
         objects.iter().zip([(1, "naive"), (7, "naive"), (100, "naive"), (1, "avx2"), (7, "avx2"), (100, "avx2")])
     {
         assert!(
-            obj.starts_with(&format!("{batch},\"threads\":1,\"kernel\":\"{kernel}\",\"images_per_second\":")),
+            obj.starts_with(&format!(
+                "{batch},\"threads\":1,\"kernel\":\"{kernel}\",\"precision\":\"f32\",\"images_per_second\":"
+            )),
             "{obj}"
         );
-        for field in ["\"min\":", "\"max\":", "\"gflops\":", "\"speedup\":", "\"repeat\":1", "\"images\":500"] {
+        for field in [
+            "\"min\":",
+            "\"max\":",
+            "\"gflops\":",
+            "\"speedup\":",
+            "\"speedup_min\":",
+            "\"repeat\":1",
+            "\"images\":500",
+        ] {
             assert!(obj.contains(field), "{field} missing in {obj}");
         }
     }
@@ -47,12 +57,13 @@ fn table_and_chart() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(
-        lines[0].starts_with("200 images, 784-50-100-10 network, 1 thread(s), median of 3 passes, "),
+        lines[0].starts_with("200 images, 784-50-100-10 network, 1 thread(s), median of 3 interleaved rounds, "),
         "{}",
         r.stdout
     );
     assert!(lines[2].contains("images/s") && lines[2].contains("speedup"), "{}", r.stdout);
-    assert!(lines[3].trim_start().starts_with("1  ") && lines[3].ends_with("1.00×"), "{}", r.stdout);
+    // the first batch size is its own baseline in every round: exactly 1
+    assert!(lines[3].trim_start().starts_with("1  ") && lines[3].ends_with("1.00×      1.00–1.00"), "{}", r.stdout);
     assert_eq!(lines.len(), 5);
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && chart.ends_with("</svg>\n"));
@@ -66,4 +77,39 @@ fn table_and_chart() {
 fn bad_batch_list() {
     let r = infer(&["sweep", "--batch-sizes", "1,x"]);
     assert_eq!((r.code, r.stderr.as_str()), (2, "error: --batch-sizes '1,x': 'x' is not a whole number ≥ 1\n"));
+}
+
+/// f32 and int8 in one sweep: one object per precision and batch size, the
+/// int8 ones named as such, each with its round-by-round speedup.
+#[test]
+fn f32_and_int8_interleaved() {
+    let r = infer(&[
+        "sweep",
+        "--batch-sizes",
+        "1,100",
+        "--kernel",
+        "naive",
+        "--precision",
+        "f32,int8",
+        "--repeat",
+        "2",
+        "--limit",
+        "300",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let objects: Vec<&str> = r.stdout.split("{\"batch_size\":").skip(1).collect();
+    assert_eq!(objects.len(), 4, "{}", r.stdout);
+    for (obj, (batch, kernel, precision)) in
+        objects.iter().zip([(1, "naive", "f32"), (100, "naive", "f32"), (1, "int8", "int8"), (100, "int8", "int8")])
+    {
+        let head = format!("{batch},\"threads\":1,\"kernel\":\"{kernel}\",\"precision\":\"{precision}\",");
+        assert!(obj.starts_with(&head), "{obj}");
+    }
+    assert!(objects[2].contains("\"speedup\":1.000,\"speedup_min\":1.000,\"speedup_max\":1.000"), "{}", objects[2]);
+    let r = infer(&["sweep", "--precision", "int4"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (2, "error: --precision 'int4' is not a precision, expected f32, int8 or f32,int8\n")
+    );
 }

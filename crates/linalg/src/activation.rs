@@ -95,20 +95,18 @@ pub fn softmax_rows(a: &mut [f32], n: usize) {
 /// A NaN counts as the largest (numpy returns the first NaN). `None` for an
 /// empty slice.
 pub fn argmax(v: &[f32]) -> Option<usize> {
-    let mut best = 0;
+    let (&first, _) = v.split_first()?;
+    // (index, value) of the largest so far: no indexing, so no panic path
+    let mut best = (0, first);
     for (i, &x) in v.iter().enumerate() {
         if x.is_nan() {
             return Some(i);
         }
-        if x > v[best] {
-            best = i;
+        if x > best.1 {
+            best = (i, x);
         }
     }
-    if v.is_empty() {
-        None
-    } else {
-        Some(best)
-    }
+    Some(best.0)
 }
 
 /// numpy's `argmax(a, axis=1)`: for each row of the `m × n` matrix `a`, the

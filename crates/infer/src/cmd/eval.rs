@@ -26,8 +26,8 @@ const HELP_TAIL: &str = "  --batch-size N    images per forward pass, N ≥ 1; 1
   --kernel NAME     matmul kernel (see 'infer kernels') [fastest available]
   --predictions F   write one predicted digit per line to F, in file order
   --precision P     f32 (the book's network) or int8 (integer-only, int8
-                    weights, one image at a time; the summary, --json and
-                    --report also compare it with f32) [f32]
+                    weights, one image at a time; the summary, the JSON and
+                    the report also compare it with f32) [f32]
   --json            print one JSON object instead of the summary
   --report          also print the confusion matrix, per-class precision and
                     recall, and the most confused pairs (with --json: the

@@ -7,13 +7,19 @@ use linalg::Kernel;
 
 use crate::args::{Args, Flag};
 use crate::model::Model;
+use crate::quant::QModel;
 use crate::{fail, outln, svg, Failure};
 
 const HELP: &str = "\
-infer sweep: how throughput moves with batch size. For each kernel and batch
-size: one untimed warm-up pass over the images (its predictions must equal
-the first batch size's), then R timed passes; the table shows the median
-images/s with the min–max of the R passes.
+infer sweep: how throughput moves with batch size. Every configuration
+(kernel or precision, and batch size) first runs one untimed warm-up pass
+over the images (its predictions must equal the first configuration's of
+the same precision), then R rounds, each timing one pass of every
+configuration in turn, so that a machine whose speed drifts slows all of
+them alike. The table shows each configuration's median images/s with the
+min–max of its R passes, and its speedup over the first batch size of the
+same kernel, computed within each round: the median of the R ratios, with
+their min–max.
 
 GFLOP/s counts the dense network's FLOPs per image (2 × Σ k·n = 90,400 for
 784-50-100-10), whatever a kernel skips: it is comparable across kernels.
@@ -28,6 +34,8 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     [1,2,4,8,16,32,64,100,128,256,512,1000,10000]
   --kernel K        a kernel name, a comma-separated list, or 'all'
                     [the fastest available]
+  --precision P     f32, int8 or f32,int8; int8 is the integer-only model,
+                    one image at a time whatever the batch size [f32]
   --threads N       threads sharing the batches, 0 = every core [1]
   --repeat R        timed passes per point, 1 ≤ R ≤ 1000 [5]
   --limit N         only the first N images
@@ -39,11 +47,31 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
 
 const DEFAULT_BATCHES: &[usize] = &[1, 2, 4, 8, 16, 32, 64, 100, 128, 256, 512, 1000, 10000];
 
+/// What runs a configuration: the f32 network with a kernel, or the int8
+/// model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The f32 network, weights prepared for this kernel.
+    F32(Kernel),
+    /// The integer-only int8 model.
+    Int8,
+}
+
+impl Engine {
+    /// The kernel's name, or `int8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::F32(k) => k.name(),
+            Engine::Int8 => "int8",
+        }
+    }
+}
+
 /// One measured point.
 #[derive(Clone, Debug)]
 pub struct Point {
-    /// The kernel.
-    pub kernel: Kernel,
+    /// The kernel or precision.
+    pub kernel: Engine,
     /// Images per forward pass.
     pub batch_size: usize,
     /// Threads.
@@ -54,8 +82,22 @@ pub struct Point {
     pub min: f64,
     /// Fastest pass, images/s.
     pub max: f64,
-    /// Dense-equivalent GFLOP/s at the median.
+    /// Dense-equivalent GFLOP/s (GOP/s for int8) at the median.
     pub gflops: f64,
+    /// Over the first batch size of the same engine, round by round:
+    /// (median, min, max) of the ratios.
+    pub speedup: (f64, f64, f64),
+}
+
+/// The median of `v` (sorted in place).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 /// The most timed passes `--repeat` may ask for.
@@ -77,6 +119,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Flag::Value("repeat"),
         Flag::Value("limit"),
         Flag::Value("plot"),
+        Flag::Value("precision"),
         Flag::Switch("json"),
     ]);
     let Some(args) = Args::parse("sweep", &flags, argv, &format!("{HELP}{}{HELP_TAIL}", super::DATA_HELP))? else {
@@ -88,6 +131,14 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Some(list) => parse_list(list)?,
     };
     let kernels = kernels(args.get("kernel"))?;
+    let mut engines: Vec<Engine> = Vec::new();
+    for precision in args.get("precision").unwrap_or("f32").split(',') {
+        match precision.trim() {
+            "f32" => engines.extend(kernels.iter().map(|&k| Engine::F32(k))),
+            "int8" => engines.push(Engine::Int8),
+            other => fail!("--precision '{other}' is not a precision, expected f32, int8 or f32,int8"),
+        }
+    }
     let threads = super::threads(&args)?;
     let repeat = args.number("repeat", 1, 5)?;
     if repeat > MAX_REPEAT {
@@ -100,49 +151,63 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let images = &loaded.data.images;
     let total = loaded.limit(&args)?;
 
-    let mut points = Vec::new();
-    let mut reference: Option<Vec<u8>> = None;
-    for &kernel in &kernels {
-        // load prepared the weights for the first kernel already
-        let prepared;
-        let model = if kernel == loaded.model.kernel() {
-            &loaded.model
-        } else {
-            prepared = Model::new(&loaded.layers, kernel)?;
-            &prepared
+    // every engine ready before any timing: weights prepared, int8 quantized
+    let mut models: Vec<(Engine, Option<Model>)> = Vec::new();
+    let int8 = if engines.contains(&Engine::Int8) { Some(QModel::new(&loaded.layers)?) } else { None };
+    for &e in &engines {
+        let model = match e {
+            Engine::F32(k) if k != loaded.model.kernel() => Some(Model::new(&loaded.layers, k)?),
+            _ => None,
         };
-        for &batch in &batches {
-            let mut predictions = vec![0u8; total];
-            model.predict(images, batch, threads, &mut predictions); // warm-up
-            match &reference {
-                None => reference = Some(predictions.clone()),
-                Some(r) if *r != predictions => fail!(
-                    "kernel {} at batch size {batch} predicts differently from the first point; not timing it",
-                    kernel.name()
-                ),
-                Some(_) => {}
-            }
-            let mut rates: Vec<f64> = (0..repeat)
-                .map(|_| {
-                    let start = Instant::now();
-                    model.predict(images, batch, threads, &mut predictions);
-                    total as f64 / start.elapsed().as_secs_f64()
-                })
-                .collect();
-            rates.sort_by(f64::total_cmp);
-            let median =
-                if repeat % 2 == 1 { rates[repeat / 2] } else { (rates[repeat / 2 - 1] + rates[repeat / 2]) / 2.0 };
-            let gflops = median * model.flops_per_image() as f64 / 1e9;
-            points.push(Point {
-                kernel,
-                batch_size: batch,
-                threads,
-                median,
-                min: rates[0],
-                max: rates[repeat - 1],
-                gflops,
-            });
+        models.push((e, model));
+    }
+    let run = |e: usize, batch: usize, out: &mut [u8]| match (&models[e], &int8) {
+        ((Engine::Int8, _), Some(q)) => q.predict(images, threads, out),
+        ((_, Some(m)), _) => m.predict(images, batch, threads, out),
+        _ => loaded.model.predict(images, batch, threads, out),
+    };
+    // (engine index, batch size) in table order
+    let configs: Vec<(usize, usize)> = (0..engines.len()).flat_map(|e| batches.iter().map(move |&b| (e, b))).collect();
+    let mut predictions = vec![0u8; total];
+    let mut reference: Vec<(bool, Vec<u8>)> = Vec::new(); // (is int8, predictions)
+    for &(e, batch) in &configs {
+        run(e, batch, &mut predictions); // warm-up, checked
+        let is_int8 = engines[e] == Engine::Int8;
+        match reference.iter().find(|(i, _)| *i == is_int8) {
+            None => reference.push((is_int8, predictions.clone())),
+            Some((_, r)) if *r != predictions => fail!(
+                "{} at batch size {batch} predicts differently from the first configuration of its precision; not timing it",
+                engines[e].name()
+            ),
+            Some(_) => {}
         }
+    }
+    // rates[c][r]: configuration c in round r, the configurations in turn
+    let mut rates = vec![Vec::with_capacity(repeat); configs.len()];
+    for _ in 0..repeat {
+        for (c, &(e, batch)) in configs.iter().enumerate() {
+            let start = Instant::now();
+            run(e, batch, &mut predictions);
+            rates[c].push(total as f64 / start.elapsed().as_secs_f64());
+        }
+    }
+    let mut points = Vec::new();
+    for (c, &(e, batch)) in configs.iter().enumerate() {
+        let first = configs.iter().position(|&(e2, _)| e2 == e).expect("c is among them");
+        let mut ratios: Vec<f64> = rates[c].iter().zip(&rates[first]).map(|(a, b)| a / b).collect();
+        let mut r = rates[c].clone();
+        let med = median(&mut r);
+        let ratio = median(&mut ratios);
+        points.push(Point {
+            kernel: engines[e],
+            batch_size: batch,
+            threads,
+            median: med,
+            min: r[0],
+            max: r[repeat - 1],
+            gflops: med * loaded.model.flops_per_image() as f64 / 1e9,
+            speedup: (ratio, ratios[0], ratios[repeat - 1]),
+        });
     }
 
     if let Some(path) = args.get("plot") {
@@ -156,15 +221,18 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             .iter()
             .map(|p| {
                 format!(
-                    "{{\"batch_size\":{},\"threads\":{},\"kernel\":\"{}\",\"images_per_second\":{:.0},\"min\":{:.0},\"max\":{:.0},\"gflops\":{:.3},\"speedup\":{:.3},\"repeat\":{repeat},\"images\":{total}}}",
+                    "{{\"batch_size\":{},\"threads\":{},\"kernel\":\"{}\",\"precision\":\"{}\",\"images_per_second\":{:.0},\"min\":{:.0},\"max\":{:.0},\"gflops\":{:.3},\"speedup\":{:.3},\"speedup_min\":{:.3},\"speedup_max\":{:.3},\"repeat\":{repeat},\"images\":{total}}}",
                     p.batch_size,
                     p.threads,
                     p.kernel.name(),
+                    if p.kernel == Engine::Int8 { "int8" } else { "f32" },
                     p.median,
                     p.min,
                     p.max,
                     p.gflops,
-                    speedup(&points, p)
+                    p.speedup.0,
+                    p.speedup.1,
+                    p.speedup.2
                 )
             })
             .collect();
@@ -172,30 +240,37 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         return Ok(());
     }
     outln!(
-        "{total} images, {} network, {threads} thread(s), median of {repeat} passes, {}",
+        "{total} images, {} network, {threads} thread(s), median of {repeat} interleaved rounds, {}",
         loaded.model.describe(),
         cpu_name()
     );
-    outln!("speedup: over the kernel's first batch size ({})", batches[0]);
-    outln!("{:>6}  {:<8} {:>12}  {:>23}  {:>7}  {:>7}", "batch", "kernel", "images/s", "min–max", "GFLOP/s", "speedup");
+    outln!("speedup: over the same kernel's first batch size ({}), the median of the per-round ratios", batches[0]);
+    outln!(
+        "{:>6}  {:<9} {:>12}  {:>23}  {:>7}  {:>7}  {:>13}",
+        "batch",
+        "kernel",
+        "images/s",
+        "min–max",
+        "GFLOP/s",
+        "speedup",
+        "its min–max"
+    );
     for p in &points {
         outln!(
-            "{:>6}  {:<8} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×",
+            "{:>6}  {:<9} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×  {:>13}",
             p.batch_size,
             p.kernel.name(),
             p.median,
             format!("{:.0}–{:.0}", p.min, p.max),
             p.gflops,
-            speedup(&points, p)
+            p.speedup.0,
+            format!("{:.2}–{:.2}", p.speedup.1, p.speedup.2)
         );
     }
+    if points.iter().any(|p| p.kernel == Engine::Int8) {
+        outln!("int8: GFLOP/s is integer GOP/s, the dense network's operations per image");
+    }
     Ok(())
-}
-
-/// Median images/s of `p` over that of the first point of its kernel.
-fn speedup(points: &[Point], p: &Point) -> f64 {
-    let first = points.iter().find(|q| q.kernel == p.kernel).expect("p is among points");
-    p.median / first.median
 }
 
 fn parse_list(list: &str) -> Result<Vec<usize>, Failure> {

@@ -13,7 +13,8 @@ fn panic(_: &PanicInfo) -> ! {
     loop {}
 }
 
-/// Entry point for a C runtime: classifies one 4-pixel "image".
+/// Entry point for a C runtime: classifies one 4-pixel "image" and returns
+/// its class (0 or 1), or 100 + a step number if a step failed.
 #[no_mangle]
 pub extern "C" fn main() -> i32 {
     let w1 = [0.5f32; 4 * 3];
@@ -29,19 +30,19 @@ pub extern "C" fn main() -> i32 {
     let layers = [
         match Dense::new(kernel, 4, 3, &p1[..l1], &b1) {
             Ok(l) => l,
-            Err(_) => return 1,
+            Err(_) => return 101,
         },
         match Dense::new(kernel, 3, 2, &p2[..l2], &b2) {
             Ok(l) => l,
-            Err(_) => return 1,
+            Err(_) => return 102,
         },
     ];
-    let Ok(net) = Network::new(&layers) else { return 1 };
+    let Ok(net) = Network::new(&layers) else { return 103 };
     let x = [0.0f32, 0.2, 0.4, 1.0];
     let mut scratch = [0.0f32; 16];
     let mut y = [0.0f32; 2];
     if net.forward(1, &x, &mut scratch, &mut y).is_err() {
-        return 1;
+        return 104;
     }
-    linalg::activation::argmax(&y).map_or(1, |c| c as i32)
+    linalg::activation::argmax(&y).map_or(105, |c| c as i32)
 }

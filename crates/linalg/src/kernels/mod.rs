@@ -93,9 +93,17 @@ impl Kernel {
         }
     }
 
-    /// The fastest kernel this CPU can run.
+    /// With `std`: the fastest kernel this CPU can run (AVX2 where the CPU
+    /// has it, detected at run time). Without `std`, for embedded builds:
+    /// [`Kernel::Ikj`], which reads plain row-major weights in place (from a
+    /// `static`, so from flash), with no prepared copy in RAM; or the AVX2
+    /// kernel if the build enables AVX2 and FMA.
     pub fn best() -> Kernel {
-        Kernel::ALL.iter().rev().copied().find(|k| k.is_available()).unwrap_or(Kernel::Naive)
+        if cfg!(feature = "std") || avx2::is_available() {
+            Kernel::ALL.iter().rev().copied().find(|k| k.is_available()).unwrap_or(Kernel::Naive)
+        } else {
+            Kernel::Ikj
+        }
     }
 
     /// Elements of the buffer that [`Kernel::prepare`] fills for a `k×n` B.
