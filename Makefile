@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NO_STD := crates/linalg/ensure_no_std/Cargo.toml
 
-.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test
+.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare
 
 ## make run: classify the 10,000 bundled test images, print Accuracy:0.9352
 run:
@@ -86,3 +86,10 @@ size:
 # the runner against infer eval on 10,000 images, the C program, nm checks
 embedded-test:
 	CARGO=$(CARGO) scripts/embedded.sh test
+
+## make compare: numpy and ONNX Runtime against infer sweep, one pinned core,
+## ROUNDS alternating rounds, ratios per round (a pinned Python venv is made
+## in target/compare-venv on first use)
+ROUNDS ?= 5
+compare: build
+	scripts/compare.sh $(ROUNDS)
