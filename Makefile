@@ -34,9 +34,11 @@ no-std:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace
 
-## make bench: criterion, batch size 1 against batch size 100
+## make bench: criterion, batch size 1 against batch size 100 (and int8);
+## the HTML report with its charts: target/criterion/report/index.html
 bench:
 	$(CARGO) bench -p benches
+	@echo "criterion's report: target/criterion/report/index.html"
 
 build:
 	$(CARGO) build --release

@@ -10,8 +10,13 @@
 //!   W3), each kernel checked against the naive result first. Throughput is
 //!   in rows (images).
 //!
+//! - `int8/one-at-a-time`: the integer-only int8 model over all 10,000
+//!   images (accuracy checked first), beside `forward/<kernel>/batch/1`.
+//!
 //! `make bench`; pinned to one core as the numbers in docs/ were taken:
-//! `taskset -c 1 cargo bench -p benches`.
+//! `taskset -c 1 cargo bench -p benches`. criterion's HTML report, with the
+//! batch sizes of `forward/<kernel>` compared on one chart, is left in
+//! `target/criterion/report/index.html`.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -54,6 +59,23 @@ fn forward(c: &mut Criterion) {
     group.finish();
 }
 
+fn int8(c: &mut Criterion) {
+    let (data, layers) = load();
+    let q = infer::quant::QModel::new(&layers).expect("the book's layers quantize");
+    let total = data.images.count;
+    let mut predictions = vec![0u8; total];
+    q.predict(&data.images, 1, &mut predictions);
+    let correct = predictions.iter().zip(&data.labels.labels).filter(|(p, t)| p == t).count();
+    assert_eq!(correct, 9352, "int8 accuracy must be 0.9352 before timing");
+    let mut group = c.benchmark_group("int8");
+    group.throughput(Throughput::Elements(total as u64));
+    group.sample_size(20).measurement_time(Duration::from_secs(3));
+    group.bench_function("one-at-a-time", |b| {
+        b.iter(|| q.predict(black_box(&data.images), 1, black_box(&mut predictions)))
+    });
+    group.finish();
+}
+
 fn matmul(c: &mut Criterion) {
     let (data, layers) = load();
     // real inputs of each layer: pixels for W1, activations for W2 and W3
@@ -88,5 +110,5 @@ fn matmul(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, forward, matmul);
+criterion_group!(benches, forward, int8, matmul);
 criterion_main!(benches);

@@ -62,6 +62,7 @@ pub mod kernels;
 mod mat;
 pub mod math;
 pub mod network;
+pub mod pixels;
 
 pub use kernels::{matmul, Kernel};
 pub use mat::{MatMut, MatRef, ShapeError};

@@ -34,6 +34,10 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     [1,2,4,8,16,32,64,100,128,256,512,1000,10000]
   --kernel K        a kernel name, a comma-separated list, or 'all'
                     [the fastest available]
+  --breakdown       also time each stage on its own (pixel conversion, each
+                    layer's matmul with its bias and activation, softmax,
+                    argmax) at each batch size, the first kernel, rounds
+                    interleaved: why batch 100 is faster, layer by layer
   --precision P     f32, int8 or f32,int8; int8 is the integer-only model,
                     one image at a time whatever the batch size [f32]
   --threads N       threads sharing the batches, 0 = every core [1]
@@ -121,6 +125,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Flag::Value("plot"),
         Flag::Value("precision"),
         Flag::Switch("json"),
+        Flag::Switch("breakdown"),
     ]);
     let Some(args) = Args::parse("sweep", &flags, argv, &format!("{HELP}{}{HELP_TAIL}", super::DATA_HELP))? else {
         return Ok(());
@@ -138,6 +143,9 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "int8" => engines.push(Engine::Int8),
             other => fail!("--precision '{other}' is not a precision, expected f32, int8 or f32,int8"),
         }
+    }
+    if args.has("breakdown") && args.has("json") {
+        fail!("--breakdown prints a table and cannot be combined with --json");
     }
     let threads = super::threads(&args)?;
     let repeat = args.number("repeat", 1, 5)?;
@@ -270,6 +278,69 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     if points.iter().any(|p| p.kernel == Engine::Int8) {
         outln!("int8: GFLOP/s is integer GOP/s, the dense network's operations per image");
     }
+    if args.has("breakdown") {
+        let model = match &models[0] {
+            (_, Some(m)) => m,
+            _ => &loaded.model,
+        };
+        breakdown(model, images, total, &batches, repeat)?;
+    }
+    Ok(())
+}
+
+/// The stage table of `--breakdown`: ns per image in each stage at each
+/// batch size, the median of `repeat` rounds, each round timing every batch
+/// size in turn.
+fn breakdown(
+    model: &Model,
+    images: &mnist_data::Images,
+    total: usize,
+    batches: &[usize],
+    repeat: usize,
+) -> Result<(), Failure> {
+    let names = crate::model::stage_names(&model.shapes());
+    let mut out = vec![0u8; total];
+    // seconds[b][stage][round]
+    let mut seconds = vec![vec![Vec::with_capacity(repeat); names.len()]; batches.len()];
+    for _ in 0..repeat {
+        for (b, &batch) in batches.iter().enumerate() {
+            for (stage, s) in model.breakdown(images, batch, &mut out).into_iter().enumerate() {
+                seconds[b][stage].push(s);
+            }
+        }
+    }
+    outln!();
+    outln!(
+        "where the time goes ({}, one thread, ns per image, median of {repeat} rounds; the clock read between stages adds ~20 ns to each)",
+        model.kernel().name()
+    );
+    let mut header = format!("{:<30}", "stage");
+    for &b in batches {
+        header += &format!(" {:>9}", format!("batch {b}"));
+    }
+    outln!("{header}");
+    let per_image = |v: &mut Vec<f64>| median(v) * 1e9 / total as f64;
+    let mut totals = vec![0.0; batches.len()];
+    let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
+    for (stage, name) in names.iter().enumerate() {
+        let ns: Vec<f64> = (0..batches.len()).map(|b| per_image(&mut seconds[b][stage])).collect();
+        for (t, v) in totals.iter_mut().zip(&ns) {
+            *t += v;
+        }
+        rows.push((name.clone(), ns));
+    }
+    for (name, ns) in &rows {
+        let mut line = format!("{name:<30}");
+        for (v, t) in ns.iter().zip(&totals) {
+            line += &format!(" {:>9}", format!("{v:.0} {:>2.0}%", 100.0 * v / t));
+        }
+        outln!("{line}");
+    }
+    let mut line = format!("{:<30}", "total");
+    for t in &totals {
+        line += &format!(" {:>9}", format!("{t:.0}"));
+    }
+    outln!("{line}");
     Ok(())
 }
 
