@@ -84,6 +84,8 @@ const SMALL_NUMBERS: &[&str] = &["0", "1", "2", "3", "-1", "", "abc", "1001", "1
 fn values(command: &str, flag: &str, out: &Path, bad: &[String], rng: &mut Rng) -> String {
     match flag {
         "limit" | "repeat" if command == "sweep" => rng.pick(SMALL_NUMBERS).to_string(),
+        "rounds" => rng.pick(SMALL_NUMBERS).to_string(),
+        "layers" => rng.pick(&["1", "W3", "1,2", "0", "4", "", "W", "x"]).to_string(),
         "images" | "labels" | "weights" => match rng.below(3) {
             0 => bad[rng.below(bad.len())].clone(),
             _ => rng.pick(INPUTS).to_string(),
@@ -134,7 +136,17 @@ fn commands() -> Vec<(&'static str, Vec<(&'static str, bool)>)> {
                 ("json", false),
             ]),
         ),
-        ("kernels", with(&[("json", false)])),
+        (
+            "kernels",
+            with(&[
+                ("json", false),
+                ("markdown", false),
+                ("kernel", true),
+                ("layers", true),
+                ("batch-sizes", true),
+                ("rounds", true),
+            ]),
+        ),
         ("show", with(&[("png", true), ("scale", true), ("ascii", false)])),
         ("softmax", vec![]),
         ("argmax", vec![("axis", true)]),

@@ -143,7 +143,7 @@ fn misclassified_grid_holds_648_tagged_images() {
 
 #[test]
 fn kernels_checks_and_times_every_kernel_on_every_layer() {
-    let out = stdout(&["kernels", "--json"]);
+    let out = stdout(&["kernels", "--json", "--rounds", "1"]);
     let rows: Vec<&str> = out.trim().trim_start_matches('[').trim_end_matches(']').split(",\n ").collect();
     let available = linalg::Kernel::ALL.iter().filter(|k| k.is_available()).count();
     assert_eq!(rows.len(), 3 * 2 * available, "{out}");
@@ -155,9 +155,26 @@ fn kernels_checks_and_times_every_kernel_on_every_layer() {
                 let row =
                     rows.iter().find(|r| r.starts_with(&head)).unwrap_or_else(|| panic!("no row {head} in {out}"));
                 // every kernel agrees with the naive one to float32 rounding
-                let err: f64 = row.split("\"error\":").nth(1).unwrap().trim_end_matches('}').parse().unwrap();
+                let err: f64 = row.split("\"error\":").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
                 assert!(err < 1e-5, "{row}");
             }
         }
     }
+}
+
+/// One step of the ladder on one layer: --kernel, --layers, --batch-sizes
+/// pick the rows; --markdown prints a table headed by the CPU with the
+/// peak of every instruction set.
+#[test]
+fn kernels_filters_and_markdown() {
+    let out =
+        stdout(&["kernels", "--kernel", "ikj", "--layers", "W3", "--batch-sizes", "7", "--rounds", "2", "--markdown"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("### ") && lines[0].ends_with(", one core, median of 2 interleaved rounds"), "{out}");
+    assert!(lines[2].starts_with("- peak sse2: ") && lines[3].starts_with("- peak avx2: "), "{out}");
+    assert!(lines[4].starts_with("- peak avx512: "), "{out}");
+    assert_eq!(lines[6], "| layer | m | kernel | µs/call | min–max | GFLOP/s | % of its ISA's peak | error |");
+    assert_eq!(lines.len(), 9, "{out}");
+    assert!(lines[8].starts_with("| W3 100×10 | 7 | ikj | "), "{out}");
+    assert!(lines[8].ends_with("% sse2 | 0.0e0 |"), "{out}");
 }

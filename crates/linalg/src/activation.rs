@@ -9,7 +9,7 @@ use crate::math::exp;
 /// # Panics
 /// If `z.len()` is not a multiple of `b.len()`.
 pub fn add_bias(z: &mut [f32], b: &[f32]) {
-    assert!(!b.is_empty() && z.len() % b.len() == 0, "bias of {} does not divide {}", b.len(), z.len());
+    assert!(!b.is_empty() && z.len().is_multiple_of(b.len()), "bias of {} does not divide {}", b.len(), z.len());
     for row in z.chunks_exact_mut(b.len()) {
         for (z, b) in row.iter_mut().zip(b) {
             *z += b;
@@ -85,7 +85,7 @@ pub fn softmax_naive(a: &mut [f32]) {
 /// # Panics
 /// If `n == 0` or `a.len()` is not a multiple of `n`.
 pub fn softmax_rows(a: &mut [f32], n: usize) {
-    assert!(n > 0 && a.len() % n == 0, "row length {n} does not divide {}", a.len());
+    assert!(n > 0 && a.len().is_multiple_of(n), "row length {n} does not divide {}", a.len());
     for row in a.chunks_exact_mut(n) {
         softmax(row);
     }
@@ -128,7 +128,7 @@ pub fn argmax_rows(a: &[f32], n: usize, out: &mut [usize]) {
 /// If `a.len()` is not `m * out.len()` for some `m ≥ 1`.
 pub fn argmax_cols(a: &[f32], out: &mut [usize]) {
     let n = out.len();
-    assert!(n > 0 && !a.is_empty() && a.len() % n == 0, "argmax_cols: {} elements, {n} columns", a.len());
+    assert!(n > 0 && !a.is_empty() && a.len().is_multiple_of(n), "argmax_cols: {} elements, {n} columns", a.len());
     for (j, o) in out.iter_mut().enumerate() {
         let mut best = 0;
         for (i, row) in a.chunks_exact(n).enumerate() {

@@ -4,12 +4,13 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use linalg::kernels::{avx2, naive};
+use linalg::kernels::naive;
+use linalg::kernels::peak::Isa;
 use linalg::Kernel;
 
 use crate::args::{Args, Flag};
 use crate::model::to_f32;
-use crate::{outln, Failure};
+use crate::{fail, outln, Failure};
 
 const HELP: &str = "\
 infer kernels: the matmul ladder, from the naive triple loop to the AVX2
@@ -18,10 +19,15 @@ batch 1 and batch 100, with real inputs (test images for W1, the previous
 layer's activations for W2 and W3).
 
 Each kernel's result is first compared with the naive kernel's (error:
-max |C - C_naive| / max |C_naive|), then timed: calls repeated for at least 2 ms, the median of
-7 such samples. GFLOP/s counts 2·m·k·n per call (avx2 skips zero inputs,
-so for W1 it does less work than that). % of peak divides by this core's
-peak, measured in-process by a loop of independent AVX2 FMAs.
+max |C - C_naive| / max |C_naive|), then timed in R rounds, each timing
+one sample (calls repeated for at least 2 ms) of every configuration in
+turn, so that a machine whose speed drifts slows all of them alike; the
+table gives the median and the min–max of the R samples. GFLOP/s counts
+2·m·k·n per call (avx2 skips zero inputs, so for W1 it does less work than
+that). % of peak divides by the peak of the kernel's own instruction set
+(SSE2 for the portable kernels on the default target, AVX2+FMA for the
+avx2 ones), each measured in-process by a loop of independent
+multiply-adds; the AVX-512 peak is measured too where the CPU has it.
 Pin it for steady numbers: taskset -c 1 infer kernels
 
 Usage: infer kernels [FLAGS]
@@ -29,13 +35,18 @@ Usage: infer kernels [FLAGS]
 Flags:
 ";
 
-const HELP_TAIL: &str = "  --json            print one JSON array instead of the table
+const HELP_TAIL: &str = "  --kernel K        kernel names, comma-separated [every one this CPU runs]
+  --layers L        layers, comma-separated, e.g. 1,3 or W1 [all]
+  --batch-sizes L   rows of A (m), comma-separated [1,100]
+  --rounds R        interleaved rounds, 1 ≤ R ≤ 1000 [7]
+  --markdown        print the table as Markdown, headed by the CPU
+  --json            print one JSON array instead of the table
   -h, --help        this help
   -V, --version     the version of infer
 ";
 
-/// Median seconds per call of `f`: calls repeated for ≥ 2 ms, 7 samples.
-fn time_per_call(mut f: impl FnMut()) -> f64 {
+/// Calls per sample so that one sample lasts at least 2 ms.
+fn calibrate(mut f: impl FnMut()) -> usize {
     f();
     let mut reps = 1usize;
     loop {
@@ -44,38 +55,68 @@ fn time_per_call(mut f: impl FnMut()) -> f64 {
             f();
         }
         if start.elapsed().as_secs_f64() >= 2e-3 {
-            break;
+            return reps;
         }
         reps *= 2;
     }
-    let mut samples: Vec<f64> = (0..7)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..reps {
-                f();
-            }
-            start.elapsed().as_secs_f64() / reps as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[3]
 }
 
-/// This core's peak FLOP/s from the AVX2 FMA loop (best of 5 runs of
-/// 2·10^7 iterations × 12 FMAs × 16 FLOP), or `None` without AVX2/FMA.
-pub fn measure_peak() -> Option<f64> {
-    if !avx2::is_available() {
-        return None;
+/// This core's peak FLOP/s for `isa` (best of 5 runs of its peak loop), or
+/// `None` where the CPU lacks it.
+pub fn measure_peak(isa: Isa) -> Option<f64> {
+    let iterations = 20_000_000 / (isa.flop_per_iteration() / 96);
+    isa.is_available().then(|| {
+        let best = (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                black_box(isa.peak_loop(black_box(iterations)));
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        (iterations * isa.flop_per_iteration()) as f64 / best
+    })
+}
+
+/// One measured (layer, m, kernel).
+struct Row {
+    layer: String,
+    k: usize,
+    n: usize,
+    m: usize,
+    kernel: Kernel,
+    /// Seconds per call, one sample per round.
+    samples: Vec<f64>,
+    error: f32,
+}
+
+impl Row {
+    fn median(&self) -> f64 {
+        let mut v = self.samples.clone();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
     }
-    let iterations = 20_000_000;
-    let best = (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            black_box(avx2::fma_peak_loop(black_box(iterations)));
-            start.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min);
-    Some((iterations * 12 * 16) as f64 / best)
+    fn gflops(&self, seconds: f64) -> f64 {
+        2.0 * (self.m * self.k * self.n) as f64 / seconds / 1e9
+    }
+}
+
+fn list<T>(arg: Option<&str>, flag: &str, all: Vec<T>, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, Failure> {
+    match arg {
+        None => Ok(all),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                parse(s.trim()).ok_or_else(|| {
+                    Failure(format!("--{flag} '{list}': '{s}' is not one of them (see 'infer kernels --help')"))
+                })
+            })
+            .collect(),
+    }
 }
 
 /// Runs `infer kernels`.
@@ -84,88 +125,182 @@ pub fn measure_peak() -> Option<f64> {
 /// Usage errors and unreadable inputs.
 pub fn run(argv: &[String]) -> Result<(), Failure> {
     let mut flags = super::DATA_FLAGS.to_vec();
-    flags.push(Flag::Switch("json"));
+    flags.extend([
+        Flag::Switch("json"),
+        Flag::Switch("markdown"),
+        Flag::Value("kernel"),
+        Flag::Value("layers"),
+        Flag::Value("batch-sizes"),
+        Flag::Value("rounds"),
+    ]);
     let Some(args) = Args::parse("kernels", &flags, argv, &format!("{HELP}{}{HELP_TAIL}", super::DATA_HELP))? else {
         return Ok(());
     };
     args.no_positional()?;
+    if args.has("json") && args.has("markdown") {
+        fail!("--json and --markdown are two formats of one table: give one");
+    }
+    let kernels =
+        list(args.get("kernel"), "kernel", Kernel::ALL.iter().copied().filter(|k| k.is_available()).collect(), |s| {
+            Kernel::from_name(s).filter(|k| k.is_available())
+        })?;
+    let rounds = args.number("rounds", 1, 7)?;
+    if rounds > 1000 {
+        fail!("--rounds {rounds} is more than the limit of 1000");
+    }
     let loaded = super::load(&args, Kernel::Naive)?;
     let layers = &loaded.layers;
     let images = &loaded.data.images;
-    let m_max = 100.min(images.count);
+    let chosen = list(args.get("layers"), "layers", (0..layers.len()).collect(), |s| {
+        let i = s.trim_start_matches('W').parse::<usize>().ok()?;
+        (1..=layers.len()).contains(&i).then(|| i - 1)
+    })?;
+    let m_all =
+        list(args.get("batch-sizes"), "batch-sizes", vec![1, 100], |s| s.parse::<usize>().ok().filter(|&m| m >= 1))?;
+    let m_max = *m_all.iter().max().expect("at least one batch size");
+    if m_max > images.count {
+        fail!("batch size {m_max} is more than the {} images", images.count);
+    }
     let naive_model = &loaded.model; // prepared for the naive kernel by load
                                      // the real input of each layer, for m_max images
     let mut inputs = vec![to_f32(&images.pixels[..m_max * images.pixels_per_image()])];
     for l in 1..layers.len() {
         inputs.push(naive_model.hidden(images, 0, m_max, l));
     }
-    let peak = measure_peak();
+    // every configuration checked and calibrated before any is timed
     let mut rows = Vec::new();
-    for (l, (layer, a_full)) in layers.iter().zip(&inputs).enumerate() {
+    let mut jobs: Vec<(Vec<f32>, Vec<f32>, usize)> = Vec::new(); // (prepared B, C, calls per sample)
+    for &l in &chosen {
+        let (layer, a_full) = (&layers[l], &inputs[l]);
         let (k, n) = (layer.k, layer.n);
-        for m in [1, m_max] {
+        for &m in &m_all {
             let a = &a_full[..m * k];
             let mut want = vec![0.0; m * n];
             naive::matmul(m, k, n, a, &layer.W, &mut want);
-            for &kernel in Kernel::ALL.iter().filter(|k| k.is_available()) {
+            for &kernel in &kernels {
                 let mut b = vec![0.0; kernel.prepared_len(k, n)];
                 kernel.prepare(k, n, &layer.W, &mut b);
                 let mut c = vec![0.0; m * n];
                 kernel.run(m, k, n, a, &b, &mut c);
                 // normwise: the largest difference over the largest |C|
                 let scale = want.iter().fold(0.0f32, |m, w| m.max(w.abs())).max(f32::MIN_POSITIVE);
-                let err = c.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max) / scale;
-                let seconds = time_per_call(|| kernel.run(m, k, n, black_box(a), black_box(&b), black_box(&mut c)));
-                let gflops = 2.0 * (m * k * n) as f64 / seconds / 1e9;
-                rows.push((format!("W{}", l + 1), k, n, m, kernel, seconds, gflops, err));
+                let error = c.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max) / scale;
+                let reps = calibrate(|| kernel.run(m, k, n, black_box(a), black_box(&b), black_box(&mut c)));
+                rows.push(Row { layer: format!("W{}", l + 1), k, n, m, kernel, samples: Vec::new(), error });
+                jobs.push((b, c, reps));
             }
         }
     }
+    let peaks: Vec<(Isa, Option<f64>)> =
+        [Isa::Sse2, Isa::Avx2, Isa::Avx512].into_iter().map(|i| (i, measure_peak(i))).collect();
+    // rounds: one sample of every configuration in turn
+    for _ in 0..rounds {
+        for (row, (b, c, reps)) in rows.iter_mut().zip(jobs.iter_mut()) {
+            let (k, n, m, kernel) = (row.k, row.n, row.m, row.kernel);
+            let l: usize = row.layer[1..].parse().expect("W<i>");
+            let a = &inputs[l - 1][..m * k];
+            let start = Instant::now();
+            for _ in 0..*reps {
+                kernel.run(m, k, n, black_box(a), black_box(b), black_box(c));
+            }
+            row.samples.push(start.elapsed().as_secs_f64() / *reps as f64);
+        }
+    }
+    let peak_of = |kernel: Kernel| peaks.iter().find(|(i, _)| *i == kernel.isa()).and_then(|(_, p)| *p);
     if args.has("json") {
         let items: Vec<String> = rows
             .iter()
-            .map(|(name, k, n, m, kernel, s, g, e)| {
+            .map(|r| {
+                let s = r.median();
+                let (lo, hi) = r.samples.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
                 format!(
-                    "{{\"layer\":\"{name}\",\"k\":{k},\"n\":{n},\"m\":{m},\"kernel\":\"{}\",\"ns_per_call\":{:.1},\"gflops\":{g:.3},\"percent_of_peak\":{},\"error\":{e:.3e}}}",
-                    kernel.name(),
+                    "{{\"layer\":\"{}\",\"k\":{},\"n\":{},\"m\":{},\"kernel\":\"{}\",\"isa\":\"{}\",\"ns_per_call\":{:.1},\"ns_min\":{:.1},\"ns_max\":{:.1},\"gflops\":{:.3},\"percent_of_peak\":{},\"error\":{:.3e},\"rounds\":{rounds}}}",
+                    r.layer,
+                    r.k,
+                    r.n,
+                    r.m,
+                    r.kernel.name(),
+                    r.kernel.isa().name(),
                     s * 1e9,
-                    peak.map_or("null".into(), |p| format!("{:.2}", 100.0 * g * 1e9 / p))
+                    lo * 1e9,
+                    hi * 1e9,
+                    r.gflops(s),
+                    peak_of(r.kernel).map_or("null".into(), |p| format!("{:.2}", 100.0 * r.gflops(s) * 1e9 / p)),
+                    r.error
                 )
             })
             .collect();
         outln!("[{}]", items.join(",\n "));
         return Ok(());
     }
-    match peak {
-        Some(p) => outln!(
-            "peak of this core: {:.1} GFLOP/s ({}; AVX2 FMA loop, 12 independent chains, best of 5)",
-            p / 1e9,
-            super::sweep::cpu_name()
-        ),
-        None => outln!("peak: not measured (no AVX2/FMA on this CPU)"),
-    }
+    let md = args.has("markdown");
     outln!(
-        "{:<14} {:>4}  {:<10} {:>12} {:>9} {:>7}  {:>12}",
-        "layer",
-        "m",
-        "kernel",
-        "µs/call",
-        "GFLOP/s",
-        "% peak",
-        "error"
+        "{}{}, one core, median of {rounds} interleaved rounds",
+        if md { "### " } else { "" },
+        super::sweep::cpu_name()
     );
-    for (name, k, n, m, kernel, s, g, e) in &rows {
-        let pct = peak.map_or("-".into(), |p| format!("{:.1}%", 100.0 * g * 1e9 / p));
+    if md {
+        outln!();
+    }
+    for (isa, p) in &peaks {
+        match p {
+            Some(p) => outln!(
+                "{}peak {}: {:.1} GFLOP/s (in-process loop, 12 independent chains, best of 5)",
+                if md { "- " } else { "" },
+                isa.name(),
+                p / 1e9
+            ),
+            None => outln!("{}peak {}: not measured (this CPU lacks it)", if md { "- " } else { "" }, isa.name()),
+        }
+    }
+    if md {
+        outln!();
+        outln!("| layer | m | kernel | µs/call | min–max | GFLOP/s | % of its ISA's peak | error |");
+        outln!("|---|---|---|---|---|---|---|---|");
+    } else {
         outln!(
-            "{:<14} {:>4}  {:<10} {:>12.3} {:>9.2} {:>7}  {:>12.1e}",
-            format!("{name} {k}×{n}"),
-            m,
-            kernel.name(),
-            s * 1e6,
-            g,
-            pct,
-            e
+            "{:<14} {:>4}  {:<10} {:>10} {:>19} {:>9} {:>13}  {:>9}",
+            "layer",
+            "m",
+            "kernel",
+            "µs/call",
+            "min–max",
+            "GFLOP/s",
+            "% ISA peak",
+            "error"
         );
+    }
+    for r in &rows {
+        let s = r.median();
+        let (lo, hi) = r.samples.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        let pct = peak_of(r.kernel)
+            .map_or("-".into(), |p| format!("{:.1}% {}", 100.0 * r.gflops(s) * 1e9 / p, r.kernel.isa().name()));
+        let spread = format!("{:.3}–{:.3}", lo * 1e6, hi * 1e6);
+        if md {
+            outln!(
+                "| {} {}×{} | {} | {} | {:.3} | {spread} | {:.2} | {pct} | {:.1e} |",
+                r.layer,
+                r.k,
+                r.n,
+                r.m,
+                r.kernel.name(),
+                s * 1e6,
+                r.gflops(s),
+                r.error
+            );
+        } else {
+            outln!(
+                "{:<14} {:>4}  {:<10} {:>10.3} {:>19} {:>9.2} {:>13}  {:>9.1e}",
+                format!("{} {}×{}", r.layer, r.k, r.n),
+                r.m,
+                r.kernel.name(),
+                s * 1e6,
+                spread,
+                r.gflops(s),
+                pct,
+                r.error
+            );
+        }
     }
     Ok(())
 }

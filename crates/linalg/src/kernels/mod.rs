@@ -26,6 +26,7 @@ pub mod blocked;
 pub mod ikj;
 pub mod naive;
 pub mod params;
+pub mod peak;
 pub mod tiled;
 
 use crate::activation::{self, Activation};
@@ -81,6 +82,15 @@ impl Kernel {
     /// The kernel called `name` (see [`Kernel::name`]).
     pub fn from_name(name: &str) -> Option<Kernel> {
         Kernel::ALL.iter().copied().find(|k| k.name() == name)
+    }
+
+    /// The instruction set the kernel is written for: the peak its speed is
+    /// measured against.
+    pub fn isa(self) -> peak::Isa {
+        match self {
+            Kernel::Avx2 | Kernel::Avx2Tile => peak::Isa::Avx2,
+            _ => peak::Isa::Sse2,
+        }
     }
 
     /// Whether this CPU can run the kernel. With the `std` feature AVX2 and
