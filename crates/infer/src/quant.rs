@@ -97,7 +97,10 @@ impl QModel {
             })
             .expect("checked when the model was made");
         };
-        let share = predictions.len().div_ceil(threads.max(1)).max(1);
+        if threads <= 1 {
+            return run(0, predictions);
+        }
+        let share = predictions.len().div_ceil(threads).max(1);
         std::thread::scope(|s| {
             for (c, chunk) in predictions.chunks_mut(share).enumerate() {
                 s.spawn(move || run(c * share, chunk));

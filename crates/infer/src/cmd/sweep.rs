@@ -43,6 +43,7 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
   --threads N       threads sharing the batches, 0 = every core [1]
   --repeat R        timed passes per point, 1 ≤ R ≤ 1000 [5]
   --limit N         only the first N images
+  --markdown        print the table as Markdown, headed by the CPU
   --json            print one JSON array instead of the table
   --plot FILE.svg   also write an SVG chart of images/s against batch size
   -h, --help        this help
@@ -126,6 +127,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         Flag::Value("precision"),
         Flag::Switch("json"),
         Flag::Switch("breakdown"),
+        Flag::Switch("markdown"),
     ]);
     let Some(args) = Args::parse("sweep", &flags, argv, &format!("{HELP}{}{HELP_TAIL}", super::DATA_HELP))? else {
         return Ok(());
@@ -146,6 +148,9 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     }
     if args.has("breakdown") && args.has("json") {
         fail!("--breakdown prints a table and cannot be combined with --json");
+    }
+    if args.has("markdown") && args.has("json") {
+        fail!("--json and --markdown are two formats of one table: give one");
     }
     let threads = super::threads(&args)?;
     let repeat = args.number("repeat", 1, 5)?;
@@ -247,36 +252,61 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         outln!("[{}]", rows.join(",\n "));
         return Ok(());
     }
-    outln!(
-        "{total} images, {} network, {threads} thread(s), median of {repeat} interleaved rounds, {}",
-        loaded.model.describe(),
-        cpu_name()
-    );
-    outln!("speedup: over the same kernel's first batch size ({}), the median of the per-round ratios", batches[0]);
-    outln!(
-        "{:>6}  {:<9} {:>12}  {:>23}  {:>7}  {:>7}  {:>13}",
-        "batch",
-        "kernel",
-        "images/s",
-        "min–max",
-        "GFLOP/s",
-        "speedup",
-        "its min–max"
-    );
-    for p in &points {
+    if args.has("markdown") {
+        outln!("### {}, {total} images, {threads} thread(s), median of {repeat} interleaved rounds", cpu_name());
+        outln!();
         outln!(
-            "{:>6}  {:<9} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×  {:>13}",
-            p.batch_size,
-            p.kernel.name(),
-            p.median,
-            format!("{:.0}–{:.0}", p.min, p.max),
-            p.gflops,
-            p.speedup.0,
-            format!("{:.2}–{:.2}", p.speedup.1, p.speedup.2)
+            "| batch | kernel | images/s | min–max | GFLOP/s | speedup over batch {} (per round) | its min–max |",
+            batches[0]
         );
+        outln!("|---|---|---|---|---|---|---|");
+        for p in &points {
+            outln!(
+                "| {} | {} | {:.0} | {:.0}–{:.0} | {:.2} | {:.2}× | {:.2}–{:.2} |",
+                p.batch_size,
+                p.kernel.name(),
+                p.median,
+                p.min,
+                p.max,
+                p.gflops,
+                p.speedup.0,
+                p.speedup.1,
+                p.speedup.2
+            );
+        }
+    } else {
+        outln!(
+            "{total} images, {} network, {threads} thread(s), median of {repeat} interleaved rounds, {}",
+            loaded.model.describe(),
+            cpu_name()
+        );
+        outln!("speedup: over the same kernel's first batch size ({}), the median of the per-round ratios", batches[0]);
+        outln!(
+            "{:>6}  {:<9} {:>12}  {:>23}  {:>7}  {:>7}  {:>13}",
+            "batch",
+            "kernel",
+            "images/s",
+            "min–max",
+            "GFLOP/s",
+            "speedup",
+            "its min–max"
+        );
+        for p in &points {
+            outln!(
+                "{:>6}  {:<9} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×  {:>13}",
+                p.batch_size,
+                p.kernel.name(),
+                p.median,
+                format!("{:.0}–{:.0}", p.min, p.max),
+                p.gflops,
+                p.speedup.0,
+                format!("{:.2}–{:.2}", p.speedup.1, p.speedup.2)
+            );
+        }
     }
     if points.iter().any(|p| p.kernel == Engine::Int8) {
-        outln!("int8: GFLOP/s is integer GOP/s, the dense network's operations per image");
+        let note = if args.has("markdown") { "\n" } else { "" };
+        outln!("{note}int8: GFLOP/s is integer GOP/s, the dense network's operations per image");
     }
     if args.has("breakdown") {
         let model = match &models[0] {
