@@ -140,3 +140,14 @@ fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
         }
     }
 }
+
+/// The L1 data cache is read from the machine (Linux, with std): a
+/// plausible size, and the avx2 kernel's block three quarters of it.
+#[cfg(target_os = "linux")]
+#[test]
+fn l1d_is_read_from_the_machine() {
+    use linalg::kernels::params::{l1_block_bytes, l1d_from_sysfs, L1D_FALLBACK};
+    let l1d = l1d_from_sysfs().unwrap_or(L1D_FALLBACK);
+    assert!((8 * 1024..=1024 * 1024).contains(&l1d), "L1d of {l1d} bytes");
+    assert_eq!(l1_block_bytes(), (l1d / 4 * 3).clamp(8 * 1024, 96 * 1024));
+}

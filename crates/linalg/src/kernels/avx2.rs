@@ -20,7 +20,9 @@
 //!   hidden. Batch 1 is this loop: a matrix-vector product reading about 150
 //!   of W1's 784 rows, 224 B each, from L2.
 //! - **Cache blocking across the batch.** B is cut into blocks of `kc` rows
-//!   that fit `L1_BYTES` (109 rows of W1); each block is reused from L1 by
+//!   that fit three quarters of the L1 data cache (`params::l1_block_bytes`:
+//!   read from Linux with `std`, else `L1_BYTES`; 109 rows of W1 for a 32 KB
+//!   L1d); each block is reused from L1 by
 //!   `MC = 256` rows of the batch before the next block is loaded, their
 //!   partial sums kept in C (51 KB for n = 50, in L2).
 //! - **Register tiles for dense inputs.** When the first `MR_FMA = 6` rows
@@ -47,7 +49,7 @@
 //! 40.8 / 91.5 GFLOP/s (78% of peak); W3 100×10: 14.7 / 57.6.
 //! Full table: docs/matmul.md.
 
-use super::params::{KC_SPARSE, L1_BYTES, LANES, MC, MR_FMA, VMAX};
+use super::params::{KC_SPARSE, LANES, MC, MR_FMA, VMAX};
 use crate::activation::Activation;
 
 /// `n` rounded up to whole vectors.
@@ -146,7 +148,7 @@ pub fn fma_peak_loop(iterations: usize) -> f32 {
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{padded, KC_SPARSE, L1_BYTES, LANES, MC, MR_FMA, VMAX};
+    use super::{padded, KC_SPARSE, LANES, MC, MR_FMA, VMAX};
     use crate::activation::Activation;
     use crate::math;
 
@@ -178,7 +180,7 @@ mod x86 {
         // column blocks of at most VMAX vectors, as even as possible
         let blocks = nv.div_ceil(VMAX).max(1);
         // rows of B per cache block: KC·n_pad floats fit the L1 budget
-        let kc = (L1_BYTES / (4 * np.max(LANES))).clamp(LANES, KC_SPARSE);
+        let kc = (super::super::params::l1_block_bytes() / (4 * np.max(LANES))).clamp(LANES, KC_SPARSE);
         let mut idx = [0u32; KC_SPARSE + LANES];
         // LOOP 5: MC rows of A and C, whose partial sums stay in cache
         for ic in (0..m).step_by(MC) {

@@ -40,10 +40,63 @@ pub const VMAX: usize = 13;
 /// The most rows of B in one cache block of the avx2 kernel, and the size of
 /// the stack buffer (`u32`s) holding the indices of a block's non-zero inputs.
 pub const KC_SPARSE: usize = 256;
-/// Bytes of B one cache block of the avx2 kernel may take: its rows are then
-/// reused from L1 (32 KB on Zen 3/4) by every row of the batch. For W1
-/// (n_pad = 56) that is 109 rows of 224 B.
+/// Bytes of B one cache block of the avx2 kernel may take when the L1 data
+/// cache's size is not known: its rows are then reused from L1 by every row
+/// of the batch. For W1 (n_pad = 56) that is 109 rows of 224 B. With `std`,
+/// [`l1_block_bytes`] takes three quarters of the L1d this machine reports.
 pub const L1_BYTES: usize = 24 * 1024;
+
+/// The L1 data cache assumed where the machine cannot be asked (no `std`,
+/// not Linux): 32 KB, what every CPU this project has run on has (AMD Zen
+/// 3, Zen 4, Intel Cascade Lake).
+pub const L1D_FALLBACK: usize = 32 * 1024;
+
+/// Bytes of B per cache block of the avx2 kernel: three quarters of this
+/// core's L1 data cache (the rest for the row of A, the index buffer and
+/// the stack), read once from
+/// `/sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}` with `std`
+/// on Linux; [`L1_BYTES`] otherwise.
+pub fn l1_block_bytes() -> usize {
+    #[cfg(all(feature = "std", target_os = "linux"))]
+    {
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        static BYTES: AtomicUsize = AtomicUsize::new(0);
+        match BYTES.load(Ordering::Relaxed) {
+            0 => {
+                let l1d = l1d_from_sysfs().unwrap_or(L1D_FALLBACK);
+                let bytes = (l1d / 4 * 3).clamp(8 * 1024, 96 * 1024);
+                BYTES.store(bytes, Ordering::Relaxed);
+                bytes
+            }
+            b => b,
+        }
+    }
+    #[cfg(not(all(feature = "std", target_os = "linux")))]
+    {
+        L1_BYTES
+    }
+}
+
+/// The size of cpu0's level-1 data cache as Linux reports it, e.g. `32K`.
+#[cfg(all(feature = "std", target_os = "linux"))]
+pub fn l1d_from_sysfs() -> Option<usize> {
+    let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
+    for i in 0..8 {
+        let read = |f: &str| std::fs::read_to_string(dir.join(std::format!("index{i}")).join(f)).ok();
+        if read("level")?.trim() == "1" && read("type")?.trim() == "Data" {
+            let size = read("size")?;
+            let size = size.trim();
+            let (digits, unit) = size.split_at(size.find(|c: char| !c.is_ascii_digit()).unwrap_or(size.len()));
+            let n: usize = digits.parse().ok()?;
+            return Some(match unit {
+                "K" => n * 1024,
+                "M" => n * 1024 * 1024,
+                _ => n,
+            });
+        }
+    }
+    None
+}
 /// Rows of A and C per outer block of the avx2 kernel: their partial sums
 /// (MC · n floats, 51 KB for n = 50) stay in L2 while the blocks of B pass
 /// over them. Measured against 64 and unbounded (`infer sweep`, interleaved
