@@ -167,7 +167,7 @@ impl Activation {
     }
 }
 
-// The expected values are numpy's printed float64 results, from SPEC.md.
+// The expected values are numpy's printed float64 results for the book's examples.
 #[cfg(test)]
 #[allow(clippy::excessive_precision)]
 mod tests {
