@@ -1,7 +1,7 @@
 //! The int8 model: the f32 layers quantized once (`linalg::int8::quantize`),
 //! owned here, and run image by image by the integer-only forward pass.
 
-use linalg::int8::{self, QDense, QNetwork, QuantizeInto, HIDDEN_UNITS, LOGIT_UNITS, SIGMOID_LEN};
+use linalg::int8::{self, avx2, QDense, QNetwork, QuantizeInto, HIDDEN_UNITS, LOGIT_UNITS, SIGMOID_LEN};
 use mnist_data::{Images, Layer};
 
 use crate::Failure;
@@ -24,13 +24,56 @@ pub struct QLayer {
     pub shift: Vec<u8>,
 }
 
-/// The int8 network: its layers and the sigmoid table.
+/// Which integer forward pass runs the int8 model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntKernel {
+    /// `linalg::int8::QNetwork::logits`: scalar, any CPU, the oracle.
+    Portable,
+    /// `linalg::int8::avx2`: `vpmaddwd` on pairs of inputs, bit-identical.
+    Avx2,
+}
+
+impl IntKernel {
+    /// Both, oracle first.
+    pub const ALL: [IntKernel; 2] = [IntKernel::Portable, IntKernel::Avx2];
+
+    /// `int8-portable` or `int8-avx2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IntKernel::Portable => "int8-portable",
+            IntKernel::Avx2 => "int8-avx2",
+        }
+    }
+
+    /// Whether this CPU runs it.
+    pub fn is_available(self) -> bool {
+        match self {
+            IntKernel::Portable => true,
+            IntKernel::Avx2 => avx2::is_available(),
+        }
+    }
+
+    /// The fastest this CPU runs.
+    pub fn best() -> IntKernel {
+        if avx2::is_available() {
+            IntKernel::Avx2
+        } else {
+            IntKernel::Portable
+        }
+    }
+}
+
+/// The int8 network: its layers, the sigmoid table, and the pass that runs
+/// it (with its prepared weights).
 #[derive(Clone, Debug)]
 pub struct QModel {
     /// The layers, input first.
     pub layers: Vec<QLayer>,
     /// The hidden layers' activation.
     pub sigmoid: [u8; SIGMOID_LEN],
+    kernel: IntKernel,
+    /// Each layer's weights prepared for the AVX2 pass (empty otherwise).
+    prepared: Vec<Vec<i16>>,
 }
 
 impl QModel {
@@ -58,9 +101,58 @@ impl QModel {
                 q
             })
             .collect();
-        let model = QModel { layers, sigmoid: int8::sigmoid_table() };
+        let model =
+            QModel { layers, sigmoid: int8::sigmoid_table(), kernel: IntKernel::Portable, prepared: Vec::new() };
         model.with_network(|_| ())?;
-        Ok(model)
+        Ok(model.with_kernel(IntKernel::best()))
+    }
+
+    /// The same model run by `kernel` (its weights prepared for it).
+    ///
+    /// # Panics
+    /// If this CPU cannot run `kernel`.
+    pub fn with_kernel(mut self, kernel: IntKernel) -> QModel {
+        assert!(kernel.is_available(), "{} cannot run on this CPU", kernel.name());
+        self.prepared = match kernel {
+            IntKernel::Portable => Vec::new(),
+            IntKernel::Avx2 => self
+                .layers
+                .iter()
+                .map(|l| {
+                    let mut p = vec![0i16; avx2::prepared_len(l.k, l.n)];
+                    avx2::prepare(l.k, l.n, &l.Wq, &mut p);
+                    p
+                })
+                .collect(),
+        };
+        self.kernel = kernel;
+        self
+    }
+
+    /// The pass this model runs.
+    pub fn kernel(&self) -> IntKernel {
+        self.kernel
+    }
+
+    /// The last layer's requantized logits of one image.
+    pub fn logits(&self, image: &[u8]) -> Vec<i32> {
+        self.with_network(|net| {
+            let mut t = vec![0i32; net.output_len()];
+            self.logits_into(&net, image, &mut t);
+            t
+        })
+        .expect("checked when the model was made")
+    }
+
+    fn logits_into(&self, net: &QNetwork<'_>, image: &[u8], t: &mut [i32]) {
+        match self.kernel {
+            IntKernel::Portable => net.logits(image, t),
+            IntKernel::Avx2 => {
+                let prepared: Vec<&[i16]> = self.prepared.iter().map(Vec::as_slice).collect();
+                avx2::logits(net, &prepared, image, t)
+            }
+        }
+        .expect("image and logits sized by the network")
     }
 
     /// Runs `f` on the borrowed `linalg` network.
@@ -90,9 +182,22 @@ impl QModel {
         let run = |first: usize, out: &mut [u8]| {
             self.with_network(|net| {
                 let mut t = vec![0i32; net.output_len()];
+                let prepared: Vec<&[i16]> = self.prepared.iter().map(Vec::as_slice).collect();
                 for (i, p) in out.iter_mut().enumerate() {
                     let x = &images.pixels[(first + i) * ppi..(first + i + 1) * ppi];
-                    *p = net.predict(x, &mut t).expect("image and logits sized by the network") as u8;
+                    match self.kernel {
+                        IntKernel::Portable => net.logits(x, &mut t),
+                        IntKernel::Avx2 => avx2::logits(&net, &prepared, x, &mut t),
+                    }
+                    .expect("image and logits sized by the network");
+                    // argmax, the first on ties, as QNetwork::predict
+                    let mut best = (0, i32::MIN);
+                    for (j, &v) in t.iter().enumerate() {
+                        if v > best.1 {
+                            best = (j, v);
+                        }
+                    }
+                    *p = best.0 as u8;
                 }
             })
             .expect("checked when the model was made");

@@ -92,3 +92,66 @@ fn an_unavailable_or_packing_kernel_is_refused() {
         assert_eq!(e, linalg::ShapeError::Kernel("avx2"));
     }
 }
+
+/// Integer arithmetic has one right answer: every int8 pass gives exactly
+/// the portable pass's logits on all 10,000 images, and the same
+/// predictions on one and two threads.
+#[test]
+fn every_int8_kernel_gives_the_portable_logits_on_every_image() {
+    use infer::quant::IntKernel;
+    let data = test_set();
+    let portable = QModel::new(&book_layers()).unwrap().with_kernel(IntKernel::Portable);
+    let mut want = vec![0u8; 10_000];
+    portable.predict(&data.images, 1, &mut want);
+    for kernel in IntKernel::ALL.into_iter().filter(|k| k.is_available()) {
+        let q = portable.clone().with_kernel(kernel);
+        for i in 0..10_000 {
+            assert_eq!(
+                q.logits(data.images.image(i)),
+                portable.logits(data.images.image(i)),
+                "{} image {i}",
+                kernel.name()
+            );
+        }
+        for threads in [1, 2] {
+            let mut got = vec![0u8; 10_000];
+            q.predict(&data.images, threads, &mut got);
+            assert_eq!(got, want, "{} on {threads} threads", kernel.name());
+        }
+    }
+}
+
+/// The AVX2 pass on a network of odd widths (pairs padded with zero, a
+/// ragged last vector, a one-input layer): the portable logits exactly.
+#[test]
+fn int8_avx2_on_odd_shapes_equals_portable() {
+    use infer::quant::IntKernel;
+    if !IntKernel::Avx2.is_available() {
+        return;
+    }
+    let mut seed = 0x9e37_79b9u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for shape in [[7usize, 1, 3], [33, 13, 9], [64, 104, 17], [1, 5, 2]] {
+        let layers: Vec<mnist_data::Layer> = shape
+            .windows(2)
+            .map(|w| mnist_data::Layer {
+                k: w[0],
+                n: w[1],
+                W: (0..w[0] * w[1]).map(|_| (next() % 2001) as f32 / 1000.0 - 1.0).collect(),
+                b: (0..w[1]).map(|_| (next() % 201) as f32 / 100.0 - 1.0).collect(),
+            })
+            .collect();
+        let portable = QModel::new(&layers).unwrap().with_kernel(IntKernel::Portable);
+        let fast = portable.clone().with_kernel(IntKernel::Avx2);
+        for _ in 0..200 {
+            // about half the inputs zero, as in MNIST
+            let x: Vec<u8> = (0..shape[0]).map(|_| if next() % 2 == 0 { 0 } else { next() as u8 }).collect();
+            assert_eq!(fast.logits(&x), portable.logits(&x), "shape {shape:?}, input {x:?}");
+        }
+    }
+}

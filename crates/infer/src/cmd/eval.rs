@@ -120,7 +120,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         };
         let precision = match (&int8, agreement) {
             (Some(q), Some(a)) => {
-                format!(",\"precision\":\"int8\",\"agreement_with_f32\":{},\"model_bytes\":{}", py_float(a), q.bytes())
+                format!(
+                    ",\"precision\":\"int8\",\"int8_kernel\":\"{}\",\"agreement_with_f32\":{},\"model_bytes\":{}",
+                    q.kernel().name(),
+                    py_float(a),
+                    q.bytes()
+                )
             }
             _ => ",\"precision\":\"f32\"".to_string(),
         };
@@ -143,7 +148,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     );
     match (&int8, agreement) {
         (Some(q), Some(a)) => {
-            outln!("precision   int8, integer-only ({} bytes of model)", q.bytes());
+            outln!("precision   int8, integer-only ({} bytes of model), {} pass", q.bytes(), q.kernel().name());
             outln!("agreement   {} of the f32 network's predictions", py_float(a));
         }
         _ => outln!("kernel      {}", model.kernel().name()),

@@ -7,7 +7,7 @@ use linalg::Kernel;
 
 use crate::args::{Args, Flag};
 use crate::model::Model;
-use crate::quant::QModel;
+use crate::quant::{IntKernel, QModel};
 use crate::{fail, outln, svg, Failure};
 
 const HELP: &str = "\
@@ -38,8 +38,10 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     layer's matmul with its bias and activation, softmax,
                     argmax) at each batch size, the first kernel, rounds
                     interleaved: why batch 100 is faster, layer by layer
-  --precision P     f32, int8 or f32,int8; int8 is the integer-only model,
-                    one image at a time whatever the batch size [f32]
+  --precision P     f32, int8, int8-portable, int8-avx2, comma-separated;
+                    int8 is the integer-only model with the fastest pass
+                    this CPU runs, one image at a time whatever the batch
+                    size [f32]
   --threads N       threads sharing the batches, 0 = every core [1]
   --repeat R        timed passes per point, 1 ≤ R ≤ 1000 [5]
   --limit N         only the first N images
@@ -58,8 +60,8 @@ const DEFAULT_BATCHES: &[usize] = &[1, 2, 4, 8, 16, 32, 64, 100, 128, 256, 512, 
 pub enum Engine {
     /// The f32 network, weights prepared for this kernel.
     F32(Kernel),
-    /// The integer-only int8 model.
-    Int8,
+    /// The integer-only int8 model, run by this pass.
+    Int8(IntKernel),
 }
 
 impl Engine {
@@ -67,7 +69,7 @@ impl Engine {
     pub fn name(self) -> &'static str {
         match self {
             Engine::F32(k) => k.name(),
-            Engine::Int8 => "int8",
+            Engine::Int8(k) => k.name(),
         }
     }
 }
@@ -142,8 +144,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     for precision in args.get("precision").unwrap_or("f32").split(',') {
         match precision.trim() {
             "f32" => engines.extend(kernels.iter().map(|&k| Engine::F32(k))),
-            "int8" => engines.push(Engine::Int8),
-            other => fail!("--precision '{other}' is not a precision, expected f32, int8 or f32,int8"),
+            "int8" => engines.push(Engine::Int8(IntKernel::best())),
+            "int8-portable" => engines.push(Engine::Int8(IntKernel::Portable)),
+            "int8-avx2" if IntKernel::Avx2.is_available() => engines.push(Engine::Int8(IntKernel::Avx2)),
+            other => fail!(
+                "--precision '{other}' is not a precision this CPU runs, expected f32, int8, int8-portable or int8-avx2 (comma-separated)"
+            ),
         }
     }
     if args.has("breakdown") && args.has("json") {
@@ -166,16 +172,22 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
 
     // every engine ready before any timing: weights prepared, int8 quantized
     let mut models: Vec<(Engine, Option<Model>)> = Vec::new();
-    let int8 = if engines.contains(&Engine::Int8) { Some(QModel::new(&loaded.layers)?) } else { None };
+    let quantized =
+        if engines.iter().any(|e| matches!(e, Engine::Int8(_))) { Some(QModel::new(&loaded.layers)?) } else { None };
+    let mut int8: Vec<Option<QModel>> = Vec::new();
     for &e in &engines {
         let model = match e {
             Engine::F32(k) if k != loaded.model.kernel() => Some(Model::new(&loaded.layers, k)?),
             _ => None,
         };
         models.push((e, model));
+        int8.push(match (e, &quantized) {
+            (Engine::Int8(k), Some(q)) => Some(q.clone().with_kernel(k)),
+            _ => None,
+        });
     }
-    let run = |e: usize, batch: usize, out: &mut [u8]| match (&models[e], &int8) {
-        ((Engine::Int8, _), Some(q)) => q.predict(images, threads, out),
+    let run = |e: usize, batch: usize, out: &mut [u8]| match (&models[e], &int8[e]) {
+        (_, Some(q)) => q.predict(images, threads, out),
         ((_, Some(m)), _) => m.predict(images, batch, threads, out),
         _ => loaded.model.predict(images, batch, threads, out),
     };
@@ -185,7 +197,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let mut reference: Vec<(bool, Vec<u8>)> = Vec::new(); // (is int8, predictions)
     for &(e, batch) in &configs {
         run(e, batch, &mut predictions); // warm-up, checked
-        let is_int8 = engines[e] == Engine::Int8;
+        let is_int8 = matches!(engines[e], Engine::Int8(_));
         match reference.iter().find(|(i, _)| *i == is_int8) {
             None => reference.push((is_int8, predictions.clone())),
             Some((_, r)) if *r != predictions => fail!(
@@ -238,7 +250,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                     p.batch_size,
                     p.threads,
                     p.kernel.name(),
-                    if p.kernel == Engine::Int8 { "int8" } else { "f32" },
+                    if matches!(p.kernel, Engine::Int8(_)) { "int8" } else { "f32" },
                     p.median,
                     p.min,
                     p.max,
@@ -304,7 +316,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             );
         }
     }
-    if points.iter().any(|p| p.kernel == Engine::Int8) {
+    if points.iter().any(|p| matches!(p.kernel, Engine::Int8(_))) {
         let note = if args.has("markdown") { "\n" } else { "" };
         outln!("{note}int8: GFLOP/s is integer GOP/s, the dense network's operations per image");
     }

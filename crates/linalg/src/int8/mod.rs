@@ -26,6 +26,8 @@
 
 use crate::mat::ShapeError;
 
+pub mod avx2;
+
 /// Entries of the sigmoid table.
 pub const SIGMOID_LEN: usize = 256;
 /// Units per 1.0 of a hidden pre-activation: the table covers `[-8, 8)` in
@@ -165,7 +167,7 @@ impl<'w> QNetwork<'w> {
             let sigmoid = self.sigmoid;
             layer(l, input, |j, t| {
                 if let Some(o) = out.get_mut(j) {
-                    *o = sigmoid[(t + 128).clamp(0, SIGMOID_LEN as i32 - 1) as usize];
+                    *o = activate(sigmoid, t);
                 }
             });
         }
@@ -215,9 +217,23 @@ fn layer(l: &QDense<'_>, x: &[u8], mut store: impl FnMut(usize, i32)) {
         }
     }
     for (j, ((&a, &m), &s)) in acc.iter().zip(l.mult).zip(l.shift).enumerate() {
-        let s = (s as u32).clamp(1, 62);
-        store(j, ((a as i64 * m as i64 + (1i64 << (s - 1))) >> s) as i32);
+        store(j, requantize(a, m, s));
     }
+}
+
+/// `(acc · mult + 2^(shift-1)) >> shift`: an accumulator in the next
+/// layer's units, rounded half up. Every int8 kernel calls this one
+/// function, so they agree bit for bit.
+#[inline(always)]
+pub(crate) fn requantize(acc: i32, mult: i32, shift: u8) -> i32 {
+    let s = (shift as u32).clamp(1, 62);
+    ((acc as i64 * mult as i64 + (1i64 << (s - 1))) >> s) as i32
+}
+
+/// The hidden activation: `SIGMOID[clamp(t + 128, 0, 255)]`.
+#[inline(always)]
+pub(crate) fn activate(sigmoid: &[u8; SIGMOID_LEN], t: i32) -> u8 {
+    sigmoid[(t + 128).clamp(0, SIGMOID_LEN as i32 - 1) as usize]
 }
 
 /// `round(255 · sigmoid((i - 128) / 16))` for `i` in `0..256`: the hidden

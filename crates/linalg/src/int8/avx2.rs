@@ -1,0 +1,208 @@
+//! Integer step 1: the int8 forward pass with AVX2, bit-identical to the
+//! portable pass ([`super::QNetwork::logits`]).
+//!
+//! What changed from the portable pass (one `i32` multiply-add per weight,
+//! in scalar code):
+//!
+//! - **`vpmaddwd` on pairs of inputs.** The weights are prepared once as
+//!   `i16` pairs: for each pair of input rows `(2t, 2t+1)` and each column
+//!   `j`, the two weights `W[2t][j], W[2t+1][j]` side by side, columns
+//!   padded to 8. One `vpmaddwd` multiplies 8 such pairs by the broadcast
+//!   input pair `(x[2t], x[2t+1])` and adds each pair's two products into
+//!   an `i32` lane: 16 multiply-adds per instruction, exact.
+//! - **Why not `vpmaddubsw`** (u8 × i8, 32 products per instruction): it
+//!   adds two products into a *saturating* `i16`, and 255 · 127 · 2 =
+//!   64,770 does not fit (the largest is 32,767). Making it fit would mean
+//!   weights limited to ±63 (a different, less accurate model) or pixels
+//!   split into high and low nibbles (twice the instructions). `vpmaddwd`
+//!   costs a sign extension done once, when the weights are prepared (the
+//!   prepared W1 is 88 KB of `i16` instead of 39 KB of `i8`), and no
+//!   result can overflow: a sum of 784 products of at most 255 · 127 stays
+//!   below 2^25.
+//! - **Zero skipping by pairs.** A pair whose two inputs are both 0 adds
+//!   nothing and is skipped: for MNIST's first layer that is most of them.
+//! - **A row of accumulators in registers.** Up to 13 vectors (104
+//!   columns: every layer of the book) stay in registers for the whole
+//!   input loop.
+//!
+//! Requantization and the sigmoid table are the portable pass's own
+//! functions, applied to the accumulators: integer arithmetic has one right
+//! answer, and `crates/infer/tests/int8.rs` checks that this pass gives
+//! the portable pass's logits on all 10,000 test images.
+//!
+//! Loop order: one image; per layer, the input pairs `t` (zero pairs
+//! skipped), then the column vectors.
+
+use super::{activate, requantize, QNetwork, MAX_WIDTH};
+use crate::mat::ShapeError;
+
+/// `i32` lanes per AVX2 vector.
+pub const LANES: usize = 8;
+/// The most vectors of accumulators one row keeps in registers.
+pub const VMAX: usize = 13;
+
+/// `n` rounded up to whole vectors.
+pub const fn padded(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// `i16` elements of one layer prepared by [`prepare`]: `⌈k/2⌉` pairs of
+/// rows, each `padded(n)` columns of 2.
+pub const fn prepared_len(k: usize, n: usize) -> usize {
+    k.div_ceil(2) * padded(n) * 2
+}
+
+/// Writes `Wq` (`k×n`, row-major) as pairs of rows interleaved column by
+/// column, sign-extended to `i16`, zero past `k` and `n`.
+///
+/// # Panics
+/// If a slice has the wrong length.
+#[allow(non_snake_case)]
+pub fn prepare(k: usize, n: usize, Wq: &[i8], out: &mut [i16]) {
+    assert_eq!(Wq.len(), k * n, "Wq must be k×n");
+    assert_eq!(out.len(), prepared_len(k, n), "prepared length");
+    let np = padded(n);
+    out.fill(0);
+    for i in 0..k {
+        for j in 0..n {
+            out[((i / 2) * np + j) * 2 + i % 2] = Wq[i * n + j] as i16;
+        }
+    }
+}
+
+/// Whether this CPU runs the AVX2 pass (detected at run time with `std`).
+pub fn is_available() -> bool {
+    crate::kernels::avx2::is_available()
+}
+
+/// The last layer's requantized logits of one image, as
+/// [`QNetwork::logits`] computes them, with each layer's weights prepared
+/// by [`prepare`] in `prepared` (input layer first).
+///
+/// # Errors
+/// [`ShapeError::Len`] for a buffer or prepared layer of the wrong length,
+/// [`ShapeError::Dim`] for a layer wider than [`VMAX`] vectors,
+/// [`ShapeError::Kernel`] without AVX2.
+pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+    if !is_available() {
+        return Err(ShapeError::Kernel("int8-avx2"));
+    }
+    if x.len() != net.input_len() {
+        return Err(ShapeError::Len { what: "x", expected: net.input_len(), found: x.len() });
+    }
+    if t.len() != net.output_len() {
+        return Err(ShapeError::Len { what: "t", expected: net.output_len(), found: t.len() });
+    }
+    if prepared.len() != net.layers.len() {
+        return Err(ShapeError::Len { what: "prepared layers", expected: net.layers.len(), found: prepared.len() });
+    }
+    for (l, p) in net.layers.iter().zip(prepared) {
+        if p.len() != prepared_len(l.k, l.n) {
+            return Err(ShapeError::Len { what: "prepared W", expected: prepared_len(l.k, l.n), found: p.len() });
+        }
+        if padded(l.n) > VMAX * LANES {
+            return Err(ShapeError::Dim { what: "layer width", expected: VMAX * LANES, found: l.n });
+        }
+    }
+    // inputs of the next layer, padded with a zero so that pairs are whole
+    let mut z = [[0u8; MAX_WIDTH + 1]; 2];
+    let last = net.layers.len() - 1;
+    for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
+        let mut acc = [0i32; VMAX * LANES];
+        {
+            let [even, odd] = &mut z;
+            let prev: &[u8] = if i == 0 {
+                x
+            } else if i % 2 == 1 {
+                &even[..l.k]
+            } else {
+                &odd[..l.k]
+            };
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX2 present (checked above); w holds prepared_len(k, n)
+            // and the accumulators padded(n) ≤ VMAX·LANES (checked above)
+            unsafe {
+                x86::layer(l.k, padded(l.n), prev, w, &mut acc)
+            };
+        }
+        let [even, odd] = &mut z;
+        let out = if i % 2 == 0 { even } else { odd };
+        for (j, ((&a, &b), (&m, &s))) in acc.iter().zip(l.bias).zip(l.mult.iter().zip(l.shift)).enumerate() {
+            let v = requantize(a + b, m, s);
+            if i == last {
+                t[j] = v;
+            } else {
+                out[j] = activate(net.sigmoid, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use super::{LANES, VMAX};
+
+    /// `acc[j] = Σ_p x[p] · W[p][j]` for one layer, `np` columns (a multiple
+    /// of 8). Safety: AVX2; `w` holds `⌈k/2⌉·np·2` elements, `acc` at least
+    /// `np`, `x` at least `k`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn layer(k: usize, np: usize, x: &[u8], w: &[i16], acc: &mut [i32; VMAX * LANES]) {
+        macro_rules! go {
+            ($($v:literal),*) => {
+                match np / LANES {
+                    $($v => row::<$v>(k, np, x, w, acc),)*
+                    _ => {}
+                }
+            };
+        }
+        go!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13);
+    }
+
+    #[inline(always)]
+    unsafe fn row<const V: usize>(k: usize, np: usize, x: &[u8], w: &[i16], acc: &mut [i32; VMAX * LANES]) {
+        let mut sum = [_mm256_setzero_si256(); V];
+        let xp = x.as_ptr();
+        // 16 pairs (32 inputs) at a time: a compare and a movemask give
+        // the pairs with a non-zero input, which are visited in order with
+        // no branch on the data (most of MNIST's first layer is zero)
+        let whole = k / 32;
+        for b in 0..whole {
+            let v = _mm256_loadu_si256(xp.add(32 * b) as *const __m256i);
+            let zero = _mm256_movemask_epi8(_mm256_cmpeq_epi16(v, _mm256_setzero_si256())) as u32;
+            let mut nonzero = !zero & 0x5555_5555; // bit 2q: pair q has a non-zero input
+            while nonzero != 0 {
+                let q = (nonzero.trailing_zeros() / 2) as usize;
+                let t = 16 * b + q;
+                pair::<V>(&mut sum, w, np, t, *xp.add(2 * t) as u32, *xp.add(2 * t + 1) as u32);
+                nonzero &= nonzero - 1;
+            }
+        }
+        let mut t = 16 * whole;
+        while 2 * t < k {
+            let x0 = *xp.add(2 * t) as u32;
+            let x1 = if 2 * t + 1 < k { *xp.add(2 * t + 1) as u32 } else { 0 };
+            if x0 | x1 != 0 {
+                pair::<V>(&mut sum, w, np, t, x0, x1);
+            }
+            t += 1;
+        }
+        for (v, s) in sum.iter().enumerate() {
+            _mm256_storeu_si256(acc.as_mut_ptr().add(v * LANES) as *mut __m256i, *s);
+        }
+    }
+
+    /// Input pair `t`, `(x0, x1)`, into every accumulator.
+    #[inline(always)]
+    unsafe fn pair<const V: usize>(sum: &mut [__m256i; V], w: &[i16], np: usize, t: usize, x0: u32, x1: u32) {
+        // (x0, x1) as two i16 in every 32-bit lane
+        let xv = _mm256_set1_epi32((x0 | (x1 << 16)) as i32);
+        let wrow = w.as_ptr().add(t * np * 2);
+        for (v, s) in sum.iter_mut().enumerate() {
+            let wv = _mm256_loadu_si256(wrow.add(v * LANES * 2) as *const __m256i);
+            *s = _mm256_add_epi32(*s, _mm256_madd_epi16(xv, wv));
+        }
+    }
+}
