@@ -120,7 +120,8 @@ impl QModel {
                 .iter()
                 .map(|l| {
                     let mut p = vec![0i16; avx2::prepared_len(l.k, l.n)];
-                    avx2::prepare(l.k, l.n, &l.Wq, &mut p);
+                    let d = QDense { k: l.k, n: l.n, Wq: &l.Wq, bias: &l.bias, mult: &l.mult, shift: &l.shift };
+                    avx2::prepare(&d, &mut p);
                     p
                 })
                 .collect(),

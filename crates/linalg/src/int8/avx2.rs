@@ -33,7 +33,7 @@
 //! Loop order: one image; per layer, the input pairs `t` (zero pairs
 //! skipped), then the column vectors.
 
-use super::{activate, requantize, QNetwork, MAX_WIDTH};
+use super::{activate, QNetwork, MAX_WIDTH};
 use crate::mat::ShapeError;
 
 /// `i32` lanes per AVX2 vector.
@@ -47,26 +47,48 @@ pub const fn padded(n: usize) -> usize {
 }
 
 /// `i16` elements of one layer prepared by [`prepare`]: `⌈k/2⌉` pairs of
-/// rows, each `padded(n)` columns of 2.
+/// rows, each `padded(n)` columns of 2; then the bias and the multipliers
+/// (`padded(n)` `i32` each, as two `i16`) and the shifts (`padded(n)`).
 pub const fn prepared_len(k: usize, n: usize) -> usize {
+    weights_len(k, n) + 5 * padded(n)
+}
+
+const fn weights_len(k: usize, n: usize) -> usize {
     k.div_ceil(2) * padded(n) * 2
 }
 
-/// Writes `Wq` (`k×n`, row-major) as pairs of rows interleaved column by
-/// column, sign-extended to `i16`, zero past `k` and `n`.
+/// Writes the layer's weights as pairs of rows interleaved column by
+/// column, sign-extended to `i16`, zero past `k` and `n`; then its bias,
+/// multipliers and shifts padded to whole vectors, so that the pass loads
+/// them with no bounds to check.
 ///
 /// # Panics
 /// If a slice has the wrong length.
-#[allow(non_snake_case)]
-pub fn prepare(k: usize, n: usize, Wq: &[i8], out: &mut [i16]) {
-    assert_eq!(Wq.len(), k * n, "Wq must be k×n");
+pub fn prepare(l: &super::QDense<'_>, out: &mut [i16]) {
+    let (k, n) = (l.k, l.n);
+    assert_eq!(l.Wq.len(), k * n, "Wq must be k×n");
     assert_eq!(out.len(), prepared_len(k, n), "prepared length");
     let np = padded(n);
     out.fill(0);
     for i in 0..k {
         for j in 0..n {
-            out[((i / 2) * np + j) * 2 + i % 2] = Wq[i * n + j] as i16;
+            out[((i / 2) * np + j) * 2 + i % 2] = l.Wq[i * n + j] as i16;
         }
+    }
+    let (_, rest) = out.split_at_mut(weights_len(k, n));
+    let (bias, rest) = rest.split_at_mut(2 * np);
+    let (mult, shift) = rest.split_at_mut(2 * np);
+    for j in 0..n {
+        for (dst, src) in [(&mut *bias, l.bias[j]), (&mut *mult, l.mult[j])] {
+            let b = src.to_le_bytes();
+            dst[2 * j] = i16::from_le_bytes([b[0], b[1]]);
+            dst[2 * j + 1] = i16::from_le_bytes([b[2], b[3]]);
+        }
+        shift[j] = l.shift[j] as i16;
+    }
+    // padded lanes: any valid shift, their results are never read
+    for s in &mut shift[n..] {
+        *s = 1;
     }
 }
 
@@ -108,27 +130,20 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) 
     let mut z = [[0u8; MAX_WIDTH + 1]; 2];
     let last = net.layers.len() - 1;
     for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
-        let mut acc = [0i32; VMAX * LANES];
+        let mut t_all = [0i32; VMAX * LANES];
         {
             let [even, odd] = &mut z;
-            let prev: &[u8] = if i == 0 {
-                x
-            } else if i % 2 == 1 {
-                &even[..l.k]
-            } else {
-                &odd[..l.k]
-            };
+            let prev: &[u8] = if i == 0 { x } else if i % 2 == 1 { &even[..l.k] } else { &odd[..l.k] };
             #[cfg(target_arch = "x86_64")]
             // SAFETY: AVX2 present (checked above); w holds prepared_len(k, n)
-            // and the accumulators padded(n) ≤ VMAX·LANES (checked above)
+            // and padded(n) ≤ VMAX·LANES (checked above)
             unsafe {
-                x86::layer(l.k, padded(l.n), prev, w, &mut acc)
+                x86::layer(l.k, padded(l.n), prev, w, &mut t_all)
             };
         }
         let [even, odd] = &mut z;
         let out = if i % 2 == 0 { even } else { odd };
-        for (j, ((&a, &b), (&m, &s))) in acc.iter().zip(l.bias).zip(l.mult.iter().zip(l.shift)).enumerate() {
-            let v = requantize(a + b, m, s);
+        for (j, &v) in t_all.iter().take(l.n).enumerate() {
             if i == last {
                 t[j] = v;
             } else {
@@ -145,11 +160,12 @@ mod x86 {
 
     use super::{LANES, VMAX};
 
-    /// `acc[j] = Σ_p x[p] · W[p][j]` for one layer, `np` columns (a multiple
-    /// of 8). Safety: AVX2; `w` holds `⌈k/2⌉·np·2` elements, `acc` at least
-    /// `np`, `x` at least `k`.
+    /// `t[j] = requantize(Σ_p x[p] · W[p][j] + bias[j])` for one layer, `np`
+    /// columns (a multiple of 8). Safety: AVX2; `w` holds
+    /// `prepared_len(k, np)` elements, `x` at least `k`.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn layer(k: usize, np: usize, x: &[u8], w: &[i16], acc: &mut [i32; VMAX * LANES]) {
+    pub unsafe fn layer(k: usize, np: usize, x: &[u8], w: &[i16], t: &mut [i32; VMAX * LANES]) {
+        let acc = t;
         macro_rules! go {
             ($($v:literal),*) => {
                 match np / LANES {
@@ -189,9 +205,46 @@ mod x86 {
             }
             t += 1;
         }
+        // + bias, then requantized 8 lanes at a time
+        let consts = w.as_ptr().add(pairs_len(k, np));
         for (v, s) in sum.iter().enumerate() {
-            _mm256_storeu_si256(acc.as_mut_ptr().add(v * LANES) as *mut __m256i, *s);
+            let bias = _mm256_loadu_si256(consts.add(v * LANES * 2) as *const __m256i);
+            let mult = _mm256_loadu_si256(consts.add(np * 2 + v * LANES * 2) as *const __m256i);
+            let shift = _mm256_cvtepi16_epi32(_mm_loadu_si128(consts.add(np * 4 + v * LANES) as *const __m128i));
+            let t = requantize(_mm256_add_epi32(*s, bias), mult, shift);
+            _mm256_storeu_si256(acc.as_mut_ptr().add(v * LANES) as *mut __m256i, t);
         }
+    }
+
+    /// The even lanes of [`requantize`], as four 64-bit results (a plain
+    /// function, not a closure: a closure would not inherit AVX2 and every
+    /// intrinsic in it would become a call).
+    #[inline(always)]
+    unsafe fn requantize_even(x: __m256i, m: __m256i, s: __m256i) -> __m256i {
+        let one = _mm256_set1_epi64x(1);
+        let top = _mm256_set1_epi64x(i64::MIN);
+        // s in the low 32 bits of each 64-bit lane
+        let s = _mm256_and_si256(s, _mm256_set1_epi64x(0xffff_ffff));
+        let p = _mm256_mul_epi32(x, m); // the low 32 bits of each lane, signed
+        let round = _mm256_sllv_epi64(one, _mm256_sub_epi64(s, one));
+        let y = _mm256_add_epi64(_mm256_add_epi64(p, round), top);
+        _mm256_sub_epi64(_mm256_srlv_epi64(y, s), _mm256_srlv_epi64(top, s))
+    }
+
+    fn pairs_len(k: usize, np: usize) -> usize {
+        k.div_ceil(2) * np * 2
+    }
+
+    /// `(a · m + 2^(s-1)) >> s` in each of 8 lanes, as `super::super::requantize`:
+    /// the products in 64 bits (even lanes, then odd ones), the arithmetic
+    /// shift as a logical one of the value offset by 2^63, which AVX2 has.
+    #[inline(always)]
+    unsafe fn requantize(a: __m256i, m: __m256i, s: __m256i) -> __m256i {
+        let s = _mm256_min_epi32(_mm256_max_epi32(s, _mm256_set1_epi32(1)), _mm256_set1_epi32(62));
+        let even = requantize_even(a, m, s);
+        let odd = requantize_even(_mm256_srli_epi64::<32>(a), _mm256_srli_epi64::<32>(m), _mm256_srli_epi64::<32>(s));
+        // the low 32 bits of each result: even lanes from `even`, odd from `odd`
+        _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd))
     }
 
     /// Input pair `t`, `(x0, x1)`, into every accumulator.
