@@ -94,6 +94,9 @@ pub struct Point {
     /// Over the first batch size of the same engine, round by round:
     /// (median, min, max) of the ratios.
     pub speedup: (f64, f64, f64),
+    /// An int8 point over the first f32 kernel at the same batch size, round
+    /// by round (median, min, max), when the sweep has both.
+    pub vs_f32: Option<(f64, f64, f64)>,
 }
 
 /// The median of `v` (sorted in place).
@@ -220,6 +223,16 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     for (c, &(e, batch)) in configs.iter().enumerate() {
         let first = configs.iter().position(|&(e2, _)| e2 == e).expect("c is among them");
         let mut ratios: Vec<f64> = rates[c].iter().zip(&rates[first]).map(|(a, b)| a / b).collect();
+        // int8 against the first f32 kernel at this batch size, per round
+        let f32_twin = configs.iter().position(|&(e2, b2)| matches!(engines[e2], Engine::F32(_)) && b2 == batch);
+        let vs_f32 = match (engines[e], f32_twin) {
+            (Engine::Int8(_), Some(f)) => {
+                let mut v: Vec<f64> = rates[c].iter().zip(&rates[f]).map(|(a, b)| a / b).collect();
+                let m = median(&mut v);
+                Some((m, v[0], v[repeat - 1]))
+            }
+            _ => None,
+        };
         let mut r = rates[c].clone();
         let med = median(&mut r);
         let ratio = median(&mut ratios);
@@ -232,6 +245,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             max: r[repeat - 1],
             gflops: med * loaded.model.flops_per_image() as f64 / 1e9,
             speedup: (ratio, ratios[0], ratios[repeat - 1]),
+            vs_f32,
         });
     }
 
@@ -246,7 +260,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             .iter()
             .map(|p| {
                 format!(
-                    "{{\"batch_size\":{},\"threads\":{},\"kernel\":\"{}\",\"precision\":\"{}\",\"images_per_second\":{:.0},\"min\":{:.0},\"max\":{:.0},\"gflops\":{:.3},\"speedup\":{:.3},\"speedup_min\":{:.3},\"speedup_max\":{:.3},\"repeat\":{repeat},\"images\":{total}}}",
+                    "{{\"batch_size\":{},\"threads\":{},\"kernel\":\"{}\",\"precision\":\"{}\",\"images_per_second\":{:.0},\"min\":{:.0},\"max\":{:.0},\"gflops\":{:.3},\"speedup\":{:.3},\"speedup_min\":{:.3},\"speedup_max\":{:.3},{}\"repeat\":{repeat},\"images\":{total}}}",
                     p.batch_size,
                     p.threads,
                     p.kernel.name(),
@@ -257,7 +271,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                     p.gflops,
                     p.speedup.0,
                     p.speedup.1,
-                    p.speedup.2
+                    p.speedup.2,
+                    p.vs_f32.map_or(String::new(), |(m, lo, hi)| format!(
+                        "\"vs_f32\":{m:.3},\"vs_f32_min\":{lo:.3},\"vs_f32_max\":{hi:.3},"
+                    ))
                 )
             })
             .collect();
@@ -317,8 +334,22 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         }
     }
     if points.iter().any(|p| matches!(p.kernel, Engine::Int8(_))) {
-        let note = if args.has("markdown") { "\n" } else { "" };
-        outln!("{note}int8: GFLOP/s is integer GOP/s, the dense network's operations per image");
+        let md = args.has("markdown");
+        outln!(
+            "{}int8: GFLOP/s is integer GOP/s, the dense network's operations per image",
+            if md { "\n" } else { "" }
+        );
+        for p in points.iter().filter(|p| p.vs_f32.is_some()) {
+            let (m, lo, hi) = p.vs_f32.expect("filtered");
+            outln!(
+                "{}{} at batch {} against {} at batch {}: {m:.2}× (per round, {lo:.2}–{hi:.2})",
+                if md { "- " } else { "" },
+                p.kernel.name(),
+                p.batch_size,
+                engines.iter().find(|e| matches!(e, Engine::F32(_))).map_or("f32", |e| e.name()),
+                p.batch_size
+            );
+        }
     }
     if args.has("breakdown") {
         let model = match &models[0] {

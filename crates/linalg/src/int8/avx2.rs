@@ -133,7 +133,13 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) 
         let mut t_all = [0i32; VMAX * LANES];
         {
             let [even, odd] = &mut z;
-            let prev: &[u8] = if i == 0 { x } else if i % 2 == 1 { &even[..l.k] } else { &odd[..l.k] };
+            let prev: &[u8] = if i == 0 {
+                x
+            } else if i % 2 == 1 {
+                &even[..l.k]
+            } else {
+                &odd[..l.k]
+            };
             #[cfg(target_arch = "x86_64")]
             // SAFETY: AVX2 present (checked above); w holds prepared_len(k, n)
             // and padded(n) ≤ VMAX·LANES (checked above)
