@@ -10,8 +10,9 @@
 //!   W3), each kernel checked against the naive result first. Throughput is
 //!   in rows (images).
 //!
-//! - `int8/one-at-a-time`: the integer-only int8 model over all 10,000
-//!   images (accuracy checked first), beside `forward/<kernel>/batch/1`.
+//! - `int8/<pass>/batch/N`: the integer-only int8 model over all 10,000
+//!   images at N = 1 and 100 (accuracy checked first), with the fastest
+//!   integer pass this CPU runs.
 //!
 //! `make bench`; pinned to one core as the numbers in docs/ were taken:
 //! `taskset -c 1 cargo bench -p benches`. criterion's HTML report, with the
@@ -64,15 +65,17 @@ fn int8(c: &mut Criterion) {
     let q = infer::quant::QModel::new(&layers).expect("the book's layers quantize");
     let total = data.images.count;
     let mut predictions = vec![0u8; total];
-    q.predict(&data.images, 1, &mut predictions);
+    q.predict(&data.images, 1, 1, &mut predictions);
     let correct = predictions.iter().zip(&data.labels.labels).filter(|(p, t)| p == t).count();
     assert_eq!(correct, 9352, "int8 accuracy must be 0.9352 before timing");
     let mut group = c.benchmark_group("int8");
     group.throughput(Throughput::Elements(total as u64));
     group.sample_size(20).measurement_time(Duration::from_secs(3));
-    group.bench_function("one-at-a-time", |b| {
-        b.iter(|| q.predict(black_box(&data.images), 1, black_box(&mut predictions)))
-    });
+    for batch in [1usize, 100] {
+        group.bench_with_input(BenchmarkId::new(format!("{}/batch", q.kernel().name()), batch), &batch, |b, &batch| {
+            b.iter(|| q.predict(black_box(&data.images), batch, 1, black_box(&mut predictions)))
+        });
+    }
     group.finish();
 }
 

@@ -7,8 +7,12 @@ the clock starts, one thread:
   onnxruntime  the same network as an ONNX graph (MatMul + Add + Sigmoid
                twice, MatMul + Add + Softmax), one session.run per batch,
                intra- and inter-op threads 1, then argmax
+  onnxruntime-int8
+               that graph quantized by ONNX Runtime's own
+               quantize_dynamic (int8 weights, one scale per output
+               channel; activations quantized per batch at run time)
 
-usage: contenders.py numpy|onnxruntime --batches 1,100 [--reps 3]
+usage: contenders.py numpy|onnxruntime|onnxruntime-int8 --batches 1,100 [--reps 3]
 prints one line per batch size: BATCH IMAGES_PER_SECOND ACCURACY
 """
 import argparse
@@ -66,7 +70,9 @@ def numpy_pass(network, x, t, batch):
     return correct
 
 
-def onnx_session(network):
+def onnx_session(network, int8=False):
+    import tempfile
+
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
@@ -87,6 +93,14 @@ def onnx_session(network):
         weights,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with tempfile.TemporaryDirectory() as d:
+            f32_path, int8_path = os.path.join(d, "f32.onnx"), os.path.join(d, "int8.onnx")
+            onnx.save(model, f32_path)
+            quantize_dynamic(f32_path, int8_path, per_channel=True, weight_type=QuantType.QInt8)
+            model = onnx.load(int8_path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -104,7 +118,7 @@ def onnx_pass(session, x, t, batch):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("contender", choices=["numpy", "onnxruntime"])
+    ap.add_argument("contender", choices=["numpy", "onnxruntime", "onnxruntime-int8"])
     ap.add_argument("--batches", default="1,100")
     ap.add_argument("--reps", type=int, default=3)
     a = ap.parse_args()
@@ -113,7 +127,7 @@ def main():
     if a.contender == "numpy":
         run = lambda b: numpy_pass(network, x, t, b)  # noqa: E731
     else:
-        session = onnx_session(network)
+        session = onnx_session(network, int8=a.contender == "onnxruntime-int8")
         run = lambda b: onnx_pass(session, x, t, b)  # noqa: E731
     for batch in (int(b) for b in a.batches.split(",")):
         correct = run(batch)  # warm-up, and the accuracy check

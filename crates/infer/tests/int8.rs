@@ -51,8 +51,8 @@ fn int8_predictions_are_the_same_on_two_threads() {
     let data = test_set();
     let q = QModel::new(&book_layers()).unwrap();
     let (mut one, mut two) = (vec![0u8; 10_000], vec![0u8; 10_000]);
-    q.predict(&data.images, 1, &mut one);
-    q.predict(&data.images, 2, &mut two);
+    q.predict(&data.images, 100, 1, &mut one);
+    q.predict(&data.images, 100, 2, &mut two);
     assert_eq!(one, two);
 }
 
@@ -95,14 +95,14 @@ fn an_unavailable_or_packing_kernel_is_refused() {
 
 /// Integer arithmetic has one right answer: every int8 pass gives exactly
 /// the portable pass's logits on all 10,000 images, and the same
-/// predictions on one and two threads.
+/// predictions at every batch size and thread count.
 #[test]
 fn every_int8_kernel_gives_the_portable_logits_on_every_image() {
     use infer::quant::IntKernel;
     let data = test_set();
     let portable = QModel::new(&book_layers()).unwrap().with_kernel(IntKernel::Portable);
     let mut want = vec![0u8; 10_000];
-    portable.predict(&data.images, 1, &mut want);
+    portable.predict(&data.images, 1, 1, &mut want);
     for kernel in IntKernel::ALL.into_iter().filter(|k| k.is_available()) {
         let q = portable.clone().with_kernel(kernel);
         for i in 0..10_000 {
@@ -113,10 +113,12 @@ fn every_int8_kernel_gives_the_portable_logits_on_every_image() {
                 kernel.name()
             );
         }
-        for threads in [1, 2] {
+        // batch sizes: one image, a batch that splits W1's blocks unevenly,
+        // the default, more than a thread's share
+        for (batch, threads) in [(1, 1), (37, 2), (100, 1), (100, 2), (10_000, 1)] {
             let mut got = vec![0u8; 10_000];
-            q.predict(&data.images, threads, &mut got);
-            assert_eq!(got, want, "{} on {threads} threads", kernel.name());
+            q.predict(&data.images, batch, threads, &mut got);
+            assert_eq!(got, want, "{} at batch {batch} on {threads} threads", kernel.name());
         }
     }
 }

@@ -82,7 +82,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let start = Instant::now();
     match &int8 {
         None => model.predict(&data.images, batch_size, threads, &mut predictions),
-        Some(q) => q.predict(&data.images, threads, &mut predictions),
+        Some(q) => q.predict(&data.images, batch_size, threads, &mut predictions),
     }
     let seconds = start.elapsed().as_secs_f64();
     // int8: the f32 network's predictions too, to say where they differ

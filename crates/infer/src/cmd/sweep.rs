@@ -190,7 +190,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         });
     }
     let run = |e: usize, batch: usize, out: &mut [u8]| match (&models[e], &int8[e]) {
-        (_, Some(q)) => q.predict(images, threads, out),
+        (_, Some(q)) => q.predict(images, batch, threads, out),
         ((_, Some(m)), _) => m.predict(images, batch, threads, out),
         _ => loaded.model.predict(images, batch, threads, out),
     };
