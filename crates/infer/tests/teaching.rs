@@ -145,7 +145,8 @@ fn misclassified_grid_holds_648_tagged_images() {
 fn kernels_checks_and_times_every_kernel_on_every_layer() {
     let out = stdout(&["kernels", "--json", "--rounds", "1"]);
     let rows: Vec<&str> = out.trim().trim_start_matches('[').trim_end_matches(']').split(",\n ").collect();
-    let available = linalg::Kernel::ALL.iter().filter(|k| k.is_available()).count();
+    let available = linalg::Kernel::ALL.iter().filter(|k| k.is_available()).count()
+        + infer::quant::IntKernel::ALL.iter().filter(|k| k.is_available()).count();
     assert_eq!(rows.len(), 3 * 2 * available, "{out}");
     for (layer, k, n) in [("W1", 784, 50), ("W2", 50, 100), ("W3", 100, 10)] {
         for m in [1, 100] {
@@ -157,6 +158,14 @@ fn kernels_checks_and_times_every_kernel_on_every_layer() {
                 // every kernel agrees with the naive one to float32 rounding
                 let err: f64 = row.split("\"error\":").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
                 assert!(err < 1e-5, "{row}");
+            }
+            for kernel in infer::quant::IntKernel::ALL.iter().filter(|k| k.is_available()) {
+                let head =
+                    format!("{{\"layer\":\"{layer}\",\"k\":{k},\"n\":{n},\"m\":{m},\"kernel\":\"{}\",", kernel.name());
+                let row =
+                    rows.iter().find(|r| r.starts_with(&head)).unwrap_or_else(|| panic!("no row {head} in {out}"));
+                // the integer passes equal the portable one exactly
+                assert!(row.contains("\"error\":0.000e0,"), "{row}");
             }
         }
     }
@@ -172,9 +181,9 @@ fn kernels_filters_and_markdown() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("### ") && lines[0].ends_with(", one core, median of 2 interleaved rounds"), "{out}");
     assert!(lines[2].starts_with("- peak sse2: ") && lines[3].starts_with("- peak avx2: "), "{out}");
-    assert!(lines[4].starts_with("- peak avx512: "), "{out}");
-    assert_eq!(lines[6], "| layer | m | kernel | µs/call | min–max | GFLOP/s | % of its ISA's peak | error |");
-    assert_eq!(lines.len(), 9, "{out}");
-    assert!(lines[8].starts_with("| W3 100×10 | 7 | ikj | "), "{out}");
-    assert!(lines[8].ends_with("% sse2 | 0.0e0 |"), "{out}");
+    assert!(lines[4].starts_with("- peak avx512: ") && lines[5].starts_with("- peak avx2-int: "), "{out}");
+    assert_eq!(lines[7], "| layer | m | kernel | µs/call | min–max | GFLOP/s | % of its ISA's peak | error |");
+    assert_eq!(lines.len(), 10, "{out}");
+    assert!(lines[9].starts_with("| W3 100×10 | 7 | ikj | "), "{out}");
+    assert!(lines[9].ends_with("% sse2 | 0.0e0 |"), "{out}");
 }

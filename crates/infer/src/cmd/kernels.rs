@@ -4,12 +4,14 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use linalg::int8::{avx2 as int8_avx2, QDense};
 use linalg::kernels::naive;
 use linalg::kernels::peak::Isa;
 use linalg::Kernel;
 
 use crate::args::{Args, Flag};
 use crate::model::to_f32;
+use crate::quant::{IntKernel, QModel};
 use crate::{fail, outln, Failure};
 
 const HELP: &str = "\
@@ -26,8 +28,16 @@ table gives the median and the min–max of the R samples. GFLOP/s counts
 2·m·k·n per call (avx2 skips zero inputs, so for W1 it does less work than
 that). % of peak divides by the peak of the kernel's own instruction set
 (SSE2 for the portable kernels on the default target, AVX2+FMA for the
-avx2 ones), each measured in-process by a loop of independent
-multiply-adds; the AVX-512 peak is measured too where the CPU has it.
+avx2 ones, AVX2 integer vpmaddwd for the int8-avx2 pass), each measured
+in-process by a loop of independent multiply-adds; the AVX-512 peak is
+measured too where the CPU has it. The kernels that skip zero inputs
+(avx2, int8-avx2) are counted dense-equivalent, so on W1 they can pass
+100%.
+
+The int8 rows run one layer of the int8 model (int8 weights, u8 inputs:
+the pixels, then the int8 model's own activations), m inputs one call
+each; their GFLOP/s are integer GOP/s, and their error is the largest
+difference from the portable pass's integers (0: bit-identical).
 Pin it for steady numbers: taskset -c 1 infer kernels
 
 Usage: infer kernels [FLAGS]
@@ -83,10 +93,15 @@ struct Row {
     k: usize,
     n: usize,
     m: usize,
-    kernel: Kernel,
+    /// The kernel's name (`avx2`, `int8-portable`, …).
+    name: &'static str,
+    /// Whose peak it is measured against.
+    isa: Isa,
     /// Seconds per call, one sample per round.
     samples: Vec<f64>,
-    error: f32,
+    /// f32: normwise error against naive; int8: the largest difference
+    /// from the portable pass's integers (0 when bit-identical).
+    error: f64,
 }
 
 impl Row {
@@ -100,6 +115,7 @@ impl Row {
             (v[n / 2 - 1] + v[n / 2]) / 2.0
         }
     }
+    /// GFLOP/s, or integer GOP/s: 2·m·k·n per call.
     fn gflops(&self, seconds: f64) -> f64 {
         2.0 * (self.m * self.k * self.n) as f64 / seconds / 1e9
     }
@@ -140,10 +156,15 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     if args.has("json") && args.has("markdown") {
         fail!("--json and --markdown are two formats of one table: give one");
     }
-    let kernels =
-        list(args.get("kernel"), "kernel", Kernel::ALL.iter().copied().filter(|k| k.is_available()).collect(), |s| {
-            Kernel::from_name(s).filter(|k| k.is_available())
-        })?;
+    let all: Vec<&str> = Kernel::ALL
+        .iter()
+        .filter(|k| k.is_available())
+        .map(|k| k.name())
+        .chain(IntKernel::ALL.iter().filter(|k| k.is_available()).map(|k| k.name()))
+        .collect();
+    let names = list(args.get("kernel"), "kernel", all.clone(), |s| all.iter().copied().find(|n| *n == s))?;
+    let kernels: Vec<Kernel> = names.iter().filter_map(|n| Kernel::from_name(n)).collect();
+    let int_kernels: Vec<IntKernel> = IntKernel::ALL.into_iter().filter(|k| names.contains(&k.name())).collect();
     let rounds = args.number("rounds", 1, 7)?;
     if rounds > 1000 {
         fail!("--rounds {rounds} is more than the limit of 1000");
@@ -167,9 +188,22 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     for l in 1..layers.len() {
         inputs.push(naive_model.hidden(images, 0, m_max, l));
     }
+    // the int8 model's own inputs of each layer: pixels, then its u8 activations
+    let q = QModel::new(layers)?.with_kernel(IntKernel::Portable);
+    let mut q_inputs: Vec<Vec<u8>> = vec![images.pixels[..m_max * images.pixels_per_image()].to_vec()];
+    for (l, ql) in q.layers.iter().enumerate().take(q.layers.len() - 1) {
+        let dense = QDense { k: ql.k, n: ql.n, Wq: &ql.Wq, bias: &ql.bias, mult: &ql.mult, shift: &ql.shift };
+        let mut next = Vec::with_capacity(m_max * ql.n);
+        let mut t = vec![0i32; ql.n];
+        for x in q_inputs[l].chunks_exact(ql.k) {
+            dense.requantized(x, &mut t).map_err(|e| Failure(format!("int8 layer {}: {e}", l + 1)))?;
+            next.extend(t.iter().map(|&v| q.sigmoid[(v + 128).clamp(0, 255) as usize]));
+        }
+        q_inputs.push(next);
+    }
     // every configuration checked and calibrated before any is timed
     let mut rows = Vec::new();
-    let mut jobs: Vec<(Vec<f32>, Vec<f32>, usize)> = Vec::new(); // (prepared B, C, calls per sample)
+    let mut jobs: Vec<(Box<dyn FnMut() + '_>, usize)> = Vec::new(); // (one call, calls per sample)
     for &l in &chosen {
         let (layer, a_full) = (&layers[l], &inputs[l]);
         let (k, n) = (layer.k, layer.n);
@@ -185,28 +219,87 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 // normwise: the largest difference over the largest |C|
                 let scale = want.iter().fold(0.0f32, |m, w| m.max(w.abs())).max(f32::MIN_POSITIVE);
                 let error = c.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max) / scale;
-                let reps = calibrate(|| kernel.run(m, k, n, black_box(a), black_box(&b), black_box(&mut c)));
-                rows.push(Row { layer: format!("W{}", l + 1), k, n, m, kernel, samples: Vec::new(), error });
-                jobs.push((b, c, reps));
+                let mut call = move || kernel.run(m, k, n, black_box(a), black_box(&b), black_box(&mut c));
+                let reps = calibrate(&mut call);
+                let (layer, isa, name) = (format!("W{}", l + 1), kernel.isa(), kernel.name());
+                rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error: error as f64 });
+                jobs.push((Box::new(call), reps));
+            }
+            // the integer passes: m images, one call each, on the int8 model's inputs
+            let ql = &q.layers[l];
+            let dense = QDense { k: ql.k, n: ql.n, Wq: &ql.Wq, bias: &ql.bias, mult: &ql.mult, shift: &ql.shift };
+            let xs = &q_inputs[l][..m * k];
+            let mut want = vec![0i32; m * n];
+            for (x, t) in xs.chunks_exact(k).zip(want.chunks_exact_mut(n)) {
+                dense.requantized(x, t).map_err(|e| Failure(format!("int8 layer {}: {e}", l + 1)))?;
+            }
+            for &ik in &int_kernels {
+                let mut prepared = vec![0i16; if ik == IntKernel::Avx2 { int8_avx2::prepared_len(k, n) } else { 0 }];
+                if ik == IntKernel::Avx2 {
+                    int8_avx2::prepare(&dense, &mut prepared);
+                }
+                let mut got = vec![0i32; m * n];
+                let mut call = move || {
+                    for (x, t) in xs.chunks_exact(k).zip(got.chunks_exact_mut(n)) {
+                        let r = match ik {
+                            IntKernel::Portable => dense.requantized(black_box(x), t),
+                            IntKernel::Avx2 => int8_avx2::requantized(&dense, &prepared, black_box(x), t),
+                        };
+                        black_box(r).expect("sized by the layer");
+                    }
+                    black_box(&got);
+                };
+                call();
+                let reps = calibrate(&mut call);
+                rows.push(Row {
+                    layer: format!("W{}", l + 1),
+                    k,
+                    n,
+                    m,
+                    name: ik.name(),
+                    isa: if ik == IntKernel::Avx2 { Isa::Avx2Int } else { Isa::Sse2 },
+                    samples: Vec::new(),
+                    error: 0.0,
+                });
+                jobs.push((Box::new(call), reps));
+            }
+            // the integer rows' error: recomputed outside the timed closures
+            for (ik, row) in int_kernels.iter().zip(rows.iter_mut().rev().take(int_kernels.len()).rev()) {
+                let mut worst = 0i64;
+                for (x, w) in xs.chunks_exact(k).zip(want.chunks_exact(n)) {
+                    let mut t = vec![0i32; n];
+                    let prepared;
+                    match ik {
+                        IntKernel::Portable => dense.requantized(x, &mut t),
+                        IntKernel::Avx2 => {
+                            prepared = {
+                                let mut p = vec![0i16; int8_avx2::prepared_len(k, n)];
+                                int8_avx2::prepare(&dense, &mut p);
+                                p
+                            };
+                            int8_avx2::requantized(&dense, &prepared, x, &mut t)
+                        }
+                    }
+                    .expect("sized by the layer");
+                    worst = worst.max(t.iter().zip(w).map(|(a, b)| (*a as i64 - *b as i64).abs()).max().unwrap_or(0));
+                }
+                row.error = worst as f64;
             }
         }
     }
     let peaks: Vec<(Isa, Option<f64>)> =
-        [Isa::Sse2, Isa::Avx2, Isa::Avx512].into_iter().map(|i| (i, measure_peak(i))).collect();
+        [Isa::Sse2, Isa::Avx2, Isa::Avx512, Isa::Avx2Int].into_iter().map(|i| (i, measure_peak(i))).collect();
     // rounds: one sample of every configuration in turn
     for _ in 0..rounds {
-        for (row, (b, c, reps)) in rows.iter_mut().zip(jobs.iter_mut()) {
-            let (k, n, m, kernel) = (row.k, row.n, row.m, row.kernel);
-            let l: usize = row.layer[1..].parse().expect("W<i>");
-            let a = &inputs[l - 1][..m * k];
+        for (row, (call, reps)) in rows.iter_mut().zip(jobs.iter_mut()) {
             let start = Instant::now();
             for _ in 0..*reps {
-                kernel.run(m, k, n, black_box(a), black_box(b), black_box(c));
+                call();
             }
             row.samples.push(start.elapsed().as_secs_f64() / *reps as f64);
         }
     }
-    let peak_of = |kernel: Kernel| peaks.iter().find(|(i, _)| *i == kernel.isa()).and_then(|(_, p)| *p);
+    let peak_of = |isa: Isa| peaks.iter().find(|(i, _)| *i == isa).and_then(|(_, p)| *p);
     if args.has("json") {
         let items: Vec<String> = rows
             .iter()
@@ -219,13 +312,13 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                     r.k,
                     r.n,
                     r.m,
-                    r.kernel.name(),
-                    r.kernel.isa().name(),
+                    r.name,
+                    r.isa.name(),
                     s * 1e9,
                     lo * 1e9,
                     hi * 1e9,
                     r.gflops(s),
-                    peak_of(r.kernel).map_or("null".into(), |p| format!("{:.2}", 100.0 * r.gflops(s) * 1e9 / p)),
+                    peak_of(r.isa).map_or("null".into(), |p| format!("{:.2}", 100.0 * r.gflops(s) * 1e9 / p)),
                     r.error
                 )
             })
@@ -245,10 +338,11 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     for (isa, p) in &peaks {
         match p {
             Some(p) => outln!(
-                "{}peak {}: {:.1} GFLOP/s (in-process loop, 12 independent chains, best of 5)",
+                "{}peak {}: {:.1} {} (in-process loop, 12 independent chains, best of 5)",
                 if md { "- " } else { "" },
                 isa.name(),
-                p / 1e9
+                p / 1e9,
+                if *isa == Isa::Avx2Int { "GOP/s" } else { "GFLOP/s" }
             ),
             None => outln!("{}peak {}: not measured (this CPU lacks it)", if md { "- " } else { "" }, isa.name()),
         }
@@ -273,8 +367,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     for r in &rows {
         let s = r.median();
         let (lo, hi) = r.samples.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
-        let pct = peak_of(r.kernel)
-            .map_or("-".into(), |p| format!("{:.1}% {}", 100.0 * r.gflops(s) * 1e9 / p, r.kernel.isa().name()));
+        let pct = match (r.name == "int8-portable", peak_of(r.isa)) {
+            (true, _) | (_, None) => "-".to_string(), // scalar integer code: no peak measured for it
+            (false, Some(p)) => format!("{:.1}% {}", 100.0 * r.gflops(s) * 1e9 / p, r.isa.name()),
+        };
         let spread = format!("{:.3}–{:.3}", lo * 1e6, hi * 1e6);
         if md {
             outln!(
@@ -283,7 +379,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 r.k,
                 r.n,
                 r.m,
-                r.kernel.name(),
+                r.name,
                 s * 1e6,
                 r.gflops(s),
                 r.error
@@ -293,7 +389,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 "{:<14} {:>4}  {:<10} {:>10.3} {:>19} {:>9.2} {:>13}  {:>9.1e}",
                 format!("{} {}×{}", r.layer, r.k, r.n),
                 r.m,
-                r.kernel.name(),
+                r.name,
                 s * 1e6,
                 spread,
                 r.gflops(s),

@@ -160,6 +160,34 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) 
     Ok(())
 }
 
+/// One layer alone on one input (`k` u8), its requantized outputs into `t`
+/// (`n`), with weights prepared by [`prepare`]: as
+/// [`super::QDense::requantized`], for timing one layer.
+///
+/// # Errors
+/// [`ShapeError::Len`] for a slice of the wrong length,
+/// [`ShapeError::Kernel`] without AVX2.
+pub fn requantized(l: &super::QDense<'_>, prepared: &[i16], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+    if !is_available() {
+        return Err(ShapeError::Kernel("int8-avx2"));
+    }
+    if x.len() != l.k || t.len() != l.n || prepared.len() != prepared_len(l.k, l.n) || padded(l.n) > VMAX * LANES {
+        return Err(ShapeError::Len {
+            what: "x, t or prepared W",
+            expected: prepared_len(l.k, l.n),
+            found: prepared.len(),
+        });
+    }
+    let mut out = [0i32; VMAX * LANES];
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 present; every length checked above
+    unsafe {
+        x86::layer(l.k, padded(l.n), x, prepared, &mut out)
+    };
+    t.copy_from_slice(&out[..l.n]);
+    Ok(())
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;

@@ -63,6 +63,24 @@ impl QDense<'_> {
     pub const fn bytes(&self) -> usize {
         self.k * self.n + self.n * 9
     }
+
+    /// This layer alone on one input (`k` u8), its requantized outputs
+    /// (before any activation) into `t` (`n`): the portable pass's step,
+    /// for timing one layer (`infer kernels`).
+    ///
+    /// # Errors
+    /// [`ShapeError::Len`] if a slice has the wrong length.
+    pub fn requantized(&self, x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+        if x.len() != self.k || t.len() != self.n || self.n > MAX_WIDTH {
+            return Err(ShapeError::Len { what: "x or t", expected: self.k, found: x.len() });
+        }
+        layer(self, x, |j, v| {
+            if let Some(o) = t.get_mut(j) {
+                *o = v;
+            }
+        });
+        Ok(())
+    }
 }
 
 /// Int8 layers chained input to output, with the sigmoid table between

@@ -23,6 +23,8 @@ pub enum Isa {
     Avx2,
     /// AVX-512F.
     Avx512,
+    /// AVX2 integer multiply-adds (`vpmaddwd`), for the int8 passes.
+    Avx2Int,
 }
 
 impl Isa {
@@ -32,6 +34,7 @@ impl Isa {
             Isa::Sse2 => "sse2",
             Isa::Avx2 => "avx2",
             Isa::Avx512 => "avx512",
+            Isa::Avx2Int => "avx2-int",
         }
     }
 
@@ -41,6 +44,7 @@ impl Isa {
             Isa::Sse2 => 12 * 8,
             Isa::Avx2 => 12 * 16,
             Isa::Avx512 => 12 * 32,
+            Isa::Avx2Int => 12 * 32,
         }
     }
 
@@ -50,6 +54,7 @@ impl Isa {
             Isa::Sse2 => cfg!(target_arch = "x86_64"),
             Isa::Avx2 => super::avx2::is_available(),
             Isa::Avx512 => avx512_available(),
+            Isa::Avx2Int => super::avx2::is_available(),
         }
     }
 
@@ -63,6 +68,7 @@ impl Isa {
             Isa::Sse2 => sse2_peak_loop(iterations),
             Isa::Avx2 => super::avx2::fma_peak_loop(iterations),
             Isa::Avx512 => avx512_peak_loop(iterations),
+            Isa::Avx2Int => avx2_int16_peak_loop(iterations) as f32,
         })
     }
 }
@@ -134,9 +140,48 @@ pub fn avx512_peak_loop(iterations: usize) -> f32 {
     }
 }
 
+/// `iterations × 12` independent `vpmaddwd` + `vpaddd` pairs.
+///
+/// # Panics
+/// If the CPU lacks AVX2.
+pub fn avx2_int16_peak_loop(iterations: usize) -> i32 {
+    assert!(super::avx2::is_available(), "the AVX2 integer peak loop needs a CPU with AVX2");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 is present (checked above)
+    unsafe {
+        x86::avx2_int16_peak_loop(iterations)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = iterations;
+        unreachable!()
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
+
+    /// Safety: AVX2 present.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn avx2_int16_peak_loop(iterations: usize) -> i32 {
+        let mut acc = [_mm256_setzero_si256(); 12];
+        let b = _mm256_set1_epi16(-2);
+        for _ in 0..iterations {
+            for acc_i in acc.iter_mut() {
+                // each multiply depends on the chain, so none is hoisted
+                *acc_i = _mm256_add_epi32(*acc_i, _mm256_madd_epi16(*acc_i, b));
+            }
+            core::arch::asm!("", options(nomem, nostack));
+        }
+        let mut sum = _mm256_setzero_si256();
+        for acc_i in acc {
+            sum = _mm256_add_epi32(sum, acc_i);
+        }
+        let mut out = [0i32; 8];
+        _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, sum);
+        out.iter().fold(0i32, |s, &v| s.wrapping_add(v))
+    }
 
     /// Safety: AVX-512F present.
     #[target_feature(enable = "avx512f")]
