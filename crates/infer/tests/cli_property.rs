@@ -204,13 +204,17 @@ struct Outcome {
 /// a value flag that swallows the next word (`--predictions eval`) writes
 /// its file here, never into the checkout.
 fn workdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("infer-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let link = dir.join("fixtures");
-    if std::fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(common::root().join("fixtures"), &link).unwrap();
-    }
-    dir
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("infer-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("fixtures");
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(common::root().join("fixtures"), &link).unwrap();
+        }
+        dir
+    })
+    .clone()
 }
 
 fn run(args: &[String]) -> Outcome {
