@@ -160,11 +160,13 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) 
         }
         let [even, odd] = &mut z;
         let out = if i % 2 == 0 { even } else { odd };
-        for (j, &v) in t_all.iter().take(l.n).enumerate() {
-            if i == last {
-                t[j] = v;
-            } else {
-                out[j] = activate(net.sigmoid, v);
+        if i == last {
+            for (o, &v) in t.iter_mut().zip(&t_all) {
+                *o = v;
+            }
+        } else {
+            for (o, &v) in out.iter_mut().zip(&t_all[..l.n]) {
+                *o = activate(net.sigmoid, v);
             }
         }
     }
