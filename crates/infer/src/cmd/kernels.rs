@@ -106,14 +106,7 @@ struct Row {
 
 impl Row {
     fn median(&self) -> f64 {
-        let mut v = self.samples.clone();
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
+        super::sweep::median(&mut self.samples.clone())
     }
     /// GFLOP/s, or integer GOP/s: 2·m·k·n per call.
     fn gflops(&self, seconds: f64) -> f64 {

@@ -100,7 +100,7 @@ pub struct Point {
 }
 
 /// The median of `v` (sorted in place).
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {
