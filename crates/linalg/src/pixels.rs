@@ -1,10 +1,12 @@
 //! u8 pixels to the book's normalized floats, `x = p / 255` in f32, as
 //! numpy's `x.astype(np.float32) / 255.0` computes them, bit for bit.
 //!
-//! A division per pixel is the slowest arithmetic of the whole batch-100
-//! pass here after W1 (`infer sweep --breakdown`: about 220 ns of 1,370 per
-//! image on an AMD Zen 3). With AVX2 and FMA, [`normalize`] instead
-//! multiplies by `r = 1/255` and corrects the product once:
+//! With a division per pixel, the conversion took about 220 ns of 1,370
+//! per image at batch 100 (`infer sweep --breakdown`, AMD Zen 3, one run
+//! while a fuzzer used the other core: indicative only); with this
+//! function, 132–190 ns of 1,250–1,890 in quiet runs of the same command
+//! (docs/performance.md). With AVX2 and FMA, [`normalize`] multiplies by
+//! `r = 1/255` and corrects the product once:
 //!
 //! ```text
 //! q = p · r;  e = fma(-q, 255, p);  x = fma(e, r, q)
