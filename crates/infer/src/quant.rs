@@ -63,6 +63,13 @@ impl IntKernel {
     }
 }
 
+impl QLayer {
+    /// The layer as `linalg` reads it, borrowing these buffers.
+    pub fn dense(&self) -> QDense<'_> {
+        QDense { k: self.k, n: self.n, Wq: &self.Wq, bias: &self.bias, mult: &self.mult, shift: &self.shift }
+    }
+}
+
 /// The int8 network: its layers, the sigmoid table, and the pass that runs
 /// it (with its prepared weights).
 #[derive(Clone, Debug)]
@@ -120,8 +127,7 @@ impl QModel {
                 .iter()
                 .map(|l| {
                     let mut p = vec![0i16; avx2::prepared_len(l.k, l.n)];
-                    let d = QDense { k: l.k, n: l.n, Wq: &l.Wq, bias: &l.bias, mult: &l.mult, shift: &l.shift };
-                    avx2::prepare(&d, &mut p);
+                    avx2::prepare(&l.dense(), &mut p);
                     p
                 })
                 .collect(),
@@ -139,19 +145,19 @@ impl QModel {
     pub fn logits(&self, image: &[u8]) -> Vec<i32> {
         self.with_network(|net| {
             let mut t = vec![0i32; net.output_len()];
-            self.logits_into(&net, image, &mut t);
+            let prepared: Vec<&[i16]> = self.prepared.iter().map(Vec::as_slice).collect();
+            self.logits_into(&net, &prepared, image, &mut t);
             t
         })
         .expect("checked when the model was made")
     }
 
-    fn logits_into(&self, net: &QNetwork<'_>, image: &[u8], t: &mut [i32]) {
+    /// One image through this model's pass (`prepared`: its weights as the
+    /// AVX2 pass reads them, empty for the portable one).
+    fn logits_into(&self, net: &QNetwork<'_>, prepared: &[&[i16]], image: &[u8], t: &mut [i32]) {
         match self.kernel {
             IntKernel::Portable => net.logits(image, t),
-            IntKernel::Avx2 => {
-                let prepared: Vec<&[i16]> = self.prepared.iter().map(Vec::as_slice).collect();
-                avx2::logits(net, &prepared, image, t)
-            }
+            IntKernel::Avx2 => avx2::logits(net, prepared, image, t),
         }
         .expect("image and logits sized by the network")
     }
@@ -161,11 +167,7 @@ impl QModel {
     /// # Errors
     /// A layer the integer forward pass cannot hold.
     pub fn with_network<R>(&self, f: impl FnOnce(QNetwork<'_>) -> R) -> Result<R, Failure> {
-        let dense: Vec<QDense<'_>> = self
-            .layers
-            .iter()
-            .map(|l| QDense { k: l.k, n: l.n, Wq: &l.Wq, bias: &l.bias, mult: &l.mult, shift: &l.shift })
-            .collect();
+        let dense: Vec<QDense<'_>> = self.layers.iter().map(QLayer::dense).collect();
         let net = QNetwork::new(&dense, &self.sigmoid).map_err(|e| Failure(format!("int8 model: {e}")))?;
         Ok(f(net))
     }
@@ -176,43 +178,21 @@ impl QModel {
     }
 
     /// The predicted class of each of the first `predictions.len()` images,
-    /// `batch_size` images per call of the pass, on `threads` threads each
-    /// taking a contiguous share. Both passes run image by image inside a
-    /// batch: the AVX2 pass was measured with W1 cut into L1 blocks shared
-    /// by the batch (as the f32 kernel does), and it was slower on AMD Zen
-    /// 3 (620,000 against 700,000 images/s at batch 100), so it was not
-    /// kept.
-    pub fn predict(&self, images: &Images, batch_size: usize, threads: usize, predictions: &mut [u8]) {
+    /// on `threads` threads each taking a contiguous share. `_batch_size` is
+    /// taken so that callers treat f32 and int8 alike: both integer passes
+    /// run image by image. (An AVX2 pass with W1 cut into L1 blocks shared
+    /// by the batch, as the f32 kernel does, measured slower on AMD Zen 3:
+    /// 620,000 against 700,000 images/s at batch 100, so it was not kept.)
+    pub fn predict(&self, images: &Images, _batch_size: usize, threads: usize, predictions: &mut [u8]) {
         let ppi = images.pixels_per_image();
-        let batch_size = batch_size.max(1);
         let run = |first: usize, out: &mut [u8]| {
             self.with_network(|net| {
-                let classes = net.output_len();
                 let prepared: Vec<&[i16]> = self.prepared.iter().map(Vec::as_slice).collect();
-                let m = batch_size.min(out.len()).max(1);
-                let mut t = vec![0i32; m * classes];
-                for (b, out) in out.chunks_mut(m).enumerate() {
-                    let rows = out.len();
-                    let start = (first + b * m) * ppi;
-                    let xs = &images.pixels[start..start + rows * ppi];
-                    let t = &mut t[..rows * classes];
-                    xs.chunks_exact(ppi)
-                        .zip(t.chunks_exact_mut(classes))
-                        .try_for_each(|(x, t)| match self.kernel {
-                            IntKernel::Portable => net.logits(x, t),
-                            IntKernel::Avx2 => avx2::logits(&net, &prepared, x, t),
-                        })
-                        .expect("images and logits sized by the network");
-                    for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
-                        // argmax, the first on ties, as QNetwork::predict
-                        let mut best = (0, i32::MIN);
-                        for (j, &v) in t.iter().enumerate() {
-                            if v > best.1 {
-                                best = (j, v);
-                            }
-                        }
-                        *p = best.0 as u8;
-                    }
+                let mut t = vec![0i32; net.output_len()];
+                let xs = &images.pixels[first * ppi..(first + out.len()) * ppi];
+                for (p, x) in out.iter_mut().zip(xs.chunks_exact(ppi)) {
+                    self.logits_into(&net, &prepared, x, &mut t);
+                    *p = int8::argmax(&t) as u8;
                 }
             })
             .expect("checked when the model was made");

@@ -101,6 +101,16 @@ enum Float {
     F64,
 }
 
+impl Float {
+    /// Bytes per element in the file.
+    fn size(self) -> usize {
+        match self {
+            Float::F32 => 4,
+            Float::F64 => 8,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Endian {
     Little,
@@ -728,12 +738,8 @@ impl<'a> Vm<'a> {
 
     /// Counts the `f32` array that `raw` (of `float` elements) decodes into.
     fn spend_on_array(&mut self, float: Float, raw: Id) -> Parsed<()> {
-        let size = match float {
-            Float::F32 => 4,
-            Float::F64 => 8,
-        };
         let len = self.raw_bytes(raw)?.len() as u64;
-        self.spend(len / size * 4)
+        self.spend(len / float.size() as u64 * 4)
     }
 
     fn make_array(
@@ -744,10 +750,7 @@ impl<'a> Vm<'a> {
         fortran: bool,
         raw: &[u8],
     ) -> Parsed<NdArray> {
-        let size = match float {
-            Float::F32 => 4,
-            Float::F64 => 8,
-        };
+        let size = float.size();
         let dims = shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
         let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
         let need = count.and_then(|c| c.checked_mul(size));

@@ -87,6 +87,19 @@ pub fn measure_peak(isa: Isa) -> Option<f64> {
     })
 }
 
+/// One integer layer over the inputs `xs` (`k` bytes each), one call per
+/// input, the requantized outputs into `out` (`prepared`: the weights as the
+/// AVX2 pass reads them, empty for the portable one).
+fn int_pass(ik: IntKernel, dense: &QDense<'_>, prepared: &[i16], xs: &[u8], out: &mut [i32]) {
+    for (x, t) in xs.chunks_exact(dense.k).zip(out.chunks_exact_mut(dense.n)) {
+        match ik {
+            IntKernel::Portable => dense.requantized(x, t),
+            IntKernel::Avx2 => int8_avx2::requantized(dense, prepared, x, t),
+        }
+        .expect("sized by the layer");
+    }
+}
+
 /// One measured (layer, m, kernel).
 struct Row {
     layer: String,
@@ -105,9 +118,6 @@ struct Row {
 }
 
 impl Row {
-    fn median(&self) -> f64 {
-        super::sweep::median(&mut self.samples.clone())
-    }
     /// GFLOP/s, or integer GOP/s: 2·m·k·n per call.
     fn gflops(&self, seconds: f64) -> f64 {
         2.0 * (self.m * self.k * self.n) as f64 / seconds / 1e9
@@ -185,12 +195,11 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let q = QModel::new(layers)?.with_kernel(IntKernel::Portable);
     let mut q_inputs: Vec<Vec<u8>> = vec![images.pixels[..m_max * images.pixels_per_image()].to_vec()];
     for (l, ql) in q.layers.iter().enumerate().take(q.layers.len() - 1) {
-        let dense = QDense { k: ql.k, n: ql.n, Wq: &ql.Wq, bias: &ql.bias, mult: &ql.mult, shift: &ql.shift };
         let mut next = Vec::with_capacity(m_max * ql.n);
         let mut t = vec![0i32; ql.n];
         for x in q_inputs[l].chunks_exact(ql.k) {
-            dense.requantized(x, &mut t).map_err(|e| Failure(format!("int8 layer {}: {e}", l + 1)))?;
-            next.extend(t.iter().map(|&v| q.sigmoid[(v + 128).clamp(0, 255) as usize]));
+            ql.dense().requantized(x, &mut t).map_err(|e| Failure(format!("int8 layer {}: {e}", l + 1)))?;
+            next.extend(t.iter().map(|&v| linalg::int8::activate(&q.sigmoid, v)));
         }
         q_inputs.push(next);
     }
@@ -219,64 +228,26 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 jobs.push((Box::new(call), reps));
             }
             // the integer passes: m images, one call each, on the int8 model's inputs
-            let ql = &q.layers[l];
-            let dense = QDense { k: ql.k, n: ql.n, Wq: &ql.Wq, bias: &ql.bias, mult: &ql.mult, shift: &ql.shift };
+            let dense = q.layers[l].dense();
             let xs = &q_inputs[l][..m * k];
             let mut want = vec![0i32; m * n];
-            for (x, t) in xs.chunks_exact(k).zip(want.chunks_exact_mut(n)) {
-                dense.requantized(x, t).map_err(|e| Failure(format!("int8 layer {}: {e}", l + 1)))?;
-            }
+            int_pass(IntKernel::Portable, &dense, &[], xs, &mut want);
             for &ik in &int_kernels {
-                let mut prepared = vec![0i16; if ik == IntKernel::Avx2 { int8_avx2::prepared_len(k, n) } else { 0 }];
+                let mut prepared = Vec::new();
                 if ik == IntKernel::Avx2 {
+                    prepared = vec![0i16; int8_avx2::prepared_len(k, n)];
                     int8_avx2::prepare(&dense, &mut prepared);
                 }
                 let mut got = vec![0i32; m * n];
-                let mut call = move || {
-                    for (x, t) in xs.chunks_exact(k).zip(got.chunks_exact_mut(n)) {
-                        let r = match ik {
-                            IntKernel::Portable => dense.requantized(black_box(x), t),
-                            IntKernel::Avx2 => int8_avx2::requantized(&dense, &prepared, black_box(x), t),
-                        };
-                        black_box(r).expect("sized by the layer");
-                    }
-                    black_box(&got);
-                };
-                call();
+                int_pass(ik, &dense, &prepared, xs, &mut got);
+                // the largest difference from the portable integers
+                let error = got.iter().zip(&want).map(|(a, b)| (*a as i64 - *b as i64).abs()).max().unwrap_or(0) as f64;
+                let mut call = move || int_pass(ik, &dense, &prepared, black_box(xs), black_box(&mut got));
                 let reps = calibrate(&mut call);
-                rows.push(Row {
-                    layer: format!("W{}", l + 1),
-                    k,
-                    n,
-                    m,
-                    name: ik.name(),
-                    isa: if ik == IntKernel::Avx2 { Isa::Avx2Int } else { Isa::Sse2 },
-                    samples: Vec::new(),
-                    error: 0.0,
-                });
+                let isa = if ik == IntKernel::Avx2 { Isa::Avx2Int } else { Isa::Sse2 };
+                let (layer, name) = (format!("W{}", l + 1), ik.name());
+                rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error });
                 jobs.push((Box::new(call), reps));
-            }
-            // the integer rows' error: recomputed outside the timed closures
-            for (ik, row) in int_kernels.iter().zip(rows.iter_mut().rev().take(int_kernels.len()).rev()) {
-                let mut worst = 0i64;
-                for (x, w) in xs.chunks_exact(k).zip(want.chunks_exact(n)) {
-                    let mut t = vec![0i32; n];
-                    let prepared;
-                    match ik {
-                        IntKernel::Portable => dense.requantized(x, &mut t),
-                        IntKernel::Avx2 => {
-                            prepared = {
-                                let mut p = vec![0i16; int8_avx2::prepared_len(k, n)];
-                                int8_avx2::prepare(&dense, &mut p);
-                                p
-                            };
-                            int8_avx2::requantized(&dense, &prepared, x, &mut t)
-                        }
-                    }
-                    .expect("sized by the layer");
-                    worst = worst.max(t.iter().zip(w).map(|(a, b)| (*a as i64 - *b as i64).abs()).max().unwrap_or(0));
-                }
-                row.error = worst as f64;
             }
         }
     }
@@ -297,8 +268,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         let items: Vec<String> = rows
             .iter()
             .map(|r| {
-                let s = r.median();
-                let (lo, hi) = r.samples.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+                let (s, lo, hi) = super::sweep::spread(&r.samples);
                 format!(
                     "{{\"layer\":\"{}\",\"k\":{},\"n\":{},\"m\":{},\"kernel\":\"{}\",\"isa\":\"{}\",\"ns_per_call\":{:.1},\"ns_min\":{:.1},\"ns_max\":{:.1},\"gflops\":{:.3},\"percent_of_peak\":{},\"error\":{:.3e},\"rounds\":{rounds}}}",
                     r.layer,
@@ -358,8 +328,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         );
     }
     for r in &rows {
-        let s = r.median();
-        let (lo, hi) = r.samples.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        let (s, lo, hi) = super::sweep::spread(&r.samples);
         let pct = match (r.name == "int8-portable", peak_of(r.isa)) {
             (true, _) | (_, None) => "-".to_string(), // scalar integer code: no peak measured for it
             (false, Some(p)) => format!("{:.1}% {}", 100.0 * r.gflops(s) * 1e9 / p, r.isa.name()),

@@ -99,8 +99,23 @@ pub struct Point {
     pub vs_f32: Option<(f64, f64, f64)>,
 }
 
+/// What runs one engine: the f32 model `load` prepared, another kernel's,
+/// or the int8 model with its pass.
+enum Runner<'a> {
+    Loaded(&'a Model),
+    F32(Model),
+    Int8(Box<QModel>),
+}
+
+/// (median, min, max) of `v`.
+pub(crate) fn spread(v: &[f64]) -> (f64, f64, f64) {
+    let mut v = v.to_vec();
+    let m = median(&mut v);
+    (m, v[0], v[v.len() - 1])
+}
+
 /// The median of `v` (sorted in place).
-pub(crate) fn median(v: &mut [f64]) -> f64 {
+fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {
@@ -174,25 +189,20 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let total = loaded.limit(&args)?;
 
     // every engine ready before any timing: weights prepared, int8 quantized
-    let mut models: Vec<(Engine, Option<Model>)> = Vec::new();
     let quantized =
         if engines.iter().any(|e| matches!(e, Engine::Int8(_))) { Some(QModel::new(&loaded.layers)?) } else { None };
-    let mut int8: Vec<Option<QModel>> = Vec::new();
+    let mut runners: Vec<Runner<'_>> = Vec::new();
     for &e in &engines {
-        let model = match e {
-            Engine::F32(k) if k != loaded.model.kernel() => Some(Model::new(&loaded.layers, k)?),
-            _ => None,
-        };
-        models.push((e, model));
-        int8.push(match (e, &quantized) {
-            (Engine::Int8(k), Some(q)) => Some(q.clone().with_kernel(k)),
-            _ => None,
+        runners.push(match (e, &quantized) {
+            (Engine::Int8(k), Some(q)) => Runner::Int8(Box::new(q.clone().with_kernel(k))),
+            (Engine::F32(k), _) if k != loaded.model.kernel() => Runner::F32(Model::new(&loaded.layers, k)?),
+            _ => Runner::Loaded(&loaded.model),
         });
     }
-    let run = |e: usize, batch: usize, out: &mut [u8]| match (&models[e], &int8[e]) {
-        (_, Some(q)) => q.predict(images, batch, threads, out),
-        ((_, Some(m)), _) => m.predict(images, batch, threads, out),
-        _ => loaded.model.predict(images, batch, threads, out),
+    let run = |e: usize, batch: usize, out: &mut [u8]| match &runners[e] {
+        Runner::Loaded(m) => m.predict(images, batch, threads, out),
+        Runner::F32(m) => m.predict(images, batch, threads, out),
+        Runner::Int8(q) => q.predict(images, batch, threads, out),
     };
     // (engine index, batch size) in table order
     let configs: Vec<(usize, usize)> = (0..engines.len()).flat_map(|e| batches.iter().map(move |&b| (e, b))).collect();
@@ -221,30 +231,25 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     }
     let mut points = Vec::new();
     for (c, &(e, batch)) in configs.iter().enumerate() {
+        // per round: over the engine's first batch size, and (int8) over the
+        // first f32 kernel at this batch size
+        let over = |d: usize| spread(&rates[c].iter().zip(&rates[d]).map(|(a, b)| a / b).collect::<Vec<_>>());
         let first = configs.iter().position(|&(e2, _)| e2 == e).expect("c is among them");
-        let mut ratios: Vec<f64> = rates[c].iter().zip(&rates[first]).map(|(a, b)| a / b).collect();
-        // int8 against the first f32 kernel at this batch size, per round
         let f32_twin = configs.iter().position(|&(e2, b2)| matches!(engines[e2], Engine::F32(_)) && b2 == batch);
         let vs_f32 = match (engines[e], f32_twin) {
-            (Engine::Int8(_), Some(f)) => {
-                let mut v: Vec<f64> = rates[c].iter().zip(&rates[f]).map(|(a, b)| a / b).collect();
-                let m = median(&mut v);
-                Some((m, v[0], v[repeat - 1]))
-            }
+            (Engine::Int8(_), Some(f)) => Some(over(f)),
             _ => None,
         };
-        let mut r = rates[c].clone();
-        let med = median(&mut r);
-        let ratio = median(&mut ratios);
+        let (median, min, max) = spread(&rates[c]);
         points.push(Point {
             kernel: engines[e],
             batch_size: batch,
             threads,
-            median: med,
-            min: r[0],
-            max: r[repeat - 1],
-            gflops: med * loaded.model.flops_per_image() as f64 / 1e9,
-            speedup: (ratio, ratios[0], ratios[repeat - 1]),
+            median,
+            min,
+            max,
+            gflops: median * loaded.model.flops_per_image() as f64 / 1e9,
+            speedup: over(first),
             vs_f32,
         });
     }
@@ -352,8 +357,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         }
     }
     if args.has("breakdown") {
-        let model = match &models[0] {
-            (_, Some(m)) => m,
+        let model = match &runners[0] {
+            Runner::F32(m) => m,
             _ => &loaded.model,
         };
         breakdown(model, images, total, &batches, repeat)?;

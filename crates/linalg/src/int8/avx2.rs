@@ -44,13 +44,16 @@
 //! (`infer sweep --precision f32,int8`): 1.09–1.11 M images/s, 2.0× the f32
 //! avx2 kernel at batch 1 and 1.36× at batch 100, same rounds.
 
-use super::{activate, QNetwork, MAX_WIDTH};
+use super::{QNetwork, MAX_WIDTH};
 use crate::mat::ShapeError;
 
 /// `i32` lanes per AVX2 vector.
 pub const LANES: usize = 8;
 /// The most vectors of accumulators one row keeps in registers.
 pub const VMAX: usize = 13;
+
+// a layer's outputs land in the shared driver's buffer of MAX_WIDTH
+const _: () = assert!(VMAX * LANES <= MAX_WIDTH);
 
 /// `n` rounded up to whole vectors.
 pub const fn padded(n: usize) -> usize {
@@ -137,40 +140,15 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) 
             return Err(ShapeError::Dim { what: "layer width", expected: VMAX * LANES, found: l.n });
         }
     }
-    // inputs of the next layer, padded with a zero so that pairs are whole
-    let mut z = [[0u8; MAX_WIDTH + 1]; 2];
-    let last = net.layers.len() - 1;
-    for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
-        let mut t_all = [0i32; VMAX * LANES];
-        {
-            let [even, odd] = &mut z;
-            let prev: &[u8] = if i == 0 {
-                x
-            } else if i % 2 == 1 {
-                &even[..l.k]
-            } else {
-                &odd[..l.k]
-            };
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: AVX2 present (checked above); w holds prepared_len(k, n)
-            // and padded(n) ≤ VMAX·LANES (checked above)
-            unsafe {
-                x86::layer(l.k, padded(l.n), prev, w, &mut t_all)
-            };
-        }
-        let [even, odd] = &mut z;
-        let out = if i % 2 == 0 { even } else { odd };
-        if i == last {
-            for (o, &v) in t.iter_mut().zip(&t_all) {
-                *o = v;
-            }
-        } else {
-            for (o, &v) in out.iter_mut().zip(&t_all[..l.n]) {
-                *o = activate(net.sigmoid, v);
-            }
-        }
-    }
-    Ok(())
+    net.forward(x, t, |l, i, input, out| {
+        let w = prepared.get(i).copied().unwrap_or(&[]);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 present, w holds prepared_len(k, n) and padded(n) ≤
+        // VMAX·LANES (all checked above); input holds k bytes
+        unsafe {
+            x86::layer(l.k, padded(l.n), input, w, out)
+        };
+    })
 }
 
 /// One layer alone on one input (`k` u8), its requantized outputs into `t`
@@ -191,7 +169,7 @@ pub fn requantized(l: &super::QDense<'_>, prepared: &[i16], x: &[u8], t: &mut [i
             found: prepared.len(),
         });
     }
-    let mut out = [0i32; VMAX * LANES];
+    let mut out = [0i32; MAX_WIDTH];
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 present; every length checked above
     unsafe {
@@ -205,13 +183,13 @@ pub fn requantized(l: &super::QDense<'_>, prepared: &[i16], x: &[u8], t: &mut [i
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{LANES, VMAX};
+    use super::{LANES, MAX_WIDTH};
 
     /// `t[j] = requantize(Σ_p x[p] · W[p][j] + bias[j])` for one layer, `np`
     /// columns (a multiple of 8). Safety: AVX2; `w` holds
     /// `prepared_len(k, np)` elements, `x` at least `k`.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn layer(k: usize, np: usize, x: &[u8], w: &[i16], t: &mut [i32; VMAX * LANES]) {
+    pub unsafe fn layer(k: usize, np: usize, x: &[u8], w: &[i16], t: &mut [i32; MAX_WIDTH]) {
         let acc = t;
         macro_rules! go {
             ($($v:literal),*) => {
@@ -225,7 +203,7 @@ mod x86 {
     }
 
     #[inline(always)]
-    unsafe fn row<const V: usize>(k: usize, np: usize, x: &[u8], w: &[i16], acc: &mut [i32; VMAX * LANES]) {
+    unsafe fn row<const V: usize>(k: usize, np: usize, x: &[u8], w: &[i16], acc: &mut [i32; MAX_WIDTH]) {
         let mut sum = [_mm256_setzero_si256(); V];
         let xp = x.as_ptr();
         // 16 pairs (32 inputs) at a time: a compare and a movemask give

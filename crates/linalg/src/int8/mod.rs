@@ -74,11 +74,11 @@ impl QDense<'_> {
         if x.len() != self.k || t.len() != self.n || self.n > MAX_WIDTH {
             return Err(ShapeError::Len { what: "x or t", expected: self.k, found: x.len() });
         }
-        layer(self, x, |j, v| {
-            if let Some(o) = t.get_mut(j) {
-                *o = v;
-            }
-        });
+        let mut out = [0i32; MAX_WIDTH];
+        layer(self, x, &mut out);
+        for (o, &v) in t.iter_mut().zip(&out) {
+            *o = v;
+        }
         Ok(())
     }
 }
@@ -167,6 +167,21 @@ impl<'w> QNetwork<'w> {
     /// # Errors
     /// [`ShapeError::Len`] if `x` or `t` has the wrong length.
     pub fn logits(&self, x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+        // the book's a1 = x·W1 + b1, z1 = sigmoid(a1), …, in integers
+        self.forward(x, t, |l, _, input, out| layer(l, input, out))
+    }
+
+    /// The layer chain that every int8 pass shares: `layer(l, i, input,
+    /// out)` writes layer `i`'s requantized outputs into `out`; the hidden
+    /// ones go through the sigmoid table into the next layer's input, the
+    /// last one into `t`. Two buffers of [`MAX_WIDTH`] bytes and one of
+    /// [`MAX_WIDTH`] `i32` on the stack; no path in it can panic.
+    pub(crate) fn forward(
+        &self,
+        x: &[u8],
+        t: &mut [i32],
+        mut layer: impl FnMut(&QDense<'_>, usize, &[u8], &mut [i32; MAX_WIDTH]),
+    ) -> Result<(), ShapeError> {
         if x.len() != self.input_len() {
             return Err(ShapeError::Len { what: "x", expected: self.input_len(), found: x.len() });
         }
@@ -174,27 +189,24 @@ impl<'w> QNetwork<'w> {
             return Err(ShapeError::Len { what: "t", expected: self.output_len(), found: t.len() });
         }
         let mut z = [[0u8; MAX_WIDTH]; 2];
-        let Some((last, hidden)) = self.layers.split_last() else {
-            return Err(ShapeError::Len { what: "layers", expected: 1, found: 0 });
-        };
-        for (i, l) in hidden.iter().enumerate() {
+        let mut out = [0i32; MAX_WIDTH];
+        let last = self.layers.len().saturating_sub(1);
+        for (i, l) in self.layers.iter().enumerate() {
+            // layer i reads half (i - 1) % 2 of z and writes half i % 2
             let [even, odd] = &mut z;
-            let (prev, out) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
-            let input: &[u8] = if i == 0 { x } else { prev };
-            // the book's a1 = x·W1 + b1, z1 = sigmoid(a1), in integers
-            let sigmoid = self.sigmoid;
-            layer(l, input, |j, t| {
-                if let Some(o) = out.get_mut(j) {
-                    *o = activate(sigmoid, t);
+            let (prev, next) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
+            let input: &[u8] = if i == 0 { x } else { prev.get(..l.k).unwrap_or(&[]) };
+            layer(l, i, input, &mut out);
+            if i == last {
+                for (o, &v) in t.iter_mut().zip(&out) {
+                    *o = v;
                 }
-            });
-        }
-        let input: &[u8] = if hidden.is_empty() { x } else { &z[(hidden.len() - 1) % 2] };
-        layer(last, input, |j, v| {
-            if let Some(o) = t.get_mut(j) {
-                *o = v;
+            } else {
+                for (o, &v) in next.iter_mut().zip(&out).take(l.n) {
+                    *o = activate(self.sigmoid, v);
+                }
             }
-        });
+        }
         Ok(())
     }
 
@@ -205,20 +217,14 @@ impl<'w> QNetwork<'w> {
     /// As [`QNetwork::logits`].
     pub fn predict(&self, x: &[u8], t: &mut [i32]) -> Result<usize, ShapeError> {
         self.logits(x, t)?;
-        let mut best = (0, i32::MIN);
-        for (j, &v) in t.iter().enumerate() {
-            if v > best.1 {
-                best = (j, v);
-            }
-        }
-        Ok(best.0)
+        Ok(argmax(t))
     }
 }
 
 /// `acc = x·Wq + bias`, requantized, each output handed to `store(j, t)`.
 /// Zero inputs are skipped. Written with iterators only, so that no bounds
 /// check (and no panic message formatting) is left in the code.
-fn layer(l: &QDense<'_>, x: &[u8], mut store: impl FnMut(usize, i32)) {
+fn layer(l: &QDense<'_>, x: &[u8], out: &mut [i32; MAX_WIDTH]) {
     let mut acc = [0i32; MAX_WIDTH];
     for (a, &b) in acc.iter_mut().zip(l.bias) {
         *a = b;
@@ -234,9 +240,20 @@ fn layer(l: &QDense<'_>, x: &[u8], mut store: impl FnMut(usize, i32)) {
             *a += xi as i32 * w as i32;
         }
     }
-    for (j, ((&a, &m), &s)) in acc.iter().zip(l.mult).zip(l.shift).enumerate() {
-        store(j, requantize(a, m, s));
+    for (o, ((&a, &m), &s)) in out.iter_mut().zip(acc.iter().zip(l.mult).zip(l.shift)) {
+        *o = requantize(a, m, s);
     }
+}
+
+/// Index of the largest logit, the first on ties (as numpy's argmax).
+pub fn argmax(t: &[i32]) -> usize {
+    let mut best = (0, i32::MIN);
+    for (j, &v) in t.iter().enumerate() {
+        if v > best.1 {
+            best = (j, v);
+        }
+    }
+    best.0
 }
 
 /// `(acc · mult + 2^(shift-1)) >> shift`: an accumulator in the next
@@ -250,7 +267,7 @@ pub(crate) fn requantize(acc: i32, mult: i32, shift: u8) -> i32 {
 
 /// The hidden activation: `SIGMOID[clamp(t + 128, 0, 255)]`.
 #[inline(always)]
-pub(crate) fn activate(sigmoid: &[u8; SIGMOID_LEN], t: i32) -> u8 {
+pub fn activate(sigmoid: &[u8; SIGMOID_LEN], t: i32) -> u8 {
     sigmoid[(t + 128).clamp(0, SIGMOID_LEN as i32 - 1) as usize]
 }
 
