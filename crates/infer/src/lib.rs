@@ -10,6 +10,7 @@ pub mod model;
 pub mod png;
 pub mod pyfmt;
 pub mod quant;
+pub mod stream;
 pub mod svg;
 
 use std::fmt;

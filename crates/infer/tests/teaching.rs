@@ -133,12 +133,26 @@ fn misclassified_grid_holds_648_tagged_images() {
     assert!(out.contains("misclassified 648 images"), "{out}");
     let (w, h, pixels) = decode_png(&std::fs::read(&png).unwrap());
     assert_eq!((w, h), (30 * 30, 22 * 37));
-    // the first cell holds test image 8 (label 5, predicted 6) below its tag
+    // cell i, 30 to a row, 30×37 pixels each, holds the i-th misclassified
+    // image below its tag: the first is test image 8 (label 5, predicted 6),
+    // the last comes from the last chunk eval read
+    let predictions = png.with_extension("txt");
+    stdout(&["eval", "--predictions", predictions.to_str().unwrap()]);
+    let predicted: Vec<u8> =
+        std::fs::read_to_string(&predictions).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    let labels = mnist_data::Labels::read(&root().join("fixtures/t10k-labels-idx1-ubyte.gz")).unwrap();
+    let wrong: Vec<usize> = (0..10_000).filter(|&i| predicted[i] != labels.labels[i]).collect();
+    assert_eq!((wrong.len(), wrong[0]), (648, 8));
     let images = Images::read(&root().join("fixtures/t10k-images-idx3-ubyte.gz")).unwrap();
-    for y in 0..28 {
-        assert_eq!(&pixels[(y + 7) * w..(y + 7) * w + 28], &images.image(8)[y * 28..(y + 1) * 28]);
+    for (cell, &i) in wrong.iter().enumerate() {
+        let (x, y0) = (cell % 30 * 30, cell / 30 * 37 + 7);
+        for y in 0..28 {
+            let row = &pixels[(y0 + y) * w + x..(y0 + y) * w + x + 28];
+            assert_eq!(row, &images.image(i)[y * 28..(y + 1) * 28], "cell {cell}, image {i}");
+        }
     }
     std::fs::remove_file(png).unwrap();
+    std::fs::remove_file(predictions).unwrap();
 }
 
 #[test]

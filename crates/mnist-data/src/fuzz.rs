@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::idx::parse_idx;
-use crate::{Images, Labels, Weights};
+use crate::{ImageReader, Images, Labels, Weights};
 
 /// Separates the weights files inside one [`network`] input.
 pub const FILE_SEPARATOR: &[u8] = b"\n%%%%\n";
@@ -28,9 +28,33 @@ fn outcome<T>(r: Result<T, crate::Error>, ok: impl FnOnce(T) -> String) -> Strin
 pub fn idx(data: &[u8]) -> String {
     let source = Path::new("input");
     let generic = outcome(parse_idx(data, source), |i| format!("{:?} {:?}", i.dtype, i.dims));
-    let images = outcome(Images::from_bytes(data, source), |i| format!("{} images {}×{}", i.count, i.rows, i.cols));
+    let whole = Images::from_bytes(data, source);
+    // the chunked reader `infer eval` uses, in chunks of 1 to 7 images:
+    // the same images or the same error
+    let chunked = images_in_chunks(data, source, 1 + data.len() % 7);
+    assert_eq!(
+        chunked.as_ref().map_err(ToString::to_string),
+        whole.as_ref().map_err(ToString::to_string),
+        "the chunked image reader disagrees with the whole-file reader"
+    );
+    let images = outcome(whole, |i| format!("{} images {}×{}", i.count, i.rows, i.cols));
     let labels = outcome(Labels::from_bytes(data, source), |l| format!("{} labels", l.labels.len()));
     format!("{generic}\n{images}\n{labels}")
+}
+
+/// The images of `data` read `chunk` images at a time by [`ImageReader`].
+fn images_in_chunks(data: &[u8], source: &Path, chunk: usize) -> Result<Images, crate::Error> {
+    let mut reader = ImageReader::from_reader(std::io::Cursor::new(data.to_vec()), source)?;
+    let (mut pixels, mut part, mut left) = (Vec::new(), Vec::new(), reader.count);
+    while left > 0 {
+        let n = left.min(chunk);
+        reader.read_images(n, &mut part)?;
+        pixels.extend_from_slice(&part);
+        left -= n;
+    }
+    let (count, rows, cols) = (reader.count, reader.rows, reader.cols);
+    reader.finish()?;
+    Ok(Images { count, rows, cols, pixels })
 }
 
 /// `data` compressed into one gzip member. Reading it must give exactly

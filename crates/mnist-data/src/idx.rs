@@ -118,21 +118,18 @@ pub fn read_idx(path: &Path) -> Result<Idx, Error> {
 ///
 /// # Errors
 /// As [`read_idx`].
-pub fn read_idx_from(reader: impl Read, len: Option<u64>, source: &Path) -> Result<Idx, Error> {
-    let mut reader = BufReader::new(reader);
-    let is_gzip = reader
-        .fill_buf()
-        .map_err(|e| Error::new(source, ErrorKind::Io, format!("cannot read: {e}")))?
-        .starts_with(&GZIP_MAGIC);
-    let len = len.unwrap_or(MAX_IDX_BYTES);
-    let parsed = if is_gzip {
-        parse_stream(MultiGzDecoder::new(reader), len.saturating_mul(1032), |e| {
-            Problem::format(format!("gzip data is truncated or corrupt: {e}"))
-        })
-    } else {
-        parse_stream(reader, len, |e| Problem::format(format!("cannot read: {e}")))
-    };
-    parsed.map_err(|p| p.at(source))
+pub fn read_idx_from(reader: impl Read + Send, len: Option<u64>, source: &Path) -> Result<Idx, Error> {
+    let mut r = IdxReader::from_reader(reader, source)?;
+    // what the stream can really hold: its size, or for gzip its size times
+    // deflate's largest ratio
+    let hint = len.unwrap_or(MAX_IDX_BYTES).saturating_mul(if r.gzip { 1032 } else { 1 });
+    let mut body = Vec::with_capacity(r.need.min(hint).min(r.room) as usize);
+    if let Err(e) = r.read_to_end(&mut body) {
+        return Err(r.io_error(e));
+    }
+    let (magic, dtype, dims) = (r.magic, r.dtype, r.dims.clone());
+    r.finish()?;
+    Ok(Idx { magic, dtype, dims, body })
 }
 
 /// Parses an IDX file, raw or gzip, held in memory; `source` names it in
@@ -142,6 +139,167 @@ pub fn read_idx_from(reader: impl Read, len: Option<u64>, source: &Path) -> Resu
 /// As [`read_idx`].
 pub fn parse_idx(bytes: &[u8], source: &Path) -> Result<Idx, Error> {
     read_idx_from(bytes, Some(bytes.len() as u64), source)
+}
+
+/// An IDX file opened for reading in pieces: the header parsed and checked,
+/// the body handed out as it is read (as [`Read`]), and [`IdxReader::finish`]
+/// checking that the body was whole and nothing followed it. A reader of a
+/// large file can work on the first images while the rest is inflated;
+/// [`read_idx`] is this reader read to the end.
+pub struct IdxReader<'r> {
+    stream: Box<dyn Read + Send + 'r>,
+    gzip: bool,
+    source: std::path::PathBuf,
+    magic: u32,
+    dtype: DataType,
+    dims: Vec<usize>,
+    /// body bytes the header claims
+    need: u64,
+    /// body bytes the limit allows
+    room: u64,
+    /// body bytes read so far
+    found: u64,
+}
+
+impl<'r> IdxReader<'r> {
+    /// Opens an IDX file, raw or gzip, and reads its header.
+    ///
+    /// # Errors
+    /// As [`read_idx`], for the header.
+    pub fn open(path: &Path) -> Result<IdxReader<'static>, Error> {
+        let (file, _) = open_file(path)?;
+        IdxReader::from_reader(file, path)
+    }
+
+    /// Reads the header of an IDX stream, raw or gzip; `source` names it in
+    /// errors.
+    ///
+    /// # Errors
+    /// As [`read_idx`], for the header.
+    pub fn from_reader(reader: impl Read + Send + 'r, source: &Path) -> Result<IdxReader<'r>, Error> {
+        let mut reader = BufReader::new(reader);
+        let gzip = reader
+            .fill_buf()
+            .map_err(|e| Error::new(source, ErrorKind::Io, format!("cannot read: {e}")))?
+            .starts_with(&GZIP_MAGIC);
+        let mut stream: Box<dyn Read + Send + 'r> =
+            if gzip { Box::new(MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+        let fail = |e| read_problem(gzip, e);
+        let (magic, dtype, dims, header) = parse_header(&mut stream, fail).map_err(|p| p.at(source))?;
+        let need = dims.iter().try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d as u64)).ok_or_else(|| {
+            Problem::format(format!("header sizes {dims:?} overflow, expected a body under 2^64 bytes")).at(source)
+        })?;
+        let room = MAX_IDX_BYTES - header;
+        Ok(IdxReader { stream, gzip, source: source.to_path_buf(), magic, dtype, dims, need, room, found: 0 })
+    }
+
+    /// The magic number, `0x0000TTDD`.
+    pub fn magic(&self) -> u32 {
+        self.magic
+    }
+
+    /// The size of each dimension, outermost first.
+    pub fn dims(&self) -> &[usize] {
+        &self.dims
+    }
+
+    /// The error for a failed read of the body.
+    pub fn io_error(&self, e: std::io::Error) -> Error {
+        read_problem(self.gzip, e).at(&self.source)
+    }
+
+    /// Replaces the contents of `buf` with the next `len` bytes of the body.
+    /// `buf` grows only as bytes arrive, so a header claiming more than the
+    /// file holds cannot make it allocate more than about twice the file.
+    ///
+    /// # Errors
+    /// A read error, or the body ending (or passing the limit) first: the
+    /// error [`IdxReader::finish`] gives.
+    pub fn read_body(&mut self, len: u64, buf: &mut Vec<u8>) -> Result<(), Error> {
+        buf.clear();
+        match self.take(len).read_to_end(buf) {
+            Ok(got) if got as u64 == len => Ok(()),
+            Ok(_) => Err(self.body_problem().unwrap_or_else(|| Problem::format("body ended early")).at(&self.source)),
+            Err(e) => Err(self.io_error(e)),
+        }
+    }
+
+    /// Reads what is left of the body without keeping it, then checks that
+    /// the body was whole and that nothing follows it (counted, up to the
+    /// limit, without being kept).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Limits`] past [`MAX_IDX_BYTES`], and
+    /// [`crate::ErrorKind::Format`] for a short body or trailing bytes.
+    pub fn finish(mut self) -> Result<(), Error> {
+        if let Err(e) = std::io::copy(&mut self, &mut std::io::sink()) {
+            return Err(self.io_error(e));
+        }
+        if let Some(p) = self.body_problem() {
+            return Err(p.at(&self.source));
+        }
+        let rest = self.room + 1 - self.found;
+        let extra = match std::io::copy(&mut (&mut self.stream).take(rest), &mut std::io::sink()) {
+            Ok(n) => n,
+            Err(e) => return Err(self.io_error(e)),
+        };
+        if extra == 0 {
+            return Ok(());
+        }
+        let problem = if self.found + extra > self.room {
+            Problem::limits(format!("IDX data is larger than the limit of {MAX_IDX_BYTES} bytes"))
+        } else {
+            Problem::format(format!(
+                "trailing bytes: header {} needs {} bytes after it, found {}",
+                self.shape(),
+                self.need,
+                self.found + extra
+            ))
+        };
+        Err(problem.at(&self.source))
+    }
+
+    /// What is wrong with the body read so far, once the stream has ended
+    /// or passed the limit.
+    fn body_problem(&self) -> Option<Problem> {
+        if self.found > self.room {
+            return Some(Problem::limits(format!("IDX data is larger than the limit of {MAX_IDX_BYTES} bytes")));
+        }
+        (self.found < self.need).then(|| {
+            Problem::format(format!(
+                "body is short: header {} needs {} bytes, found {}",
+                self.shape(),
+                self.need,
+                self.found
+            ))
+        })
+    }
+
+    fn shape(&self) -> String {
+        self.dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×")
+    }
+}
+
+/// The body, up to what the header claims (and one byte past the limit).
+impl Read for IdxReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.need.min(self.room + 1) - self.found;
+        let len = (buf.len() as u64).min(left) as usize;
+        if len == 0 {
+            return Ok(0);
+        }
+        let n = self.stream.read(&mut buf[..len])?;
+        self.found += n as u64;
+        Ok(n)
+    }
+}
+
+fn read_problem(gzip: bool, e: std::io::Error) -> Problem {
+    if gzip {
+        Problem::format(format!("gzip data is truncated or corrupt: {e}"))
+    } else {
+        Problem::format(format!("cannot read: {e}"))
+    }
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.
@@ -158,11 +316,14 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(got)
 }
 
-/// Parses an (already decompressed) IDX stream. `hint` bounds the body's
-/// first allocation; `fail` turns a read error into a message.
-fn parse_stream(mut r: impl Read, hint: u64, fail: impl Fn(std::io::Error) -> Problem) -> Parsed<Idx> {
+/// Parses an IDX header: magic, element type, sizes, and its length in
+/// bytes. `fail` turns a read error into a message.
+fn parse_header(
+    r: &mut impl Read,
+    fail: impl Fn(std::io::Error) -> Problem,
+) -> Parsed<(u32, DataType, Vec<usize>, u64)> {
     let mut head = [0u8; 4];
-    let got = read_full(&mut r, &mut head).map_err(&fail)?;
+    let got = read_full(r, &mut head).map_err(&fail)?;
     if got == 0 {
         return Err(Problem::format("file is empty, expected an IDX header"));
     }
@@ -185,44 +346,15 @@ fn parse_stream(mut r: impl Read, hint: u64, fail: impl Fn(std::io::Error) -> Pr
     let header = 4 + 4 * ndim;
     let mut sizes = [0u8; 4 * 255];
     let sizes = &mut sizes[..4 * ndim];
-    let got = read_full(&mut r, sizes).map_err(&fail)?;
+    let got = read_full(r, sizes).map_err(&fail)?;
     if got < sizes.len() {
         return Err(Problem::format(format!(
             "header of {ndim} dimensions needs {header} bytes, found a file of {}",
             4 + got
         )));
     }
-    let dims: Vec<usize> = sizes.chunks_exact(4).map(|c| BigEndian::read_u32(c) as usize).collect();
-    let need = dims
-        .iter()
-        .try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d as u64))
-        .ok_or_else(|| Problem::format(format!("header sizes {dims:?} overflow, expected a body under 2^64 bytes")))?;
-    let shape = || dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
-    // the body may hold this many bytes; one more is over the limit
-    let room = MAX_IDX_BYTES - header as u64;
-    let mut body = Vec::with_capacity(need.min(hint).min(room) as usize);
-    (&mut r).take(need.min(room + 1)).read_to_end(&mut body).map_err(&fail)?;
-    let found = body.len() as u64;
-    if found > room {
-        return Err(Problem::limits(format!("IDX data is larger than the limit of {MAX_IDX_BYTES} bytes")));
-    }
-    if found < need {
-        return Err(Problem::format(format!("body is short: header {} needs {need} bytes, found {found}", shape())));
-    }
-    // the body is complete: anything after it is an error, counted without
-    // being kept (up to the limit)
-    let extra = std::io::copy(&mut (&mut r).take(room + 1 - found), &mut std::io::sink()).map_err(&fail)?;
-    if extra > 0 {
-        if found + extra > room {
-            return Err(Problem::limits(format!("IDX data is larger than the limit of {MAX_IDX_BYTES} bytes")));
-        }
-        return Err(Problem::format(format!(
-            "trailing bytes: header {} needs {need} bytes after it, found {}",
-            shape(),
-            found + extra
-        )));
-    }
-    Ok(Idx { magic, dtype, dims, body })
+    let dims = sizes.chunks_exact(4).map(|c| BigEndian::read_u32(c) as usize).collect();
+    Ok((magic, dtype, dims, header as u64))
 }
 
 fn describe_magic(magic: u32) -> String {
@@ -234,9 +366,9 @@ fn describe_magic(magic: u32) -> String {
 }
 
 /// Checks the magic of a parsed file against the one a reader wants.
-pub(crate) fn expect_magic(idx: &Idx, want: u32, what: &str) -> Parsed<()> {
-    if idx.magic != want {
-        return Err(Problem::format(format!("magic {}, expected 0x{want:08x} ({what})", describe_magic(idx.magic))));
+pub(crate) fn expect_magic(magic: u32, want: u32, what: &str) -> Parsed<()> {
+    if magic != want {
+        return Err(Problem::format(format!("magic {}, expected 0x{want:08x} ({what})", describe_magic(magic))));
     }
     Ok(())
 }
@@ -245,9 +377,8 @@ pub(crate) fn expect_magic(idx: &Idx, want: u32, what: &str) -> Parsed<()> {
 mod tests {
     use super::*;
 
-    fn parse(bytes: Vec<u8>) -> Parsed<Idx> {
-        let len = bytes.len() as u64;
-        parse_stream(&bytes[..], len, |e| Problem::format(e.to_string()))
+    fn parse(bytes: Vec<u8>) -> Result<Idx, Error> {
+        parse_idx(&bytes, Path::new("test.idx"))
     }
 
     fn file(magic: u32, dims: &[u32], body: &[u8]) -> Vec<u8> {
@@ -273,7 +404,7 @@ mod tests {
     #[test]
     fn header_claiming_more_than_the_body_is_refused_without_allocating() {
         let e = parse(file(0x0000_0803, &[u32::MAX, 28, 28], &[0; 10])).unwrap_err();
-        assert_eq!(e.detail, "body is short: header 4294967295×28×28 needs 3367254359280 bytes, found 10");
+        assert_eq!(e.detail(), "body is short: header 4294967295×28×28 needs 3367254359280 bytes, found 10");
     }
 
     /// Random damage to a small IDX file: Ok or a typed error, never a panic.
@@ -295,6 +426,6 @@ mod tests {
     #[test]
     fn bad_type_code() {
         let e = parse(file(0x0000_0703, &[1, 1, 1], &[0])).unwrap_err();
-        assert!(e.detail.starts_with("magic 0x00000703 has type code 0x07"), "{}", e.detail);
+        assert!(e.detail().starts_with("magic 0x00000703 has type code 0x07"), "{e}");
     }
 }

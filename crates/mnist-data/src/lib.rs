@@ -24,6 +24,6 @@ pub mod text;
 pub mod weights;
 
 pub use error::{Error, ErrorKind};
-pub use mnist::{load_mnist, Images, LabeledImages, Labels, Options, CLASSES};
+pub use mnist::{load_mnist, ImageReader, Images, LabeledImages, Labels, Options, CLASSES};
 pub use read::{read_limited, GZIP_MAGIC};
 pub use weights::{Layer, Weights};

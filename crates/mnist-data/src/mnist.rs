@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Problem};
-use crate::idx::{expect_magic, parse_idx, read_idx, DataType, Idx};
+use crate::idx::{expect_magic, parse_idx, read_idx, DataType, Idx, IdxReader};
 
 /// Magic number of an image file: `u8` elements, 3 dimensions.
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -46,15 +46,8 @@ impl Images {
     }
 
     fn from_idx(idx: Idx, source: &Path) -> Result<Images, Error> {
-        expect_magic(&idx, IMAGES_MAGIC, "images").map_err(|p| p.at(source))?;
-        debug_assert_eq!(idx.dtype, DataType::U8);
-        let (count, rows, cols) = (idx.dims[0], idx.dims[1], idx.dims[2]);
-        if rows == 0 || cols == 0 {
-            return Err(Problem::format(format!(
-                "images of {rows}×{cols} pixels, expected at least one pixel per image"
-            ))
-            .at(source));
-        }
+        debug_assert!(idx.magic != IMAGES_MAGIC || idx.dtype == DataType::U8);
+        let (count, rows, cols) = image_shape(idx.magic, &idx.dims).map_err(|p| p.at(source))?;
         Ok(Images { count, rows, cols, pixels: idx.body })
     }
 
@@ -70,6 +63,82 @@ impl Images {
     pub fn image(&self, i: usize) -> &[u8] {
         let n = self.pixels_per_image();
         &self.pixels[i * n..(i + 1) * n]
+    }
+}
+
+/// Count, rows and columns of an image file's header, checked.
+fn image_shape(magic: u32, dims: &[usize]) -> Result<(usize, usize, usize), Problem> {
+    expect_magic(magic, IMAGES_MAGIC, "images")?;
+    let (count, rows, cols) = (dims[0], dims[1], dims[2]);
+    if rows == 0 || cols == 0 {
+        return Err(Problem::format(format!("images of {rows}×{cols} pixels, expected at least one pixel per image")));
+    }
+    Ok((count, rows, cols))
+}
+
+/// An image file read a few images at a time, so that a reader can work on
+/// the first images while the rest is still being inflated (`infer eval`
+/// classifies them on one thread while another reads). The header is
+/// checked as [`Images::read`] checks it; [`ImageReader::finish`] checks the
+/// rest of the file.
+pub struct ImageReader {
+    idx: IdxReader<'static>,
+    /// Number of images the header claims.
+    pub count: usize,
+    /// Pixel rows per image (28).
+    pub rows: usize,
+    /// Pixel columns per image (28).
+    pub cols: usize,
+}
+
+impl ImageReader {
+    /// Opens an IDX image file, raw or gzip, and checks its header.
+    ///
+    /// # Errors
+    /// As [`Images::read`], for the header.
+    pub fn open(path: &Path) -> Result<ImageReader, Error> {
+        ImageReader::checked(IdxReader::open(path)?, path)
+    }
+
+    /// As [`ImageReader::open`], from any reader; `source` names it in
+    /// errors.
+    ///
+    /// # Errors
+    /// As [`Images::read`], for the header.
+    pub fn from_reader(reader: impl std::io::Read + Send + 'static, source: &Path) -> Result<ImageReader, Error> {
+        ImageReader::checked(IdxReader::from_reader(reader, source)?, source)
+    }
+
+    fn checked(idx: IdxReader<'static>, path: &Path) -> Result<ImageReader, Error> {
+        match image_shape(idx.magic(), idx.dims()) {
+            Ok((count, rows, cols)) => Ok(ImageReader { idx, count, rows, cols }),
+            // the file's own error first, as when it is read whole
+            Err(p) => idx.finish().and(Err(p.at(path))),
+        }
+    }
+
+    /// Pixels per image, `rows × cols` (784).
+    pub fn pixels_per_image(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Replaces the contents of `pixels` with the next `count` images
+    /// (`pixels` grows only as the file delivers them).
+    ///
+    /// # Errors
+    /// As [`Images::read`]: a read error, or the file ending before them.
+    pub fn read_images(&mut self, count: usize, pixels: &mut Vec<u8>) -> Result<(), Error> {
+        let len = (count as u64).saturating_mul(self.pixels_per_image() as u64);
+        self.idx.read_body(len, pixels)
+    }
+
+    /// Reads the images not asked for without keeping them, and checks the
+    /// file's end.
+    ///
+    /// # Errors
+    /// As [`Images::read`], for the rest of the file.
+    pub fn finish(self) -> Result<(), Error> {
+        self.idx.finish()
     }
 }
 
@@ -99,8 +168,38 @@ impl Labels {
         Labels::from_idx(parse_idx(bytes, source)?, source)
     }
 
+    /// Reads a label file for the `count` images of the file `images`:
+    /// at least one image, one label per image.
+    ///
+    /// # Errors
+    /// As [`LabeledImages::read`], for the count and the labels.
+    pub fn read_for(count: usize, images: &Path, labels: &Path) -> Result<Labels, Error> {
+        Labels::matching(count, || Labels::read(labels), images, labels)
+    }
+
+    fn matching(
+        count: usize,
+        read_labels: impl FnOnce() -> Result<Labels, Error>,
+        images: &Path,
+        labels: &Path,
+    ) -> Result<Labels, Error> {
+        if count == 0 {
+            return Err(Problem::format("holds no images, expected at least one").at(images));
+        }
+        let labs = read_labels()?;
+        if labs.labels.len() != count {
+            return Err(Problem::format(format!(
+                "{} labels, expected {count} (one per image in {})",
+                labs.labels.len(),
+                images.display()
+            ))
+            .at(labels));
+        }
+        Ok(labs)
+    }
+
     fn from_idx(idx: Idx, source: &Path) -> Result<Labels, Error> {
-        expect_magic(&idx, LABELS_MAGIC, "labels").map_err(|p| p.at(source))?;
+        expect_magic(idx.magic, LABELS_MAGIC, "labels").map_err(|p| p.at(source))?;
         if let Some((i, &l)) = idx.body.iter().enumerate().find(|(_, &l)| l as usize >= CLASSES) {
             return Err(Problem::format(format!("label {l} at index {i} is not a digit, expected 0 to 9")).at(source));
         }
@@ -149,19 +248,7 @@ impl LabeledImages {
         images: &Path,
         labels: &Path,
     ) -> Result<LabeledImages, Error> {
-        if imgs.count == 0 {
-            return Err(Problem::format("holds no images, expected at least one").at(images));
-        }
-        let labs = read_labels()?;
-        if labs.labels.len() != imgs.count {
-            return Err(Problem::format(format!(
-                "{} labels, expected {} (one per image in {})",
-                labs.labels.len(),
-                imgs.count,
-                images.display()
-            ))
-            .at(labels));
-        }
+        let labs = Labels::matching(imgs.count, read_labels, images, labels)?;
         Ok(LabeledImages { images: imgs, labels: labs })
     }
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use mnist_data::{ErrorKind, Images, Weights};
+use mnist_data::{ErrorKind, ImageReader, Images, Weights};
 
 /// The system allocator, counting the bytes live and their peak.
 struct Counting;
@@ -94,6 +94,54 @@ fn gzip_bomb_behind_an_honest_header_stays_small() {
         "bomb.gz: trailing bytes: header 10000×28×28 needs 7840000 bytes after it, found 209715200"
     );
     assert!(peak < 20 * MB, "peak {peak} bytes reading a {}-byte file", file.len());
+}
+
+/// The same bomb read a chunk of 500 images at a time, as `infer eval`
+/// reads: memory stays at one chunk.
+#[test]
+fn gzip_bomb_read_in_chunks_stays_at_one_chunk() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&idx_header(0x0803, &[10_000, 28, 28])).unwrap();
+    let chunk = vec![0u8; MB];
+    for _ in 0..200 {
+        gz.write_all(&chunk).unwrap();
+    }
+    drop(chunk);
+    let file = gz.finish().unwrap();
+    let (result, peak, _) = measure(|| {
+        let mut reader = ImageReader::from_reader(std::io::Cursor::new(file), Path::new("bomb.gz"))?;
+        let mut pixels = Vec::new();
+        for _ in 0..20 {
+            reader.read_images(500, &mut pixels)?;
+        }
+        reader.finish()
+    });
+    let e = result.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "bomb.gz: trailing bytes: header 10000×28×28 needs 7840000 bytes after it, found 209715200"
+    );
+    assert!(peak < 2 * MB, "peak {peak} bytes reading in chunks of 392,000 bytes");
+}
+
+/// A header claiming 4 billion images before 10 bytes: a chunk of them
+/// grows only as bytes arrive.
+#[test]
+fn a_chunk_is_not_sized_by_the_header() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut file = idx_header(0x0803, &[u32::MAX, 65_535, 65_535]);
+    file.extend_from_slice(&[0; 10]);
+    let (result, peak, _) = measure(|| {
+        let mut reader = ImageReader::from_reader(std::io::Cursor::new(file), Path::new("liar.idx"))?;
+        reader.read_images(500, &mut Vec::new())
+    });
+    let e = result.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "liar.idx: body is short: header 4294967295×65535×65535 needs 18446181123756261375 bytes, found 10"
+    );
+    assert!(peak < 64 * 1024, "peak {peak} bytes for a 26-byte file");
 }
 
 /// An image file of 0×28-pixel images claiming 2.8 billion of them: refused,

@@ -4,10 +4,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use mnist_data::{Images, Labels, Weights, CLASSES};
+
 use super::report;
 use crate::args::{Args, Flag};
+use crate::model::Model;
 use crate::pyfmt::py_float;
 use crate::quant::QModel;
+use crate::stream::ImageStream;
 use crate::{fail, out, outln, Failure};
 
 const HELP: &str = "\
@@ -38,6 +42,11 @@ const HELP_TAIL: &str = "  --batch-size N    images per forward pass, N ≥ 1; 1
   -V, --version     the version of infer
 ";
 
+/// Images per chunk handed from the reading thread to the classifier, at
+/// least: small, so that classifying starts soon after reading does, and
+/// several batches of 100.
+const CHUNK_IMAGES: usize = 500;
+
 /// Runs `infer eval`.
 ///
 /// # Errors
@@ -62,47 +71,78 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let batch_size = args.number("batch-size", 1, 100)?;
     let threads = super::threads(&args)?;
     let kernel = super::kernel(&args)?;
-    let loaded = super::load(&args, kernel)?;
-    let (data, model) = (&loaded.data, &loaded.model);
-    let total = loaded.limit(&args)?;
+    let paths = super::DataPaths::from_args(&args)?;
     let predictions_path = args.get("predictions").map(Path::new);
     for flag in ["predictions", "misclassified"] {
         if let Some(p) = args.get(flag) {
             super::refuse_to_overwrite_inputs(Path::new(p), flag, &args)?;
         }
     }
-
-    let int8 = match args.get("precision").unwrap_or("f32") {
-        "f32" => None,
-        "int8" => Some(QModel::new(&loaded.layers)?),
-        other => fail!("--precision '{other}' is not a precision, expected f32 or int8"),
+    // the images are read on a second thread while this one reads the rest
+    // and classifies them chunk by chunk (crate::stream); chunks hold whole
+    // batches, enough for every thread
+    let chunk = batch_size * threads * CHUNK_IMAGES.div_ceil(batch_size);
+    let mut stream = ImageStream::open(&paths.images, chunk);
+    let mut setup = || -> Result<_, Failure> {
+        // the weights first: the header has arrived by then
+        let weights = Weights::read_all(&paths.weights)?;
+        let (count, rows, cols) = stream.header()?;
+        let labels = Labels::read_for(count, &paths.images, &paths.labels)?;
+        let layers = weights.layers(rows * cols, CLASSES)?;
+        let model = Model::new(&layers, kernel)?;
+        let total = super::limit(&args, count, &paths.images)?;
+        let int8 = match args.get("precision").unwrap_or("f32") {
+            "f32" => None,
+            "int8" => Some(QModel::new(&layers)?),
+            other => fail!("--precision '{other}' is not a precision, expected f32 or int8"),
+        };
+        Ok((labels, model, total, int8, (rows, cols)))
     };
+    let (labels, model, total, int8, (rows, cols)) = match setup() {
+        Ok(s) => s,
+        Err(e) => return Err(stream.first_error(e)),
+    };
+    let model = &model;
 
     let mut predictions = vec![0u8; total];
-    let start = Instant::now();
-    match &int8 {
-        None => model.predict(&data.images, batch_size, threads, &mut predictions),
-        Some(q) => q.predict(&data.images, batch_size, threads, &mut predictions),
-    }
-    let seconds = start.elapsed().as_secs_f64();
     // int8: the f32 network's predictions too, to say where they differ
-    let f32_predictions = int8.as_ref().map(|_| {
-        let mut p = vec![0u8; total];
-        model.predict(&data.images, batch_size, threads, &mut p);
-        p
-    });
+    let mut f32_predictions = int8.as_ref().map(|_| vec![0u8; total]);
+    // --misclassified draws the images: keep the ones classified
+    let mut kept = Vec::new();
+    let (mut done, mut seconds) = (0, 0.0);
+    while let Some(images) = stream.next_chunk()? {
+        let n = images.count.min(total - done);
+        if n > 0 {
+            let out = &mut predictions[done..done + n];
+            let start = Instant::now();
+            match &int8 {
+                None => model.predict(&images, batch_size, threads, out),
+                Some(q) => q.predict(&images, batch_size, threads, out),
+            }
+            seconds += start.elapsed().as_secs_f64();
+            if let Some(f) = &mut f32_predictions {
+                model.predict(&images, batch_size, threads, &mut f[done..done + n]);
+            }
+            if args.get("misclassified").is_some() {
+                kept.extend_from_slice(&images.pixels[..n * images.pixels_per_image()]);
+            }
+            done += n;
+        }
+        stream.recycle(images);
+    }
+    let images = Images { count: total, rows, cols, pixels: kept };
     let agreement = f32_predictions
         .as_ref()
         .map(|f| f.iter().zip(&predictions).filter(|(a, b)| a == b).count() as f64 / total as f64);
-    let correct = predictions.iter().zip(&data.labels.labels).filter(|(p, t)| p == t).count();
+    let correct = predictions.iter().zip(&labels.labels).filter(|(p, t)| p == t).count();
     let accuracy = correct as f64 / total as f64;
 
     if let Some(p) = predictions_path {
         write_predictions(p, &predictions)?;
     }
-    let labels = &data.labels.labels[..total];
+    let labels = &labels.labels[..total];
     if let Some(p) = args.get("misclassified") {
-        let grid = report::misclassified_grid(&data.images, labels, &predictions);
+        let grid = report::misclassified_grid(&images, labels, &predictions);
         std::fs::write(p, grid.encode()).map_err(|e| Failure(format!("{p}: cannot write the PNG: {e}")))?;
     }
     let per_second = total as f64 / seconds;
@@ -140,12 +180,9 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     }
     let shapes: Vec<String> =
         model.shapes().iter().enumerate().map(|(i, (k, n))| format!("W{} {k}×{n}", i + 1)).collect();
-    outln!("images      {total} from {}", loaded.images_path.display());
+    outln!("images      {total} from {}", paths.images.display());
     outln!("network     {} ({}), sigmoid hidden, softmax out", model.describe(), shapes.join(", "));
-    outln!(
-        "weights     {}",
-        loaded.weights_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ")
-    );
+    outln!("weights     {}", paths.weights.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "));
     match (&int8, agreement) {
         (Some(q), Some(a)) => {
             outln!("precision   int8, integer-only ({} bytes of model), {} pass", q.bytes(), q.kernel().name());

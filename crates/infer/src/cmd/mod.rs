@@ -49,16 +49,60 @@ impl Loaded {
     /// # Errors
     /// A limit that is not a whole number ≥ 1 or exceeds the images.
     pub fn limit(&self, args: &Args) -> Result<usize, Failure> {
-        let count = self.data.images.count;
-        match args.get("limit") {
-            None => Ok(count),
-            Some(_) => match args.number("limit", 1, 0)? {
-                n if n > count => {
-                    crate::fail!("--limit {n} is more than the {count} images in {}", self.images_path.display())
-                }
-                n => Ok(n),
-            },
-        }
+        limit(args, self.data.images.count, &self.images_path)
+    }
+}
+
+/// How many of the `count` images in `images` to use: all of them, or
+/// `--limit N` (N ≥ 1).
+///
+/// # Errors
+/// A limit that is not a whole number ≥ 1 or exceeds the images.
+pub fn limit(args: &Args, count: usize, images: &Path) -> Result<usize, Failure> {
+    match args.get("limit") {
+        None => Ok(count),
+        Some(_) => match args.number("limit", 1, 0)? {
+            n if n > count => crate::fail!("--limit {n} is more than the {count} images in {}", images.display()),
+            n => Ok(n),
+        },
+    }
+}
+
+/// The files named by [`DATA_FLAGS`], or the bundled ones.
+pub struct DataPaths {
+    /// `--images`.
+    pub images: PathBuf,
+    /// `--labels`.
+    pub labels: PathBuf,
+    /// Every `--weights`, in the order given.
+    pub weights: Vec<PathBuf>,
+}
+
+impl DataPaths {
+    /// The paths given by the flags, or the bundled fixtures.
+    ///
+    /// # Errors
+    /// A bundled fixture that cannot be found.
+    pub fn from_args(args: &Args) -> Result<DataPaths, Failure> {
+        let images = fixtures::or_bundled(args.get("images"), fixtures::IMAGES)?;
+        let labels = fixtures::or_bundled(args.get("labels"), fixtures::LABELS)?;
+        let weights = match args.all("weights") {
+            w if w.is_empty() => vec![fixtures::or_bundled(None, fixtures::WEIGHTS)?],
+            w => w.into_iter().map(PathBuf::from).collect(),
+        };
+        Ok(DataPaths { images, labels, weights })
+    }
+
+    /// Reads the weights, checks them against images of `pixels_per_image`
+    /// pixels, and prepares the network for `kernel`.
+    ///
+    /// # Errors
+    /// A one-line message naming the file and the fact.
+    pub fn network(&self, pixels_per_image: usize, kernel: Kernel) -> Result<(Vec<mnist_data::Layer>, Model), Failure> {
+        let weights = Weights::read_all(&self.weights)?;
+        let layers = weights.layers(pixels_per_image, CLASSES)?;
+        let model = Model::new(&layers, kernel)?;
+        Ok((layers, model))
     }
 }
 
@@ -68,17 +112,10 @@ impl Loaded {
 /// # Errors
 /// A one-line message naming the file and the fact.
 pub fn load(args: &Args, kernel: Kernel) -> Result<Loaded, Failure> {
-    let images_path = fixtures::or_bundled(args.get("images"), fixtures::IMAGES)?;
-    let labels_path = fixtures::or_bundled(args.get("labels"), fixtures::LABELS)?;
-    let weights_paths: Vec<PathBuf> = match args.all("weights") {
-        w if w.is_empty() => vec![fixtures::or_bundled(None, fixtures::WEIGHTS)?],
-        w => w.into_iter().map(PathBuf::from).collect(),
-    };
-    let data = LabeledImages::read(&images_path, &labels_path)?;
-    let weights = Weights::read_all(&weights_paths)?;
-    let layers = weights.layers(data.images.pixels_per_image(), CLASSES)?;
-    let model = Model::new(&layers, kernel)?;
-    Ok(Loaded { data, images_path, weights_paths, model, layers })
+    let paths = DataPaths::from_args(args)?;
+    let data = LabeledImages::read(&paths.images, &paths.labels)?;
+    let (layers, model) = paths.network(data.images.pixels_per_image(), kernel)?;
+    Ok(Loaded { data, images_path: paths.images, weights_paths: paths.weights, model, layers })
 }
 
 /// The kernel named by `--kernel`, or the fastest this CPU runs.
