@@ -11,7 +11,11 @@
 //! | 2 | `blocked.rs` | `KC × NC` blocks of B shared by every row of the batch |
 //! | 3 | `tiled.rs` | `MR × NR` register tiles over packed panels of B |
 //! | 4 | `avx2_tile.rs` | AVX2+FMA micro-kernel on `6 × 16` register tiles, dense |
-//! | 5 | `avx2.rs` | AVX2+FMA, a row of C in registers, zero inputs skipped, L1 blocks shared by the batch, fused epilogue |
+//! | 5 | `avx2_row.rs` | a whole row of C in AVX2 registers (batch 1), B in rows of `n_pad` |
+//! | 6 | `avx2_sparse.rs` | zero inputs skipped: only the rows of B a non-zero pixel selects |
+//! | 7 | `avx2_l1.rs` | blocks of B sized to the L1d, shared by `MC` rows of the batch |
+//! | 8 | `avx2_fused.rs` | bias and sigmoid applied in registers before the store |
+//! | 9 | `avx2.rs` | step 4's register tiles for dense inputs (the hidden layers) |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -21,6 +25,10 @@
 //! packing kernels reorder B into the layout their inner loop wants.
 
 pub mod avx2;
+pub mod avx2_fused;
+pub mod avx2_l1;
+pub mod avx2_row;
+pub mod avx2_sparse;
 pub mod avx2_tile;
 pub mod blocked;
 pub mod ikj;
@@ -57,15 +65,33 @@ pub enum Kernel {
     /// Step 4, [`avx2_tile`]: AVX2+FMA micro-kernel on register tiles;
     /// needs a CPU with AVX2 and FMA.
     Avx2Tile,
-    /// Step 5, [`avx2`]: AVX2+FMA row kernel with zero skipping and a fused
-    /// epilogue; needs a CPU with AVX2 and FMA.
+    /// Step 5, [`avx2_row`]: a row of C in AVX2 registers; needs a CPU
+    /// with AVX2 and FMA (as do steps 6 to 9).
+    Avx2Row,
+    /// Step 6, [`avx2_sparse`]: zero inputs skipped.
+    Avx2Sparse,
+    /// Step 7, [`avx2_l1`]: L1 blocks of B shared by the batch.
+    Avx2L1,
+    /// Step 8, [`avx2_fused`]: bias and activation fused into the store.
+    Avx2Fused,
+    /// Step 9, [`avx2`]: register tiles for dense inputs; the fastest.
     Avx2,
 }
 
 impl Kernel {
     /// Every kernel, in ladder order.
-    pub const ALL: &'static [Kernel] =
-        &[Kernel::Naive, Kernel::Ikj, Kernel::Blocked, Kernel::Tiled, Kernel::Avx2Tile, Kernel::Avx2];
+    pub const ALL: &'static [Kernel] = &[
+        Kernel::Naive,
+        Kernel::Ikj,
+        Kernel::Blocked,
+        Kernel::Tiled,
+        Kernel::Avx2Tile,
+        Kernel::Avx2Row,
+        Kernel::Avx2Sparse,
+        Kernel::Avx2L1,
+        Kernel::Avx2Fused,
+        Kernel::Avx2,
+    ];
 
     /// The kernel's name, as `infer --kernel` takes it.
     pub fn name(self) -> &'static str {
@@ -75,6 +101,10 @@ impl Kernel {
             Kernel::Blocked => "blocked",
             Kernel::Tiled => "tiled",
             Kernel::Avx2Tile => "avx2-tile",
+            Kernel::Avx2Row => "avx2-row",
+            Kernel::Avx2Sparse => "avx2-sparse",
+            Kernel::Avx2L1 => "avx2-l1",
+            Kernel::Avx2Fused => "avx2-fused",
             Kernel::Avx2 => "avx2",
         }
     }
@@ -87,20 +117,26 @@ impl Kernel {
     /// The instruction set the kernel is written for: the peak its speed is
     /// measured against.
     pub fn isa(self) -> peak::Isa {
-        match self {
-            Kernel::Avx2 | Kernel::Avx2Tile => peak::Isa::Avx2,
-            _ => peak::Isa::Sse2,
+        if self.is_avx2() {
+            peak::Isa::Avx2
+        } else {
+            peak::Isa::Sse2
         }
+    }
+
+    /// Whether the kernel is written with AVX2 and FMA (steps 4 to 9).
+    fn is_avx2(self) -> bool {
+        matches!(
+            self,
+            Kernel::Avx2Tile | Kernel::Avx2Row | Kernel::Avx2Sparse | Kernel::Avx2L1 | Kernel::Avx2Fused | Kernel::Avx2
+        )
     }
 
     /// Whether this CPU can run the kernel. With the `std` feature AVX2 and
     /// FMA are detected at run time; without it, only if the build enables
     /// them (`-C target-feature=+avx2,+fma`).
     pub fn is_available(self) -> bool {
-        match self {
-            Kernel::Avx2 | Kernel::Avx2Tile => avx2::is_available(),
-            _ => true,
-        }
+        !self.is_avx2() || avx2::is_available()
     }
 
     /// With `std`: the fastest kernel this CPU can run (AVX2 where the CPU
@@ -122,7 +158,9 @@ impl Kernel {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => k * n,
             Kernel::Tiled => tiled::packed_len(k, n),
             Kernel::Avx2Tile => avx2_tile::packed_len(k, n),
-            Kernel::Avx2 => avx2::prepared_len(k, n),
+            Kernel::Avx2Row | Kernel::Avx2Sparse | Kernel::Avx2L1 | Kernel::Avx2Fused | Kernel::Avx2 => {
+                avx2_row::prepared_len(k, n)
+            }
         }
     }
 
@@ -137,7 +175,9 @@ impl Kernel {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => out.copy_from_slice(b),
             Kernel::Tiled => tiled::pack(k, n, b, out),
             Kernel::Avx2Tile => avx2_tile::pack(k, n, b, out),
-            Kernel::Avx2 => avx2::prepare(k, n, b, out),
+            Kernel::Avx2Row | Kernel::Avx2Sparse | Kernel::Avx2L1 | Kernel::Avx2Fused | Kernel::Avx2 => {
+                avx2_row::prepare(k, n, b, out)
+            }
         }
     }
 
@@ -153,6 +193,10 @@ impl Kernel {
             Kernel::Blocked => blocked::matmul(m, k, n, a, b, c),
             Kernel::Tiled => tiled::matmul(m, k, n, a, b, c),
             Kernel::Avx2Tile => avx2_tile::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Row => avx2_row::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Sparse => avx2_sparse::matmul(m, k, n, a, b, c),
+            Kernel::Avx2L1 => avx2_l1::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Fused => avx2_fused::matmul(m, k, n, a, b, c),
             Kernel::Avx2 => avx2::matmul(m, k, n, a, b, c),
         }
     }
@@ -174,8 +218,10 @@ impl Kernel {
         act: Activation,
         c: &mut [f32],
     ) {
-        if self == Kernel::Avx2 {
-            return avx2::dense(m, k, n, a, b, bias, act, c);
+        match self {
+            Kernel::Avx2Fused => return avx2_fused::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2 => return avx2::dense(m, k, n, a, b, bias, act, c),
+            _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
         self.run(m, k, n, a, b, c);

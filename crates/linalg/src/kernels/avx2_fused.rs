@@ -1,0 +1,124 @@
+//! Step 8: bias and sigmoid fused into the store.
+//!
+//! What changed from step 7 (avx2-l1), after which the layer makes two more
+//! passes over C (`+ bias`, then a scalar sigmoid per element, each calling
+//! `math::exp`): on the last block of B, while a row's sums are still in
+//! registers, the kernel adds the bias and applies the activation eight
+//! lanes at a time (sigmoid through a vectorised version of `math::exp`'s
+//! Cephes polynomial, within 2 ulp of `std`'s `exp`), then stores; the last
+//! partial vector with a masked store. Nothing else changes, and
+//! [`matmul`] without bias or activation is step 7's.
+//!
+//! Loop order: step 7's.
+//!
+//! Measured: `infer kernels --kernel avx2-l1,avx2-fused` (the rows time the
+//! whole layer, bias and activation included); the table per CPU is in
+//! docs/matmul.md.
+
+use super::avx2_row::check;
+use crate::activation::Activation;
+
+/// `C = act(A·B + bias)`. A: `m×k`, B prepared by
+/// [`super::avx2_row::prepare`], C: `m×n`.
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
+#[allow(clippy::too_many_arguments)]
+pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], act: Activation, c: &mut [f32]) {
+    check(m, k, n, a, b, c, "avx2-fused");
+    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are present and the slice lengths match the
+    // shapes (checked above), which is all x86::blocks relies on.
+    unsafe {
+        super::avx2_l1::x86::blocks(m, k, n, a, b, Some((Some(bias), act)), c)
+    }
+}
+
+/// `C = A·B`: step 7's kernel (no epilogue to fuse).
+///
+/// # Panics
+/// As [`dense`].
+pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    super::avx2_l1::matmul(m, k, n, a, b, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(super) mod x86 {
+    use core::arch::x86_64::*;
+
+    use crate::activation::Activation;
+    use crate::math;
+
+    /// `act(s + bias[j..j+8])`, the lanes outside `mask` of the bias read
+    /// as 0.
+    ///
+    /// Safety: AVX2 and FMA present; `bias` holds the lanes of `mask` at `j`.
+    #[inline(always)]
+    pub unsafe fn epilogue(s: __m256, bias: Option<&[f32]>, j: usize, mask: __m256i, act: Activation) -> __m256 {
+        let s = match bias {
+            Some(bias) => _mm256_add_ps(s, _mm256_maskload_ps(bias.as_ptr().add(j), mask)),
+            None => s,
+        };
+        match act {
+            Activation::Identity => s,
+            Activation::Sigmoid => sigmoid(s),
+            Activation::Relu => _mm256_max_ps(s, _mm256_setzero_ps()),
+        }
+    }
+
+    /// `e^x` lane by lane: `math::exp`'s range reduction and Cephes
+    /// polynomial, with FMA, for x clamped to `[-87, 88]` (outside it e^x is
+    /// not a normal f32; sigmoid there is 0 or 1 to within 1e-38).
+    #[inline(always)]
+    pub unsafe fn exp(x: __m256) -> __m256 {
+        let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.0));
+        let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+            x,
+            _mm256_set1_ps(core::f32::consts::LOG2_E),
+        ));
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(math::C1), x);
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(math::C2), r);
+        let mut p = _mm256_set1_ps(math::P[0]);
+        for &coef in &math::P[1..] {
+            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(coef));
+        }
+        let er = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0));
+        let pow2 = _mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)));
+        _mm256_mul_ps(er, _mm256_castsi256_ps(pow2))
+    }
+
+    /// `1 / (1 + e^-x)` lane by lane.
+    #[inline(always)]
+    pub unsafe fn sigmoid(x: __m256) -> __m256 {
+        let one = _mm256_set1_ps(1.0);
+        _mm256_div_ps(one, _mm256_add_ps(one, exp(_mm256_sub_ps(_mm256_setzero_ps(), x))))
+    }
+
+    #[cfg(all(test, feature = "std"))]
+    mod tests {
+        extern crate std;
+        use super::*;
+
+        #[test]
+        fn vector_exp_is_within_2_ulp_of_std() {
+            if !crate::kernels::avx2::is_available() {
+                return;
+            }
+            let mut worst = 0;
+            let mut x = -87.0f32;
+            while x <= 87.9 {
+                let xs = [x, x + 1e-3, x + 2e-3, x + 3e-3, x + 4e-3, x + 5e-3, x + 6e-3, x + 7e-3];
+                let mut out = [0.0f32; 8];
+                // SAFETY: AVX2 and FMA checked above; 8 floats in and out.
+                unsafe { _mm256_storeu_ps(out.as_mut_ptr(), exp(_mm256_loadu_ps(xs.as_ptr()))) };
+                for (o, x) in out.iter().zip(xs) {
+                    let want = std::primitive::f32::exp(x);
+                    worst = worst.max((o.to_bits() as i64 - want.to_bits() as i64).unsigned_abs());
+                }
+                x += 8e-3;
+            }
+            assert!(worst <= 2, "max error {worst} ulp");
+        }
+    }
+}

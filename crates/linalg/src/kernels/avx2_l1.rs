@@ -1,0 +1,90 @@
+//! Step 7: blocks of B kept in L1 and shared by the rows of the batch.
+//!
+//! What changed from step 6 (avx2-sparse), which streams all of B (157 KB
+//! for W1, from L2) once per row of the batch: B is cut into blocks of `kc`
+//! rows that fit three quarters of the L1 data cache
+//! (`params::l1_block_bytes`: read from Linux with `std`, else `L1_BYTES`;
+//! 109 rows of W1 for a 32 KB L1d), and each block is used by `MC = 256`
+//! rows of the batch before the next block is loaded: the rows of B a pixel
+//! selects are then read from L1. The partial sums of those rows stay in C
+//! between blocks (51 KB for n = 50: in L2). At batch 1 there is nothing to
+//! share, and the extra passes over C cost a little.
+//!
+//! Loop order (BLIS names): ic (MC rows), pc (kc rows of B), i (one row),
+//! column block of ≤ `VMAX` vectors, the non-zero p of the block.
+//!
+//! Measured: `infer kernels --kernel avx2-sparse,avx2-l1`; the table per
+//! CPU is in docs/matmul.md.
+
+use super::avx2_row::check;
+
+/// `C = A·B` with B prepared by [`super::avx2_row::prepare`] (the row
+/// layout). A: `m×k`, C: `m×n`.
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
+pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    check(m, k, n, a, b, c, "avx2-l1");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are present and the slice lengths match the
+    // shapes (checked above), which is all x86::blocks relies on.
+    unsafe {
+        x86::blocks(m, k, n, a, b, None, c)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(super) mod x86 {
+    use crate::activation::Activation;
+    use crate::kernels::avx2_row::padded;
+    use crate::kernels::avx2_row::x86::{column_blocks, row, Pass};
+    use crate::kernels::avx2_sparse::x86::{nonzeros, Indices};
+    use crate::kernels::params::{l1_block_bytes, KC_SPARSE, LANES, MC};
+
+    /// The loop nest of this step; `epilogue` (bias and activation, applied
+    /// on the last block of B while the sums are in registers) is step 8's.
+    ///
+    /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
+    /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn blocks(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        epilogue: Option<(Option<&[f32]>, Activation)>,
+        c: &mut [f32],
+    ) {
+        let np = padded(n);
+        // rows of B per cache block: kc·n_pad floats fit the L1 budget
+        let kc = (l1_block_bytes() / (4 * np.max(LANES))).clamp(LANES, KC_SPARSE);
+        let mut idx: Indices = [0; KC_SPARSE + LANES];
+        // LOOP 4: MC rows of A and C, whose partial sums stay in cache
+        for ic in (0..m).step_by(MC) {
+            // LOOP 3: a block of kc rows of B, reused by each of the MC rows
+            // (k = 0 still makes one pass, to store the epilogue)
+            for pc in (0..k.max(1)).step_by(kc) {
+                let p1 = k.min(pc + kc);
+                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
+                // LOOP 2: the rows of the MC block
+                for i in ic..m.min(ic + MC) {
+                    let a_block = &a[i * k + pc.min(k)..i * k + p1];
+                    let c_row = &mut c[i * n..(i + 1) * n];
+                    let nnz = nonzeros(a_block, &mut idx);
+                    let ps = &idx[..nnz];
+                    // LOOP 1: column blocks; LOOP 0, inside row: the non-zero p
+                    column_blocks!(n, |V, U, cols| row::<V, U>(
+                        a_block,
+                        b.as_ptr().add(pc * np + cols.0),
+                        np,
+                        ps,
+                        c_row,
+                        cols,
+                        pass
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Step 6: zero inputs skipped.
+//!
+//! What changed from step 5 (avx2-row): before the FMAs, the indices `p`
+//! where `A[i][p] ≠ 0` are gathered, eight at a time (a compare gives an
+//! 8-bit mask, a table shuffle packs those lanes' indices to the front), into
+//! a stack buffer of `KC_SPARSE = 256` indices; the micro-kernel of step 5
+//! then reads only those rows of B. About 81% of MNIST pixels are 0, so the
+//! first layer (87% of the network's FLOPs) does about a fifth of its dense
+//! work and reads about 150 of W1's 784 rows. `fma(0, w, acc) = acc`
+//! exactly, so skipping changes no result. The hidden layers' inputs are
+//! sigmoid outputs, never exactly 0: there the gathering is pure overhead
+//! (step 9 sends dense inputs elsewhere).
+//!
+//! A row longer than the buffer is done `KC_SPARSE` inputs at a time, its
+//! partial sums kept in C between the pieces.
+//!
+//! Loop order (BLIS names): i (one row), pieces of `KC_SPARSE` p, column
+//! block of ≤ `VMAX` vectors, the non-zero p.
+//!
+//! Measured: `infer kernels --kernel avx2-row,avx2-sparse`; the table per
+//! CPU is in docs/matmul.md.
+
+use super::avx2_row::check;
+
+/// `C = A·B` with B prepared by [`super::avx2_row::prepare`] (the row
+/// layout). A: `m×k`, C: `m×n`.
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
+pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    check(m, k, n, a, b, c, "avx2-sparse");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are present and the slice lengths match the
+    // shapes (checked above), which is all x86::matmul relies on.
+    unsafe {
+        x86::matmul(m, k, n, a, b, c)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(super) mod x86 {
+    use core::arch::x86_64::*;
+
+    use crate::kernels::avx2_row::padded;
+    use crate::kernels::avx2_row::x86::{column_blocks, row, Pass};
+    use crate::kernels::params::{KC_SPARSE, LANES};
+
+    /// The index buffer: `KC_SPARSE` indices and `LANES` of slack, since
+    /// [`nonzeros`] stores 8 at a time.
+    pub type Indices = [u32; KC_SPARSE + LANES];
+
+    /// See [`super::matmul`]. Safety: AVX2 and FMA present; `a`, `b` and `c`
+    /// hold `m·k`, `k·n_pad` and `m·n` elements.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+        let np = padded(n);
+        let mut idx: Indices = [0; KC_SPARSE + LANES];
+        // LOOP 3: one row of A and C
+        for i in 0..m {
+            let c_row = &mut c[i * n..(i + 1) * n];
+            // LOOP 2: pieces of KC_SPARSE inputs (k = 0 still stores zeros)
+            for pc in (0..k.max(1)).step_by(KC_SPARSE) {
+                let p1 = k.min(pc + KC_SPARSE);
+                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue: None };
+                let a_piece = &a[i * k + pc.min(k)..i * k + p1];
+                let nnz = nonzeros(a_piece, &mut idx);
+                let ps = &idx[..nnz];
+                // LOOP 1: column blocks; LOOP 0, inside row: the non-zero p
+                column_blocks!(n, |V, U, cols| row::<V, U>(
+                    a_piece,
+                    b.as_ptr().add(pc * np + cols.0),
+                    np,
+                    ps,
+                    c_row,
+                    cols,
+                    pass
+                ));
+            }
+        }
+    }
+
+    /// For each mask of 8 lanes, the positions of its set bits in order, one
+    /// per byte: the shuffle that packs the selected lanes to the front.
+    const COMPRESS: [u64; 256] = {
+        let mut table = [0u64; 256];
+        let mut mask = 0;
+        while mask < 256 {
+            let (mut packed, mut count, mut lane) = (0u64, 0, 0);
+            while lane < 8 {
+                if mask & (1 << lane) != 0 {
+                    packed |= (lane as u64) << (8 * count);
+                    count += 1;
+                }
+                lane += 1;
+            }
+            table[mask] = packed;
+            mask += 1;
+        }
+        table
+    };
+
+    /// Writes the indices `p` with `a[p] != 0` (NaN included) to the front of
+    /// `idx`, in order, and returns how many there are. Eight at a time: a
+    /// compare gives an 8-bit mask, a table shuffle packs those lanes'
+    /// indices together, and all 8 are stored (hence `LANES` of slack).
+    ///
+    /// Safety: AVX2 present; `a.len() <= KC_SPARSE`.
+    #[inline(always)]
+    pub unsafe fn nonzeros(a: &[f32], idx: &mut Indices) -> usize {
+        debug_assert!(a.len() <= KC_SPARSE);
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let mut nnz = 0;
+        let mut p = 0;
+        while p + LANES <= a.len() {
+            let v = _mm256_loadu_ps(a.as_ptr().add(p));
+            let mask = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
+            let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(COMPRESS[mask] as i64));
+            let ids = _mm256_add_epi32(_mm256_permutevar8x32_epi32(lanes, shuffle), _mm256_set1_epi32(p as i32));
+            _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, ids);
+            nnz += mask.count_ones() as usize;
+            p += LANES;
+        }
+        while p < a.len() {
+            *idx.get_unchecked_mut(nnz) = p as u32;
+            nnz += (*a.get_unchecked(p) != 0.0) as usize;
+            p += 1;
+        }
+        nnz
+    }
+}
