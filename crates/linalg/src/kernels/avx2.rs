@@ -1,17 +1,24 @@
-//! Step 9: register tiles for dense inputs; the kernel `infer` runs.
+//! Step 9: each input to the loop that suits it; the kernel `infer` runs.
 //!
-//! What changed from step 8 (avx2-fused): the hidden layers' inputs are
+//! What changed from step 7 (avx2-fused): the hidden layers' inputs are
 //! sigmoid outputs, never exactly zero, so for W2 and W3 step 6's gathering
-//! finds every index and step 5's row-at-a-time loop loads each row of B
-//! once per row of the batch. When the first `MR_FMA = 6` rows of A are
-//! mostly non-zero and the batch has at least 6 rows, step 4's `6 × 16`
-//! register tile runs instead, on the row layout (row stride `n_pad`), for
-//! whole groups of 6 rows: each loaded row of B then feeds 6 rows of C. The
-//! epilogue of step 8 is fused into the tile's store; the rows left over
-//! (and every sparse input: the pixels) take step 8's path.
+//! finds every index (pure overhead) and the row-at-a-time loop loads each
+//! row of B once per row of the batch. So, per layer call:
+//!
+//! - **sparse inputs** (the pixels: more than half of the first
+//!   `MR_FMA = 6` rows' inputs are 0): step 7, zero skipping with the fused
+//!   epilogue;
+//! - **dense inputs, a batch of 6 or more**: step 4's `6 × 16` register
+//!   tile, on the row layout (row stride `n_pad`), for whole groups of 6
+//!   rows, each loaded row of B feeding 6 rows of C, the epilogue fused into
+//!   the tile's store; the rows left over as below;
+//! - **dense inputs, fewer rows**: step 5's loop over every `p`, with the
+//!   epilogue.
+//!
+//! Step 8's L1 blocks are left out: slower than step 7 where measured.
 //!
 //! Loop order, tile path (BLIS names): ic (MR_FMA rows), two-vector column
-//! blocks, p. Row path: step 8's.
+//! blocks, p. Other paths: steps 5 and 7.
 //!
 //! This file also holds what every AVX2 step shares: [`is_available`] and
 //! the FMA peak loop that `infer kernels` measures them against.
@@ -20,8 +27,8 @@
 //! within the tolerance of `tests/kernels.rs`; the predictions on all
 //! 10,000 test images equal numpy's (`crates/infer/tests/accuracy.rs`).
 //!
-//! Measured: `infer kernels --kernel avx2-fused,avx2`; the table per CPU is
-//! in docs/matmul.md.
+//! Measured: `infer kernels --kernel avx2-row,avx2-fused,avx2`; the table
+//! per CPU is in docs/matmul.md.
 
 use super::avx2_row::check;
 use super::params::MR_FMA;
@@ -119,20 +126,22 @@ mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
-        // dense inputs and a batch to fill the tiles: the register-tile path
-        // for whole groups of MR_FMA rows, step 8's row path for the rest
-        let probe = &a[..(MR_FMA * k).min(a.len())];
-        let dense_input = probe.iter().filter(|&&x| x != 0.0).count() * 2 > probe.len();
-        let tile_rows = if dense_input && m >= MR_FMA { m - m % MR_FMA } else { 0 };
-        if tile_rows > 0 {
-            dense_tiles(tile_rows, k, n, a, b, bias, act, c);
-        }
-        let (a, c, m) = (&a[tile_rows * k..], &mut c[tile_rows * n..], m - tile_rows);
         let epilogue = match (bias, act) {
             (None, Activation::Identity) => None,
             fused => Some(fused),
         };
-        crate::kernels::avx2_l1::x86::blocks(m, k, n, a, b, epilogue, c);
+        // more than half of the first rows' inputs non-zero: a dense input
+        let probe = &a[..(MR_FMA * k).min(a.len())];
+        if probe.iter().filter(|&&x| x != 0.0).count() * 2 <= probe.len() {
+            return crate::kernels::avx2_sparse::x86::rows(m, k, n, a, b, epilogue, c);
+        }
+        // whole groups of MR_FMA rows in register tiles, the rest row by row
+        let tile_rows = m - m % MR_FMA;
+        if tile_rows > 0 {
+            dense_tiles(tile_rows, k, n, a, b, bias, act, c);
+        }
+        let (a, c, m) = (&a[tile_rows * k..], &mut c[tile_rows * n..], m - tile_rows);
+        crate::kernels::avx2_row::x86::rows(m, k, n, a, b, epilogue, c);
     }
 
     /// The dense path: `MR_FMA × 2`-vector register tiles read straight from

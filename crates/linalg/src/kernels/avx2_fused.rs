@@ -1,18 +1,18 @@
-//! Step 8: bias and sigmoid fused into the store.
+//! Step 7: bias and sigmoid fused into the store.
 //!
-//! What changed from step 7 (avx2-l1), after which the layer makes two more
-//! passes over C (`+ bias`, then a scalar sigmoid per element, each calling
-//! `math::exp`): on the last block of B, while a row's sums are still in
-//! registers, the kernel adds the bias and applies the activation eight
-//! lanes at a time (sigmoid through a vectorised version of `math::exp`'s
-//! Cephes polynomial, within 2 ulp of `std`'s `exp`), then stores; the last
-//! partial vector with a masked store. Nothing else changes, and
-//! [`matmul`] without bias or activation is step 7's.
+//! What changed from step 6 (avx2-sparse), after which the layer makes two
+//! more passes over C (`+ bias`, then a scalar sigmoid per element, each
+//! calling `math::exp`): while a row's sums are still in registers, the
+//! kernel adds the bias and applies the activation eight lanes at a time
+//! (sigmoid through a vectorised version of `math::exp`'s Cephes
+//! polynomial, within 2 ulp of `std`'s `exp`), then stores; the last partial
+//! vector with a masked store. Nothing else changes, and [`matmul`] without
+//! bias or activation is step 6's.
 //!
-//! Loop order: step 7's.
+//! Loop order: step 6's.
 //!
-//! Measured: `infer kernels --kernel avx2-l1,avx2-fused` (the rows time the
-//! whole layer, bias and activation included); the table per CPU is in
+//! Measured: `infer kernels --kernel avx2-sparse,avx2-fused` (the rows time
+//! the whole layer, bias and activation included); the table per CPU is in
 //! docs/matmul.md.
 
 use super::avx2_row::check;
@@ -29,18 +29,18 @@ pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], a
     assert_eq!(bias.len(), n, "bias must have n = {n} elements");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::blocks relies on.
+    // shapes (checked above), which is all x86::rows relies on.
     unsafe {
-        super::avx2_l1::x86::blocks(m, k, n, a, b, Some((Some(bias), act)), c)
+        super::avx2_sparse::x86::rows(m, k, n, a, b, Some((Some(bias), act)), c)
     }
 }
 
-/// `C = A·B`: step 7's kernel (no epilogue to fuse).
+/// `C = A·B`: step 6's kernel (no epilogue to fuse).
 ///
 /// # Panics
 /// As [`dense`].
 pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    super::avx2_l1::matmul(m, k, n, a, b, c)
+    super::avx2_sparse::matmul(m, k, n, a, b, c)
 }
 
 #[cfg(target_arch = "x86_64")]

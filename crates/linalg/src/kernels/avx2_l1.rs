@@ -1,28 +1,61 @@
-//! Step 7: blocks of B kept in L1 and shared by the rows of the batch.
+//! Step 8: blocks of B kept in L1 and shared by the rows of the batch —
+//! measured, and not kept on the CPUs measured so far.
 //!
-//! What changed from step 6 (avx2-sparse), which streams all of B (157 KB
-//! for W1, from L2) once per row of the batch: B is cut into blocks of `kc`
-//! rows that fit three quarters of the L1 data cache
-//! (`params::l1_block_bytes`: read from Linux with `std`, else `L1_BYTES`;
-//! 109 rows of W1 for a 32 KB L1d), and each block is used by `MC = 256`
-//! rows of the batch before the next block is loaded: the rows of B a pixel
-//! selects are then read from L1. The partial sums of those rows stay in C
-//! between blocks (51 KB for n = 50: in L2). At batch 1 there is nothing to
-//! share, and the extra passes over C cost a little.
+//! What changed from step 7 (avx2-fused), which streams the rows of B its
+//! non-zero inputs select (of 157 KB for W1) once per row of the batch: B is
+//! cut into blocks of `kc` rows that fit three quarters of the L1 data
+//! cache (`params::l1_block_bytes`: read from Linux with `std`, else
+//! `L1_BYTES`; 109 rows of W1 for a 32 KB L1d), and each block is used by
+//! `MC = 256` rows of the batch before the next block is loaded, so that
+//! the rows of B a pixel selects are read from L1. The partial sums of
+//! those rows stay in C between blocks (51 KB for n = 50: in L2); the
+//! epilogue of step 7 runs on the last block.
+//!
+//! On the AMD EPYC Zen 3 VM (2026-11-28) this is slower than step 7 at
+//! batch 1 and at batch 100 (docs/matmul.md): W1 is 175 KB and the L2 is
+//! 512 KB, so step 7 already reads it from L2, and the blocks cost a load
+//! and a store of each row's partial sums per block (8 blocks for W1).
+//! Step 9 therefore builds on step 7, not on this step. A CPU whose L2
+//! does not hold W1 is where to measure it again.
 //!
 //! Loop order (BLIS names): ic (MC rows), pc (kc rows of B), i (one row),
 //! column block of ≤ `VMAX` vectors, the non-zero p of the block.
 //!
-//! Measured: `infer kernels --kernel avx2-sparse,avx2-l1`; the table per
+//! Measured: `infer kernels --kernel avx2-fused,avx2-l1`; the table per
 //! CPU is in docs/matmul.md.
 
 use super::avx2_row::check;
 
-/// `C = A·B` with B prepared by [`super::avx2_row::prepare`] (the row
-/// layout). A: `m×k`, C: `m×n`.
+/// `C = act(A·B + bias)`. A: `m×k`, B prepared by
+/// [`super::avx2_row::prepare`], C: `m×n`.
 ///
 /// # Panics
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
+#[allow(clippy::too_many_arguments)]
+pub fn dense(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    bias: &[f32],
+    act: crate::activation::Activation,
+    c: &mut [f32],
+) {
+    check(m, k, n, a, b, c, "avx2-l1");
+    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are present and the slice lengths match the
+    // shapes (checked above), which is all x86::blocks relies on.
+    unsafe {
+        x86::blocks(m, k, n, a, b, Some((Some(bias), act)), c)
+    }
+}
+
+/// `C = A·B`, the same blocks without an epilogue.
+///
+/// # Panics
+/// As [`dense`].
 pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     check(m, k, n, a, b, c, "avx2-l1");
     #[cfg(target_arch = "x86_64")]
@@ -42,7 +75,7 @@ pub(super) mod x86 {
     use crate::kernels::params::{l1_block_bytes, KC_SPARSE, LANES, MC};
 
     /// The loop nest of this step; `epilogue` (bias and activation, applied
-    /// on the last block of B while the sums are in registers) is step 8's.
+    /// on the last block of B while the sums are in registers) is step 7's.
     ///
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.

@@ -75,9 +75,9 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
     check(m, k, n, a, b, c, "avx2-row");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::matmul relies on.
+    // shapes (checked above), which is all x86::rows relies on.
     unsafe {
-        x86::matmul(m, k, n, a, b, c)
+        x86::rows(m, k, n, a, b, None, c)
     }
 }
 
@@ -132,19 +132,14 @@ pub(super) mod x86 {
     const _: () = assert!(VMAX == 13);
 
     /// What one pass over a block of B's rows does to a row of C: start from
-    /// zero or from the partial sums already in C (steps 6 and 7 cut `p`
+    /// zero or from the partial sums already in C (steps 6 and 8 cut `p`
     /// into blocks); on the last block, apply `epilogue` (bias and
-    /// activation, step 8) before the store.
+    /// activation, step 7) before the store.
     #[derive(Clone, Copy)]
     pub struct Pass<'a> {
         pub first: bool,
         pub last: bool,
         pub epilogue: Option<(Option<&'a [f32]>, Activation)>,
-    }
-
-    impl Pass<'_> {
-        /// All of `p` in one pass, no epilogue.
-        pub const WHOLE: Pass<'static> = Pass { first: true, last: true, epilogue: None };
     }
 
     /// The inputs `p` a row visits: all of them (`0..k`, step 5) or the
@@ -239,24 +234,28 @@ pub(super) mod x86 {
         }
     }
 
-    /// See [`super::matmul`]. Safety: AVX2 and FMA present; `a`, `b` and `c`
-    /// hold `m·k`, `k·n_pad` and `m·n` elements.
+    /// The loop nest of this step, for [`super::matmul`] and, with the
+    /// epilogue of step 7, for step 9's dense rows.
+    ///
+    /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
+    /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    pub unsafe fn rows(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        epilogue: Option<(Option<&[f32]>, Activation)>,
+        c: &mut [f32],
+    ) {
         let np = padded(n);
+        let pass = Pass { first: true, last: true, epilogue };
         // LOOP 2: one row of A and C
         for i in 0..m {
             let (a_row, c_row) = (&a[i * k..(i + 1) * k], &mut c[i * n..(i + 1) * n]);
             // LOOP 1: column blocks; LOOP 0, inside row: every p
-            column_blocks!(n, |V, U, cols| row::<V, U>(
-                a_row,
-                b.as_ptr().add(cols.0),
-                np,
-                (0, k),
-                c_row,
-                cols,
-                Pass::WHOLE
-            ));
+            column_blocks!(n, |V, U, cols| row::<V, U>(a_row, b.as_ptr().add(cols.0), np, (0, k), c_row, cols, pass));
         }
     }
 

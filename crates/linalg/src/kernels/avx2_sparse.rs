@@ -9,7 +9,7 @@
 //! work and reads about 150 of W1's 784 rows. `fma(0, w, acc) = acc`
 //! exactly, so skipping changes no result. The hidden layers' inputs are
 //! sigmoid outputs, never exactly 0: there the gathering is pure overhead
-//! (step 9 sends dense inputs elsewhere).
+//! (step 9 sends dense inputs back to step 5's loop or to tiles).
 //!
 //! A row longer than the buffer is done `KC_SPARSE` inputs at a time, its
 //! partial sums kept in C between the pieces.
@@ -31,9 +31,9 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
     check(m, k, n, a, b, c, "avx2-sparse");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::matmul relies on.
+    // shapes (checked above), which is all x86::rows relies on.
     unsafe {
-        x86::matmul(m, k, n, a, b, c)
+        x86::rows(m, k, n, a, b, None, c)
     }
 }
 
@@ -41,6 +41,7 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
 pub(super) mod x86 {
     use core::arch::x86_64::*;
 
+    use crate::activation::Activation;
     use crate::kernels::avx2_row::padded;
     use crate::kernels::avx2_row::x86::{column_blocks, row, Pass};
     use crate::kernels::params::{KC_SPARSE, LANES};
@@ -49,19 +50,31 @@ pub(super) mod x86 {
     /// [`nonzeros`] stores 8 at a time.
     pub type Indices = [u32; KC_SPARSE + LANES];
 
-    /// See [`super::matmul`]. Safety: AVX2 and FMA present; `a`, `b` and `c`
-    /// hold `m·k`, `k·n_pad` and `m·n` elements.
+    /// The loop nest of this step, for [`super::matmul`] and, with its
+    /// epilogue, for step 7 and step 9's sparse rows.
+    ///
+    /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
+    /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    pub unsafe fn rows(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        epilogue: Option<(Option<&[f32]>, Activation)>,
+        c: &mut [f32],
+    ) {
         let np = padded(n);
         let mut idx: Indices = [0; KC_SPARSE + LANES];
         // LOOP 3: one row of A and C
         for i in 0..m {
             let c_row = &mut c[i * n..(i + 1) * n];
-            // LOOP 2: pieces of KC_SPARSE inputs (k = 0 still stores zeros)
+            // LOOP 2: pieces of KC_SPARSE inputs (k = 0 still stores the
+            // epilogue)
             for pc in (0..k.max(1)).step_by(KC_SPARSE) {
                 let p1 = k.min(pc + KC_SPARSE);
-                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue: None };
+                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
                 let a_piece = &a[i * k + pc.min(k)..i * k + p1];
                 let nnz = nonzeros(a_piece, &mut idx);
                 let ps = &idx[..nnz];

@@ -13,9 +13,9 @@
 //! | 4 | `avx2_tile.rs` | AVX2+FMA micro-kernel on `6 × 16` register tiles, dense |
 //! | 5 | `avx2_row.rs` | a whole row of C in AVX2 registers (batch 1), B in rows of `n_pad` |
 //! | 6 | `avx2_sparse.rs` | zero inputs skipped: only the rows of B a non-zero pixel selects |
-//! | 7 | `avx2_l1.rs` | blocks of B sized to the L1d, shared by `MC` rows of the batch |
-//! | 8 | `avx2_fused.rs` | bias and sigmoid applied in registers before the store |
-//! | 9 | `avx2.rs` | step 4's register tiles for dense inputs (the hidden layers) |
+//! | 7 | `avx2_fused.rs` | bias and sigmoid applied in registers before the store |
+//! | 8 | `avx2_l1.rs` | blocks of B sized to the L1d, shared by `MC` rows of the batch (measured, not kept) |
+//! | 9 | `avx2.rs` | per input: step 7 for pixels, step 4's tiles or step 5's rows for dense inputs |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -70,11 +70,11 @@ pub enum Kernel {
     Avx2Row,
     /// Step 6, [`avx2_sparse`]: zero inputs skipped.
     Avx2Sparse,
-    /// Step 7, [`avx2_l1`]: L1 blocks of B shared by the batch.
-    Avx2L1,
-    /// Step 8, [`avx2_fused`]: bias and activation fused into the store.
+    /// Step 7, [`avx2_fused`]: bias and activation fused into the store.
     Avx2Fused,
-    /// Step 9, [`avx2`]: register tiles for dense inputs; the fastest.
+    /// Step 8, [`avx2_l1`]: L1 blocks of B shared by the batch.
+    Avx2L1,
+    /// Step 9, [`avx2`]: each input to the loop that suits it; the fastest.
     Avx2,
 }
 
@@ -88,8 +88,8 @@ impl Kernel {
         Kernel::Avx2Tile,
         Kernel::Avx2Row,
         Kernel::Avx2Sparse,
-        Kernel::Avx2L1,
         Kernel::Avx2Fused,
+        Kernel::Avx2L1,
         Kernel::Avx2,
     ];
 
@@ -220,6 +220,7 @@ impl Kernel {
     ) {
         match self {
             Kernel::Avx2Fused => return avx2_fused::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2L1 => return avx2_l1::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2 => return avx2::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
