@@ -19,7 +19,7 @@
 //!
 //! Loop order (BLIS names): i (one row), column block of ≤ `VMAX` vectors,
 //! p. The pieces of this file (the row layout, the per-row micro-kernel
-//! [`x86::row`] and the column blocks) are used unchanged by steps 6 to 9.
+//! `x86::row` and the column blocks) are used unchanged by steps 6 to 9.
 //!
 //! Rounding: FMA rounds once per term; with `U > 1` the terms are summed in
 //! `U` interleaved partial sums, a different order from the naive kernel,
