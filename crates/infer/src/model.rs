@@ -116,6 +116,24 @@ impl Model {
         })
     }
 
+    /// [`Model::logits`] through the path [`Model::predict`] takes when the
+    /// kernel reads u8 pixels in place ([`linalg::Kernel::reads_pixels`]);
+    /// `None` for a kernel that does not.
+    ///
+    /// # Panics
+    /// As [`Model::probabilities`].
+    pub fn logits_from_pixels(&self, images: &Images, first: usize, count: usize) -> Option<Vec<f32>> {
+        self.kernel.reads_pixels().then(|| {
+            self.with_network(|net| {
+                let x = &images.pixels[first * net.input_len()..(first + count) * net.input_len()];
+                let mut scratch = vec![0.0; net.scratch_len(count)];
+                let mut a = vec![0.0; count * net.output_len()];
+                net.logits_pixels(count, x, &mut scratch, &mut a).expect("buffers sized by the network");
+                a
+            })
+        })
+    }
+
     /// The activations `z_layer` (after sigmoid) of hidden layer `layer`
     /// (1-based) for images `first..first+count`: the input of layer
     /// `layer + 1`.
@@ -190,11 +208,12 @@ impl Model {
 
 /// Names of the stages [`Model::breakdown`] times, in order, for a network
 /// of `layers` (k, n) shapes: the stages of [`Model::predict`].
-pub fn stage_names(layers: &[(usize, usize)]) -> Vec<String> {
-    let mut v = vec!["pixels → f32 (x / 255)".to_string()];
+pub fn stage_names(layers: &[(usize, usize)], reads_pixels: bool) -> Vec<String> {
+    let mut v = vec![if reads_pixels { "pixels → f32 (none: W1 reads them)" } else { "pixels → f32 (x / 255)" }.to_string()];
     for (i, (k, n)) in layers.iter().enumerate() {
         let act = if i + 1 < layers.len() { ", sigmoid" } else { "" };
-        v.push(format!("W{} {k}×{n} + b{}{act}", i + 1, i + 1));
+        let on = if i == 0 && reads_pixels { " on u8 pixels" } else { "" };
+        v.push(format!("W{} {k}×{n}{on} + b{}{act}", i + 1, i + 1));
     }
     v.push("argmax of the logits".to_string());
     v
@@ -226,7 +245,11 @@ impl Model {
                 seconds[stage] += (now - *t).as_secs_f64();
                 *t = now;
             };
-            normalize_into(&images.pixels[start..start + rows * k0], &mut x[..rows * k0]);
+            let pixels = &images.pixels[start..start + rows * k0];
+            let reads_pixels = self.kernel.reads_pixels();
+            if !reads_pixels {
+                normalize_into(pixels, &mut x[..rows * k0]);
+            }
             lap(0, &mut t);
             for (i, l) in layers.iter().enumerate() {
                 let act = if i + 1 < layers.len() {
@@ -236,8 +259,12 @@ impl Model {
                 };
                 let [even, odd] = &mut bufs;
                 let (prev, next) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
-                let input = if i == 0 { &x[..rows * k0] } else { &prev[..rows * l.k] };
-                self.kernel.dense(rows, l.k, l.n, input, &l.W, &l.b, act, &mut next[..rows * l.n]);
+                let next = &mut next[..rows * l.n];
+                match i {
+                    0 if reads_pixels => self.kernel.dense_pixels(rows, l.k, l.n, pixels, &l.W, &l.b, act, next),
+                    0 => self.kernel.dense(rows, l.k, l.n, &x[..rows * k0], &l.W, &l.b, act, next),
+                    _ => self.kernel.dense(rows, l.k, l.n, &prev[..rows * l.k], &l.W, &l.b, act, next),
+                }
                 lap(1 + i, &mut t);
             }
             let y = &bufs[(layers.len() - 1) % 2][..rows * classes];
@@ -254,6 +281,8 @@ impl Model {
 /// One thread's buffers for forward passes of up to `m` images.
 struct Worker<'n, 'w> {
     net: &'n Network<'w>,
+    /// the first layer reads u8 pixels in place (no `x`)
+    reads_pixels: bool,
     x: Vec<f32>,
     scratch: Vec<f32>,
     y: Vec<f32>,
@@ -262,9 +291,11 @@ struct Worker<'n, 'w> {
 
 impl<'n, 'w> Worker<'n, 'w> {
     fn new(net: &'n Network<'w>, m: usize) -> Self {
+        let reads_pixels = net.layers()[0].kernel().reads_pixels();
         Worker {
             net,
-            x: vec![0.0; m * net.input_len()],
+            reads_pixels,
+            x: vec![0.0; if reads_pixels { 0 } else { m * net.input_len() }],
             scratch: vec![0.0; net.scratch_len(m)],
             y: vec![0.0; m * net.output_len()],
             best: vec![0; m],
@@ -278,11 +309,18 @@ impl<'n, 'w> Worker<'n, 'w> {
         for (b, out) in out.chunks_mut(batch_size).enumerate() {
             let rows = out.len();
             let start = (first + b * batch_size) * k;
-            let (x, y) = (&mut self.x[..rows * k], &mut self.y[..rows * classes]);
-            normalize_into(&images.pixels[start..start + rows * k], x);
+            let (pixels, y) = (&images.pixels[start..start + rows * k], &mut self.y[..rows * classes]);
             // the logits, not softmax(logits): softmax keeps the order within
-            // a row, so argmax is the same (a test checks all 10,000 images)
-            self.net.logits(rows, x, &mut self.scratch, y).expect("buffers sized by the network");
+            // a row, so argmax is the same (a test checks all 10,000 images);
+            // a kernel that reads the pixels in place needs no f32 copy
+            if self.reads_pixels {
+                self.net.logits_pixels(rows, pixels, &mut self.scratch, y)
+            } else {
+                let x = &mut self.x[..rows * k];
+                normalize_into(pixels, x);
+                self.net.logits(rows, x, &mut self.scratch, y)
+            }
+            .expect("buffers sized by the network");
             argmax_rows(y, classes, &mut self.best[..rows]);
             for (o, &c) in out.iter_mut().zip(&self.best) {
                 *o = c as u8;

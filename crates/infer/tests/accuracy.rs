@@ -69,6 +69,30 @@ fn every_prediction_equals_numpys_with_every_kernel_batch_and_thread_count() {
     }
 }
 
+/// The kernel that reads u8 pixels in place (no f32 copy of the batch)
+/// gives the logits of converting them first, bit for bit, on all 10,000
+/// images, in one batch and in batches of 100 and 7.
+#[test]
+fn pixels_read_in_place_give_the_converted_logits_bit_for_bit() {
+    let data = test_set();
+    let readers: Vec<Kernel> = Kernel::ALL.iter().copied().filter(|k| k.is_available() && k.reads_pixels()).collect();
+    if !Kernel::Avx2.is_available() {
+        assert!(readers.is_empty(), "only the avx2 kernel reads pixels");
+        return;
+    }
+    assert_eq!(readers, [Kernel::Avx2]);
+    let model = book_model(Kernel::Avx2);
+    let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
+    for batch in [10_000, 100, 7] {
+        for first in (0..10_000).step_by(batch) {
+            let count = batch.min(10_000 - first);
+            let via_pixels = model.logits_from_pixels(&data.images, first, count).unwrap();
+            let via_floats = model.logits(&data.images, first, count);
+            assert!(bits(via_pixels) == bits(via_floats), "batch {batch}, images {first}..{}", first + count);
+        }
+    }
+}
+
 #[test]
 fn argmax_of_a3_equals_argmax_of_softmax() {
     let data = test_set();

@@ -15,6 +15,22 @@ use crate::activation::{softmax_rows, Activation};
 use crate::kernels::Kernel;
 use crate::mat::ShapeError;
 
+/// The first layer's input: floats, or u8 pixels read as `p / 255`.
+#[derive(Clone, Copy)]
+enum Input<'x> {
+    Floats(&'x [f32]),
+    Pixels(&'x [u8]),
+}
+
+impl Input<'_> {
+    fn len(self) -> usize {
+        match self {
+            Input::Floats(x) => x.len(),
+            Input::Pixels(x) => x.len(),
+        }
+    }
+}
+
 /// One layer, `z = act(a·W + b)`, with `W` prepared for a kernel.
 #[derive(Clone, Copy, Debug)]
 #[allow(non_snake_case)]
@@ -64,6 +80,11 @@ impl<'w> Dense<'w> {
             return Err(ShapeError::Len { what: "b", expected: n, found: b.len() });
         }
         Ok(Dense { kernel, k, n, W, b })
+    }
+
+    /// The kernel the weights are prepared for.
+    pub const fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     /// Inputs of the layer (rows of W).
@@ -240,6 +261,27 @@ impl<'w> Network<'w> {
     /// # Errors
     /// As [`Network::forward`].
     pub fn logits(&self, m: usize, x: &[f32], scratch: &mut [f32], a: &mut [f32]) -> Result<(), ShapeError> {
+        self.run(m, Input::Floats(x), scratch, a)
+    }
+
+    /// [`Network::logits`] for a batch of u8 pixels read as `p / 255` (the
+    /// book's `normalize=True`), with no f32 copy of the batch: the first
+    /// layer's kernel reads them in place ([`Kernel::dense_pixels`]). For
+    /// mostly-zero images (MNIST) the same logits as converting them first,
+    /// bit for bit.
+    ///
+    /// # Errors
+    /// As [`Network::forward`], and [`ShapeError::Kernel`] if the first
+    /// layer's kernel does not [read pixels](Kernel::reads_pixels).
+    pub fn logits_pixels(&self, m: usize, x: &[u8], scratch: &mut [f32], a: &mut [f32]) -> Result<(), ShapeError> {
+        let first = self.layers[0].kernel;
+        if !first.reads_pixels() {
+            return Err(ShapeError::Kernel(first.name()));
+        }
+        self.run(m, Input::Pixels(x), scratch, a)
+    }
+
+    fn run(&self, m: usize, x: Input<'_>, scratch: &mut [f32], a: &mut [f32]) -> Result<(), ShapeError> {
         let expect = |what, expected: usize, found: usize| {
             if expected == found {
                 Ok(())
@@ -255,20 +297,23 @@ impl<'w> Network<'w> {
         }
         // Hidden layer i writes half i % 2 of scratch and reads the other.
         let (b0, b1) = scratch[..need].split_at_mut(need / 2);
-        let (last, hidden) = self.layers.split_last().expect("a network has at least one layer");
-        for (i, l) in hidden.iter().enumerate() {
-            let (prev, out) = if i % 2 == 0 { (&*b1, &mut *b0) } else { (&*b0, &mut *b1) };
+        let count = self.layers.len();
+        for (i, l) in self.layers.iter().enumerate() {
+            let (prev, out): (&[f32], &mut [f32]) = match (i == count - 1, i % 2 == 0) {
+                // the last layer stops at a (the book's a3): forward applies
+                // softmax
+                (true, _) => (if i % 2 == 0 { &*b1 } else { &*b0 }, &mut *a),
+                (false, true) => (&*b1, &mut b0[..m * l.n]),
+                (false, false) => (&*b0, &mut b1[..m * l.n]),
+            };
+            let act = if i == count - 1 { Activation::Identity } else { self.hidden };
             // the book's a1 = x·W1 + b1, z1 = sigmoid(a1); then z1 feeds W2 …
-            let z_prev = if i == 0 { x } else { &prev[..m * l.k] };
-            l.kernel.dense(m, l.k, l.n, z_prev, l.W, l.b, self.hidden, &mut out[..m * l.n]);
+            match (i, x) {
+                (0, Input::Floats(x)) => l.kernel.dense(m, l.k, l.n, x, l.W, l.b, act, out),
+                (0, Input::Pixels(x)) => l.kernel.dense_pixels(m, l.k, l.n, x, l.W, l.b, act, out),
+                _ => l.kernel.dense(m, l.k, l.n, &prev[..m * l.k], l.W, l.b, act, out),
+            }
         }
-        let input = match hidden.len() {
-            0 => x,
-            h if (h - 1) % 2 == 0 => &b0[..m * last.k],
-            _ => &b1[..m * last.k],
-        };
-        // the last layer stops at a (the book's a3): forward applies softmax
-        last.kernel.dense(m, last.k, last.n, input, last.W, last.b, Activation::Identity, a);
         Ok(())
     }
 }

@@ -16,6 +16,19 @@
 //! rounded; the test below checks all 256 inputs against the division.
 //! A plain `p · r` would differ from numpy in 126 of them.
 
+/// `VALUES[p] = p as f32 / 255.0` for every pixel value: what a kernel that
+/// reads the pixels themselves ([`crate::Kernel::reads_pixels`]) multiplies
+/// by, equal to [`normalize`]'s output bit for bit (a test).
+pub const VALUES: [f32; 256] = {
+    let mut table = [0.0f32; 256];
+    let mut p = 0;
+    while p < 256 {
+        table[p] = p as f32 / 255.0;
+        p += 1;
+    }
+    table
+};
+
 /// `x[i] = pixels[i] as f32 / 255.0` for every pixel.
 ///
 /// # Panics
@@ -77,6 +90,7 @@ mod tests {
         normalize(&all, &mut x);
         for (p, &v) in x.iter().enumerate() {
             assert_eq!(v.to_bits(), (p as f32 / 255.0).to_bits(), "pixel {p}");
+            assert_eq!(v.to_bits(), VALUES[p].to_bits(), "pixel {p}");
         }
     }
 }

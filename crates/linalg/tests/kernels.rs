@@ -163,6 +163,39 @@ fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
     }
 }
 
+/// Pixels read in place by the kernel that can ([`Kernel::dense_pixels`]):
+/// the result of converting them and calling `dense`, bit for bit, on
+/// every edge of the 16-byte gathering and the 256-input pieces.
+#[test]
+fn pixels_read_in_place_equal_the_converted_floats_bit_for_bit() {
+    let mut rng = Rng(99);
+    for kernel in Kernel::ALL.iter().copied().filter(|k| k.is_available() && k.reads_pixels()) {
+        for (m, k, n) in [(1, 784, 50), (100, 784, 50), (3, 17, 9), (7, 300, 13), (2, 0, 5), (1, 16, 1), (6, 257, 104)] {
+            // about four in five pixels 0, the rest 1..=255
+            let pixels: Vec<u8> = (0..m * k)
+                .map(|_| {
+                    let v = rng.next();
+                    if v.abs() < 0.6 {
+                        0
+                    } else {
+                        (v.abs() * 255.0) as u8
+                    }
+                })
+                .collect();
+            let mut x = vec![0.0; m * k];
+            linalg::pixels::normalize(&pixels, &mut x);
+            let (b, bias) = (rng.vec(k * n), rng.vec(n));
+            let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
+            kernel.prepare(k, n, &b, &mut prepared);
+            let (mut want, mut got) = (vec![0.0f32; m * n], vec![f32::NAN; m * n]);
+            kernel.dense(m, k, n, &x, &prepared, &bias, Activation::Sigmoid, &mut want);
+            kernel.dense_pixels(m, k, n, &pixels, &prepared, &bias, Activation::Sigmoid, &mut got);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{} m={m} k={k} n={n}", kernel.name());
+        }
+    }
+}
+
 /// The L1 data cache is read from the machine (Linux, with std): a
 /// plausible size, and the avx2 kernel's block three quarters of it.
 #[cfg(target_os = "linux")]

@@ -13,7 +13,13 @@
 //!   rows, each loaded row of B feeding 6 rows of C, the epilogue fused into
 //!   the tile's store; the rows left over as below;
 //! - **dense inputs, fewer rows**: step 5's loop over every `p`, with the
-//!   epilogue.
+//!   epilogue;
+//! - **u8 pixels** ([`dense_pixels`], the first layer): read in place, with
+//!   no f32 copy of the batch: the non-zero pixels are found sixteen bytes
+//!   at a time and each one's value, `p / 255`, is looked up in the
+//!   256-entry [`crate::pixels::VALUES`], equal to the f32 conversion bit
+//!   for bit, so the products and results are those of the float path
+//!   (for mostly-zero images, which that path also sends to step 7).
 //!
 //! Step 8's L1 blocks are left out: slower than step 7 where measured.
 //!
@@ -61,6 +67,41 @@ pub fn is_available() -> bool {
 pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], act: Activation, c: &mut [f32]) {
     assert_eq!(bias.len(), n, "bias must have n = {n} elements");
     run(m, k, n, a, b, Some(bias), act, c);
+}
+
+/// `C = act(X·B + bias)` for a batch of u8 pixels `X` (`m×k`) read as
+/// `p / 255` (the book's `normalize=True`), without the f32 copy. Every row
+/// takes the zero-skipping path, so the result equals converting them with
+/// [`crate::pixels::normalize`] and calling [`dense`] bit for bit whenever
+/// `dense` takes that path too: more than half of the first rows' pixels
+/// 0, as in every MNIST image. (For denser images `dense` uses tiles, which
+/// add the same products in another order.)
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
+#[allow(clippy::too_many_arguments)]
+pub fn dense_pixels(
+    m: usize,
+    k: usize,
+    n: usize,
+    pixels: &[u8],
+    b: &[f32],
+    bias: &[f32],
+    act: Activation,
+    c: &mut [f32],
+) {
+    assert_eq!(pixels.len(), m * k, "X must be m×k = {m}×{k}");
+    assert_eq!(b.len(), super::avx2_row::prepared_len(k, n), "prepared B length");
+    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
+    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+    assert!(is_available(), "the avx2 kernel needs a CPU with AVX2 and FMA");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are present and the slice lengths match the
+    // shapes (checked above), which is all x86::rows relies on.
+    unsafe {
+        use super::avx2_sparse::x86::{rows, Pixels};
+        rows(m, k, n, Pixels(pixels), b, Some((Some(bias), act)), c)
+    }
 }
 
 /// `C = A·B`: the same kernel with no bias and no activation.

@@ -173,6 +173,28 @@ pub(super) mod x86 {
         }
     }
 
+    /// Where a row reads `A[i][p]`: a row of floats, or (step 9, first
+    /// layer) a row of u8 pixels and the table of their values,
+    /// [`crate::pixels::VALUES`].
+    pub trait Values: Copy {
+        /// `A[i][p]`, unchecked: `p` is in the row.
+        unsafe fn at(self, p: usize) -> f32;
+    }
+
+    impl Values for &[f32] {
+        #[inline(always)]
+        unsafe fn at(self, p: usize) -> f32 {
+            *self.get_unchecked(p)
+        }
+    }
+
+    impl Values for (&[u8], &[f32; 256]) {
+        #[inline(always)]
+        unsafe fn at(self, p: usize) -> f32 {
+            *self.1.get_unchecked(*self.0.get_unchecked(p) as usize)
+        }
+    }
+
     /// The micro-kernel of steps 5 to 9: one row of C, columns
     /// `cols.0..cols.1` (`V` vectors), plus `a[p] · B[p]` for each `p` of
     /// `ps`, with `U` sets of accumulators. `b` points at B's row 0 (of this
@@ -183,7 +205,7 @@ pub(super) mod x86 {
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn row<const V: usize, const U: usize>(
-        a: &[f32],
+        a: impl Values,
         b: *const f32,
         np: usize,
         ps: impl Inputs,
@@ -210,13 +232,13 @@ pub(super) mod x86 {
         while t + U <= nnz {
             for (u, acc_u) in acc.iter_mut().enumerate() {
                 let p = ps.get(t + u);
-                fma_row::<V>(acc_u, *a.get_unchecked(p), b.add(p * np));
+                fma_row::<V>(acc_u, a.at(p), b.add(p * np));
             }
             t += U;
         }
         while t < nnz {
             let p = ps.get(t);
-            fma_row::<V>(&mut acc[0], *a.get_unchecked(p), b.add(p * np));
+            fma_row::<V>(&mut acc[0], a.at(p), b.add(p * np));
             t += 1;
         }
         // fold the U sets; on the last block the epilogue; store (masked on

@@ -43,24 +43,69 @@ pub(super) mod x86 {
 
     use crate::activation::Activation;
     use crate::kernels::avx2_row::padded;
-    use crate::kernels::avx2_row::x86::{column_blocks, row, Pass};
+    use crate::kernels::avx2_row::x86::{column_blocks, row, Pass, Values};
     use crate::kernels::params::{KC_SPARSE, LANES};
 
     /// The index buffer: `KC_SPARSE` indices and `LANES` of slack, since
     /// [`nonzeros`] stores 8 at a time.
     pub type Indices = [u32; KC_SPARSE + LANES];
 
+    /// A matrix A whose zero entries this step skips: rows of floats, or
+    /// (step 9's first layer) rows of u8 pixels read through
+    /// [`crate::pixels::VALUES`].
+    pub trait SparseRows: Copy {
+        /// A piece of a row, as the micro-kernel reads it.
+        type Piece: Values;
+        /// Entries `p0..p1` of row `i` (rows of `k` entries).
+        ///
+        /// Safety: the entries exist.
+        unsafe fn piece(self, i: usize, k: usize, p0: usize, p1: usize) -> Self::Piece;
+        /// Writes the indices of a piece's non-zero entries (at most
+        /// `KC_SPARSE` entries) to the front of `idx`; returns how many.
+        ///
+        /// Safety: AVX2 present.
+        unsafe fn nonzeros(piece: Self::Piece, idx: &mut Indices) -> usize;
+    }
+
+    impl SparseRows for &[f32] {
+        type Piece = Self;
+        #[inline(always)]
+        unsafe fn piece(self, i: usize, k: usize, p0: usize, p1: usize) -> Self {
+            self.get_unchecked(i * k + p0..i * k + p1)
+        }
+        #[inline(always)]
+        unsafe fn nonzeros(piece: Self, idx: &mut Indices) -> usize {
+            nonzeros(piece, idx)
+        }
+    }
+
+    /// Rows of u8 pixels.
+    #[derive(Clone, Copy)]
+    pub struct Pixels<'a>(pub &'a [u8]);
+
+    impl<'a> SparseRows for Pixels<'a> {
+        type Piece = (&'a [u8], &'static [f32; 256]);
+        #[inline(always)]
+        unsafe fn piece(self, i: usize, k: usize, p0: usize, p1: usize) -> Self::Piece {
+            (self.0.get_unchecked(i * k + p0..i * k + p1), &crate::pixels::VALUES)
+        }
+        #[inline(always)]
+        unsafe fn nonzeros(piece: Self::Piece, idx: &mut Indices) -> usize {
+            nonzero_pixels(piece.0, idx)
+        }
+    }
+
     /// The loop nest of this step, for [`super::matmul`] and, with its
-    /// epilogue, for step 7 and step 9's sparse rows.
+    /// epilogue, for step 7 and step 9's sparse rows (floats or pixels).
     ///
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn rows(
+    pub unsafe fn rows<A: SparseRows>(
         m: usize,
         k: usize,
         n: usize,
-        a: &[f32],
+        a: A,
         b: &[f32],
         epilogue: Option<(Option<&[f32]>, Activation)>,
         c: &mut [f32],
@@ -75,12 +120,12 @@ pub(super) mod x86 {
             for pc in (0..k.max(1)).step_by(KC_SPARSE) {
                 let p1 = k.min(pc + KC_SPARSE);
                 let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
-                let a_piece = &a[i * k + pc.min(k)..i * k + p1];
-                let nnz = nonzeros(a_piece, &mut idx);
+                let piece = a.piece(i, k, pc.min(k), p1);
+                let nnz = A::nonzeros(piece, &mut idx);
                 let ps = &idx[..nnz];
                 // LOOP 1: column blocks; LOOP 0, inside row: the non-zero p
                 column_blocks!(n, |V, U, cols| row::<V, U>(
-                    a_piece,
+                    piece,
                     b.as_ptr().add(pc * np + cols.0),
                     np,
                     ps,
@@ -136,6 +181,39 @@ pub(super) mod x86 {
         while p < a.len() {
             *idx.get_unchecked_mut(nnz) = p as u32;
             nnz += (*a.get_unchecked(p) != 0.0) as usize;
+            p += 1;
+        }
+        nnz
+    }
+
+    /// [`nonzeros`] for u8 pixels, sixteen at a time: a byte compare with
+    /// zero gives a 16-bit mask, and each 8-bit half goes through the same
+    /// table shuffle.
+    ///
+    /// Safety: AVX2 present; `a.len() <= KC_SPARSE`.
+    #[inline(always)]
+    pub unsafe fn nonzero_pixels(a: &[u8], idx: &mut Indices) -> usize {
+        debug_assert!(a.len() <= KC_SPARSE);
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let mut nnz = 0;
+        let mut p = 0;
+        while p + 2 * LANES <= a.len() {
+            let v = _mm_loadu_si128(a.as_ptr().add(p) as *const __m128i);
+            let zero = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) as usize;
+            let mask16 = !zero & 0xffff;
+            for half in 0..2 {
+                let mask = (mask16 >> (8 * half)) & 0xff;
+                let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(COMPRESS[mask] as i64));
+                let base = _mm256_set1_epi32((p + LANES * half) as i32);
+                let ids = _mm256_add_epi32(_mm256_permutevar8x32_epi32(lanes, shuffle), base);
+                _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, ids);
+                nnz += mask.count_ones() as usize;
+            }
+            p += 2 * LANES;
+        }
+        while p < a.len() {
+            *idx.get_unchecked_mut(nnz) = p as u32;
+            nnz += (*a.get_unchecked(p) != 0) as usize;
             p += 1;
         }
         nnz

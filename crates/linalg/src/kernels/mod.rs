@@ -152,6 +152,36 @@ impl Kernel {
         }
     }
 
+    /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]):
+    /// step 9 only.
+    pub fn reads_pixels(self) -> bool {
+        self == Kernel::Avx2
+    }
+
+    /// One dense layer over u8 pixels read as `p / 255`, without the f32
+    /// copy: for mostly-zero images (MNIST) the same result as
+    /// [`crate::pixels::normalize`] then [`Kernel::dense`], bit for bit (see
+    /// [`avx2::dense_pixels`]).
+    ///
+    /// # Panics
+    /// If a slice length does not match its shape, or the kernel does not
+    /// [read pixels](Kernel::reads_pixels).
+    #[allow(clippy::too_many_arguments)]
+    pub fn dense_pixels(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        pixels: &[u8],
+        b: &[f32],
+        bias: &[f32],
+        act: Activation,
+        c: &mut [f32],
+    ) {
+        assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
+        avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
+    }
+
     /// Elements of the buffer that [`Kernel::prepare`] fills for a `k×n` B.
     pub const fn prepared_len(self, k: usize, n: usize) -> usize {
         match self {
