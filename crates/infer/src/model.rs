@@ -209,10 +209,13 @@ impl Model {
 /// Names of the stages [`Model::breakdown`] times, in order, for a network
 /// of `layers` (k, n) shapes: the stages of [`Model::predict`].
 pub fn stage_names(layers: &[(usize, usize)], reads_pixels: bool) -> Vec<String> {
-    let mut v = vec![if reads_pixels { "pixels → f32 (none: W1 reads them)" } else { "pixels → f32 (x / 255)" }.to_string()];
+    // a kernel that reads the pixels in place does so for batches under 6
+    // (linalg::Kernel::reads_pixels_faster): no conversion there
+    let mut v =
+        vec![if reads_pixels { "pixels → f32 (x / 255; batches ≥ 6)" } else { "pixels → f32 (x / 255)" }.to_string()];
     for (i, (k, n)) in layers.iter().enumerate() {
         let act = if i + 1 < layers.len() { ", sigmoid" } else { "" };
-        let on = if i == 0 && reads_pixels { " on u8 pixels" } else { "" };
+        let on = if i == 0 && reads_pixels { " (u8 pixels if < 6)" } else { "" };
         v.push(format!("W{} {k}×{n}{on} + b{}{act}", i + 1, i + 1));
     }
     v.push("argmax of the logits".to_string());
@@ -246,7 +249,7 @@ impl Model {
                 *t = now;
             };
             let pixels = &images.pixels[start..start + rows * k0];
-            let reads_pixels = self.kernel.reads_pixels();
+            let reads_pixels = self.kernel.reads_pixels_faster(rows);
             if !reads_pixels {
                 normalize_into(pixels, &mut x[..rows * k0]);
             }
@@ -281,8 +284,8 @@ impl Model {
 /// One thread's buffers for forward passes of up to `m` images.
 struct Worker<'n, 'w> {
     net: &'n Network<'w>,
-    /// the first layer reads u8 pixels in place (no `x`)
-    reads_pixels: bool,
+    /// the first layer's kernel: it may read the u8 pixels in place
+    first_kernel: linalg::Kernel,
     x: Vec<f32>,
     scratch: Vec<f32>,
     y: Vec<f32>,
@@ -291,11 +294,10 @@ struct Worker<'n, 'w> {
 
 impl<'n, 'w> Worker<'n, 'w> {
     fn new(net: &'n Network<'w>, m: usize) -> Self {
-        let reads_pixels = net.layers()[0].kernel().reads_pixels();
         Worker {
             net,
-            reads_pixels,
-            x: vec![0.0; if reads_pixels { 0 } else { m * net.input_len() }],
+            first_kernel: net.layers()[0].kernel(),
+            x: vec![0.0; m * net.input_len()],
             scratch: vec![0.0; net.scratch_len(m)],
             y: vec![0.0; m * net.output_len()],
             best: vec![0; m],
@@ -313,7 +315,7 @@ impl<'n, 'w> Worker<'n, 'w> {
             // the logits, not softmax(logits): softmax keeps the order within
             // a row, so argmax is the same (a test checks all 10,000 images);
             // a kernel that reads the pixels in place needs no f32 copy
-            if self.reads_pixels {
+            if self.first_kernel.reads_pixels_faster(rows) {
                 self.net.logits_pixels(rows, pixels, &mut self.scratch, y)
             } else {
                 let x = &mut self.x[..rows * k];

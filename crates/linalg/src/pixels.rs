@@ -47,7 +47,7 @@ pub fn normalize(pixels: &[u8], x: &mut [f32]) {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use core::arch::x86_64::*;
 
     /// Safety: AVX2 and FMA present, `pixels.len() == x.len()`.

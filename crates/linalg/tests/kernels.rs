@@ -170,7 +170,8 @@ fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
 fn pixels_read_in_place_equal_the_converted_floats_bit_for_bit() {
     let mut rng = Rng(99);
     for kernel in Kernel::ALL.iter().copied().filter(|k| k.is_available() && k.reads_pixels()) {
-        for (m, k, n) in [(1, 784, 50), (100, 784, 50), (3, 17, 9), (7, 300, 13), (2, 0, 5), (1, 16, 1), (6, 257, 104)] {
+        for (m, k, n) in [(1, 784, 50), (100, 784, 50), (3, 17, 9), (7, 300, 13), (2, 0, 5), (1, 16, 1), (6, 257, 104)]
+        {
             // about four in five pixels 0, the rest 1..=255
             let pixels: Vec<u8> = (0..m * k)
                 .map(|_| {

@@ -392,7 +392,8 @@ fn breakdown(
         "where the time goes ({}, one thread, ns per image, median of {repeat} rounds; the clock read between stages adds ~20 ns to each)",
         model.kernel().name()
     );
-    let mut header = format!("{:<30}", "stage");
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(30);
+    let mut header = format!("{:<width$}", "stage");
     for &b in batches {
         header += &format!(" {:>9}", format!("batch {b}"));
     }
@@ -408,13 +409,13 @@ fn breakdown(
         rows.push((name.clone(), ns));
     }
     for (name, ns) in &rows {
-        let mut line = format!("{name:<30}");
+        let mut line = format!("{name:<width$}");
         for (v, t) in ns.iter().zip(&totals) {
             line += &format!(" {:>9}", format!("{v:.0} {:>2.0}%", 100.0 * v / t));
         }
         outln!("{line}");
     }
-    let mut line = format!("{:<30}", "total");
+    let mut line = format!("{:<width$}", "total");
     for t in &totals {
         line += &format!(" {:>9}", format!("{t:.0}"));
     }

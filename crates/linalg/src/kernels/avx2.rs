@@ -1,17 +1,16 @@
-//! Step 9: each input to the loop that suits it; the kernel `infer` runs.
+//! Step 10: each input to the loop that suits it; the kernel `infer` runs.
 //!
-//! What changed from step 7 (avx2-fused): the hidden layers' inputs are
-//! sigmoid outputs, never exactly zero, so for W2 and W3 step 6's gathering
-//! finds every index (pure overhead) and the row-at-a-time loop loads each
-//! row of B once per row of the batch. So, per layer call:
+//! What changed from step 9 (avx2-union): the hidden layers' inputs are
+//! sigmoid outputs, never exactly zero, so for W2 and W3 the gathering of
+//! steps 6 and 9 finds every index: pure overhead. So, per layer call:
 //!
 //! - **sparse inputs** (the pixels: more than half of the first
-//!   `MR_FMA = 6` rows' inputs are 0): step 7, zero skipping with the fused
-//!   epilogue;
+//!   `MR_FMA = 6` rows' inputs are 0): step 9, union tiles for whole groups
+//!   of 6 rows and step 7's rows for the rest, the epilogue fused;
 //! - **dense inputs, a batch of 6 or more**: step 4's `6 × 16` register
 //!   tile, on the row layout (row stride `n_pad`), for whole groups of 6
-//!   rows, each loaded row of B feeding 6 rows of C, the epilogue fused into
-//!   the tile's store; the rows left over as below;
+//!   rows, with the epilogue fused into the tile's store; the rows left over
+//!   as below;
 //! - **dense inputs, fewer rows**: step 5's loop over every `p`, with the
 //!   epilogue;
 //! - **u8 pixels** ([`dense_pixels`], the first layer): read in place, with
@@ -19,12 +18,12 @@
 //!   at a time and each one's value, `p / 255`, is looked up in the
 //!   256-entry [`crate::pixels::VALUES`], equal to the f32 conversion bit
 //!   for bit, so the products and results are those of the float path
-//!   (for mostly-zero images, which that path also sends to step 7).
+//!   (for mostly-zero images, which that path also sends to step 9).
 //!
 //! Step 8's L1 blocks are left out: slower than step 7 where measured.
 //!
-//! Loop order, tile path (BLIS names): ic (MR_FMA rows), two-vector column
-//! blocks, p. Other paths: steps 5 and 7.
+//! Loop order, dense tile path (BLIS names): ic (MR_FMA rows), two-vector
+//! column blocks, p. Other paths: steps 5, 7 and 9.
 //!
 //! This file also holds what every AVX2 step shares: [`is_available`] and
 //! the FMA peak loop that `infer kernels` measures them against.
@@ -33,7 +32,7 @@
 //! within the tolerance of `tests/kernels.rs`; the predictions on all
 //! 10,000 test images equal numpy's (`crates/infer/tests/accuracy.rs`).
 //!
-//! Measured: `infer kernels --kernel avx2-row,avx2-fused,avx2`; the table
+//! Measured: `infer kernels --kernel avx2-row,avx2-union,avx2`; the table
 //! per CPU is in docs/matmul.md.
 
 use super::avx2_row::check;
@@ -71,11 +70,11 @@ pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], a
 
 /// `C = act(X·B + bias)` for a batch of u8 pixels `X` (`m×k`) read as
 /// `p / 255` (the book's `normalize=True`), without the f32 copy. Every row
-/// takes the zero-skipping path, so the result equals converting them with
-/// [`crate::pixels::normalize`] and calling [`dense`] bit for bit whenever
-/// `dense` takes that path too: more than half of the first rows' pixels
-/// 0, as in every MNIST image. (For denser images `dense` uses tiles, which
-/// add the same products in another order.)
+/// takes the zero-skipping path (step 9), so the result equals converting
+/// them with [`crate::pixels::normalize`] and calling [`dense`] bit for bit
+/// whenever `dense` takes that path too: more than half of the first rows'
+/// pixels 0, as in every MNIST image. (For denser images `dense` uses dense
+/// tiles, which add the same products in another order.)
 ///
 /// # Panics
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
@@ -99,8 +98,7 @@ pub fn dense_pixels(
     // SAFETY: AVX2 and FMA are present and the slice lengths match the
     // shapes (checked above), which is all x86::rows relies on.
     unsafe {
-        use super::avx2_sparse::x86::{rows, Pixels};
-        rows(m, k, n, Pixels(pixels), b, Some((Some(bias), act)), c)
+        super::avx2_union::x86::pixel_tiles(m, k, n, pixels, b, Some((Some(bias), act)), c)
     }
 }
 
@@ -174,7 +172,7 @@ mod x86 {
         // more than half of the first rows' inputs non-zero: a dense input
         let probe = &a[..(MR_FMA * k).min(a.len())];
         if probe.iter().filter(|&&x| x != 0.0).count() * 2 <= probe.len() {
-            return crate::kernels::avx2_sparse::x86::rows(m, k, n, a, b, epilogue, c);
+            return crate::kernels::avx2_union::x86::tiles(m, k, n, a, b, epilogue, c);
         }
         // whole groups of MR_FMA rows in register tiles, the rest row by row
         let tile_rows = m - m % MR_FMA;

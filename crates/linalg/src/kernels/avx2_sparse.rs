@@ -139,7 +139,7 @@ pub(super) mod x86 {
 
     /// For each mask of 8 lanes, the positions of its set bits in order, one
     /// per byte: the shuffle that packs the selected lanes to the front.
-    const COMPRESS: [u64; 256] = {
+    pub const COMPRESS: [u64; 256] = {
         let mut table = [0u64; 256];
         let mut mask = 0;
         while mask < 256 {

@@ -15,7 +15,8 @@
 //! | 6 | `avx2_sparse.rs` | zero inputs skipped: only the rows of B a non-zero pixel selects |
 //! | 7 | `avx2_fused.rs` | bias and sigmoid applied in registers before the store |
 //! | 8 | `avx2_l1.rs` | blocks of B sized to the L1d, shared by `MC` rows of the batch (measured, not kept) |
-//! | 9 | `avx2.rs` | per input: step 7 for pixels, step 4's tiles or step 5's rows for dense inputs |
+//! | 9 | `avx2_union.rs` | step 4's register tiles over the union of 6 rows' non-zero inputs |
+//! | 10 | `avx2.rs` | per input: step 9 for pixels (read as u8 in place), step 4's tiles or step 5's rows for dense inputs |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -30,6 +31,7 @@ pub mod avx2_l1;
 pub mod avx2_row;
 pub mod avx2_sparse;
 pub mod avx2_tile;
+pub mod avx2_union;
 pub mod blocked;
 pub mod ikj;
 pub mod naive;
@@ -74,7 +76,10 @@ pub enum Kernel {
     Avx2Fused,
     /// Step 8, [`avx2_l1`]: L1 blocks of B shared by the batch.
     Avx2L1,
-    /// Step 9, [`avx2`]: each input to the loop that suits it; the fastest.
+    /// Step 9, [`avx2_union`]: register tiles over the union of the tile's
+    /// non-zero inputs.
+    Avx2Union,
+    /// Step 10, [`avx2`]: each input to the loop that suits it; the fastest.
     Avx2,
 }
 
@@ -90,6 +95,7 @@ impl Kernel {
         Kernel::Avx2Sparse,
         Kernel::Avx2Fused,
         Kernel::Avx2L1,
+        Kernel::Avx2Union,
         Kernel::Avx2,
     ];
 
@@ -105,6 +111,7 @@ impl Kernel {
             Kernel::Avx2Sparse => "avx2-sparse",
             Kernel::Avx2L1 => "avx2-l1",
             Kernel::Avx2Fused => "avx2-fused",
+            Kernel::Avx2Union => "avx2-union",
             Kernel::Avx2 => "avx2",
         }
     }
@@ -128,7 +135,13 @@ impl Kernel {
     fn is_avx2(self) -> bool {
         matches!(
             self,
-            Kernel::Avx2Tile | Kernel::Avx2Row | Kernel::Avx2Sparse | Kernel::Avx2L1 | Kernel::Avx2Fused | Kernel::Avx2
+            Kernel::Avx2Tile
+                | Kernel::Avx2Row
+                | Kernel::Avx2Sparse
+                | Kernel::Avx2L1
+                | Kernel::Avx2Fused
+                | Kernel::Avx2Union
+                | Kernel::Avx2
         )
     }
 
@@ -153,9 +166,19 @@ impl Kernel {
     }
 
     /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]):
-    /// step 9 only.
+    /// step 10 only.
     pub fn reads_pixels(self) -> bool {
         self == Kernel::Avx2
+    }
+
+    /// Whether reading `m` rows of pixels in place is faster than
+    /// converting them to f32 first: for fewer than `MR_FMA = 6` rows, the
+    /// zero-skipping rows of step 7. From 6 rows on, step 9's union tiles
+    /// gather and pack the pixels of each tile, and on the AMD EPYC Zen 3
+    /// VM (`infer sweep --kernel avx2-union,avx2`, 3 runs, 2026-11-28) that
+    /// was 2–6% slower at batch 100 than converting the batch first.
+    pub fn reads_pixels_faster(self, m: usize) -> bool {
+        self.reads_pixels() && m < params::MR_FMA
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
@@ -188,9 +211,12 @@ impl Kernel {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => k * n,
             Kernel::Tiled => tiled::packed_len(k, n),
             Kernel::Avx2Tile => avx2_tile::packed_len(k, n),
-            Kernel::Avx2Row | Kernel::Avx2Sparse | Kernel::Avx2L1 | Kernel::Avx2Fused | Kernel::Avx2 => {
-                avx2_row::prepared_len(k, n)
-            }
+            Kernel::Avx2Row
+            | Kernel::Avx2Sparse
+            | Kernel::Avx2L1
+            | Kernel::Avx2Fused
+            | Kernel::Avx2Union
+            | Kernel::Avx2 => avx2_row::prepared_len(k, n),
         }
     }
 
@@ -205,9 +231,12 @@ impl Kernel {
             Kernel::Naive | Kernel::Ikj | Kernel::Blocked => out.copy_from_slice(b),
             Kernel::Tiled => tiled::pack(k, n, b, out),
             Kernel::Avx2Tile => avx2_tile::pack(k, n, b, out),
-            Kernel::Avx2Row | Kernel::Avx2Sparse | Kernel::Avx2L1 | Kernel::Avx2Fused | Kernel::Avx2 => {
-                avx2_row::prepare(k, n, b, out)
-            }
+            Kernel::Avx2Row
+            | Kernel::Avx2Sparse
+            | Kernel::Avx2L1
+            | Kernel::Avx2Fused
+            | Kernel::Avx2Union
+            | Kernel::Avx2 => avx2_row::prepare(k, n, b, out),
         }
     }
 
@@ -227,6 +256,7 @@ impl Kernel {
             Kernel::Avx2Sparse => avx2_sparse::matmul(m, k, n, a, b, c),
             Kernel::Avx2L1 => avx2_l1::matmul(m, k, n, a, b, c),
             Kernel::Avx2Fused => avx2_fused::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Union => avx2_union::matmul(m, k, n, a, b, c),
             Kernel::Avx2 => avx2::matmul(m, k, n, a, b, c),
         }
     }
@@ -251,6 +281,7 @@ impl Kernel {
         match self {
             Kernel::Avx2Fused => return avx2_fused::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2L1 => return avx2_l1::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2Union => return avx2_union::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2 => return avx2::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
