@@ -20,7 +20,7 @@
 //!   for bit, so the products and results are those of the float path
 //!   (for mostly-zero images, which that path also sends to step 9).
 //!
-//! Step 8's L1 blocks are left out: slower than step 7 where measured.
+//! Step 8's L1 blocks are left out: no measurable gain where measured.
 //!
 //! Loop order, dense tile path (BLIS names): ic (MR_FMA rows), two-vector
 //! column blocks, p. Other paths: steps 5, 7 and 9.

@@ -11,12 +11,14 @@
 //! those rows stay in C between blocks (51 KB for n = 50: in L2); the
 //! epilogue of step 7 runs on the last block.
 //!
-//! On the AMD EPYC Zen 3 VM (2026-11-28) this is slower than step 7 at
-//! batch 1 and at batch 100 (docs/matmul.md): W1 is 175 KB and the L2 is
-//! 512 KB, so step 7 already reads it from L2, and the blocks cost a load
-//! and a store of each row's partial sums per block (8 blocks for W1).
-//! Step 9 therefore builds on step 7, not on this step. A CPU whose L2
-//! does not hold W1 is where to measure it again.
+//! On the AMD EPYC Zen 3 VM (2026-11-28) it gains nothing that survives
+//! the VM's noise: 0.88× / 0.95× step 7 (batch 1 / batch 100, whole
+//! network) in one 7-round sweep, 1.03× / 1.03× in another
+//! (docs/matmul.md). W1 is 175 KB and the L2 512 KB, so step 7 already
+//! reads it from L2, and the blocks cost a load and a store of each row's
+//! partial sums per block (8 blocks for W1). Steps 9 and 10 therefore build
+//! on step 7, not on this step. A CPU whose L2 does not hold W1 is where to
+//! measure it again.
 //!
 //! Loop order (BLIS names): ic (MC rows), pc (kc rows of B), i (one row),
 //! column block of ≤ `VMAX` vectors, the non-zero p of the block.

@@ -19,7 +19,7 @@
 //!
 //! Loop order (BLIS names): i (one row), column block of ≤ `VMAX` vectors,
 //! p. The pieces of this file (the row layout, the per-row micro-kernel
-//! `x86::row` and the column blocks) are used unchanged by steps 6 to 9.
+//! `x86::row` and the column blocks) are used unchanged by steps 6 to 10.
 //!
 //! Rounding: FMA rounds once per term; with `U > 1` the terms are summed in
 //! `U` interleaved partial sums, a different order from the naive kernel,
@@ -56,7 +56,7 @@ pub fn prepare(k: usize, n: usize, b: &[f32], out: &mut [f32]) {
 }
 
 /// Checks the shapes of `C = A·B` for the row layout and that the CPU has
-/// AVX2 and FMA: what the unchecked loads of steps 5 to 9 rely on.
+/// AVX2 and FMA: what the unchecked loads of steps 5 to 10 rely on.
 ///
 /// # Panics
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
@@ -173,7 +173,7 @@ pub(super) mod x86 {
         }
     }
 
-    /// Where a row reads `A[i][p]`: a row of floats, or (step 9, first
+    /// Where a row reads `A[i][p]`: a row of floats, or (step 10, first
     /// layer) a row of u8 pixels and the table of their values,
     /// [`crate::pixels::VALUES`].
     pub trait Values: Copy {
@@ -195,7 +195,7 @@ pub(super) mod x86 {
         }
     }
 
-    /// The micro-kernel of steps 5 to 9: one row of C, columns
+    /// The micro-kernel of steps 5 to 10: one row of C, columns
     /// `cols.0..cols.1` (`V` vectors), plus `a[p] · B[p]` for each `p` of
     /// `ps`, with `U` sets of accumulators. `b` points at B's row 0 (of this
     /// block of `p`) and column `cols.0`; rows are `np` floats apart.
@@ -257,7 +257,7 @@ pub(super) mod x86 {
     }
 
     /// The loop nest of this step, for [`super::matmul`] and, with the
-    /// epilogue of step 7, for step 9's dense rows.
+    /// epilogue of step 7, for step 10's dense rows.
     ///
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.

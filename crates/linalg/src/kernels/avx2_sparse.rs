@@ -9,7 +9,7 @@
 //! work and reads about 150 of W1's 784 rows. `fma(0, w, acc) = acc`
 //! exactly, so skipping changes no result. The hidden layers' inputs are
 //! sigmoid outputs, never exactly 0: there the gathering is pure overhead
-//! (step 9 sends dense inputs back to step 5's loop or to tiles).
+//! (step 10 sends dense inputs back to step 5's loop or to tiles).
 //!
 //! A row longer than the buffer is done `KC_SPARSE` inputs at a time, its
 //! partial sums kept in C between the pieces.
@@ -51,7 +51,7 @@ pub(super) mod x86 {
     pub type Indices = [u32; KC_SPARSE + LANES];
 
     /// A matrix A whose zero entries this step skips: rows of floats, or
-    /// (step 9's first layer) rows of u8 pixels read through
+    /// (step 10's first layer) rows of u8 pixels read through
     /// [`crate::pixels::VALUES`].
     pub trait SparseRows: Copy {
         /// A piece of a row, as the micro-kernel reads it.
@@ -96,7 +96,7 @@ pub(super) mod x86 {
     }
 
     /// The loop nest of this step, for [`super::matmul`] and, with its
-    /// epilogue, for step 7 and step 9's sparse rows (floats or pixels).
+    /// epilogue, for step 7 and the rows steps 9 and 10 leave over (floats or pixels).
     ///
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.

@@ -68,7 +68,7 @@ pub enum Kernel {
     /// needs a CPU with AVX2 and FMA.
     Avx2Tile,
     /// Step 5, [`avx2_row`]: a row of C in AVX2 registers; needs a CPU
-    /// with AVX2 and FMA (as do steps 6 to 9).
+    /// with AVX2 and FMA (as do steps 6 to 10).
     Avx2Row,
     /// Step 6, [`avx2_sparse`]: zero inputs skipped.
     Avx2Sparse,
@@ -131,7 +131,7 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel is written with AVX2 and FMA (steps 4 to 9).
+    /// Whether the kernel is written with AVX2 and FMA (steps 4 to 10).
     fn is_avx2(self) -> bool {
         matches!(
             self,
