@@ -216,6 +216,17 @@ impl<'r> IdxReader<'r> {
     /// A read error, or the body ending (or passing the limit) first: the
     /// error [`IdxReader::finish`] gives.
     pub fn read_body(&mut self, len: u64, buf: &mut Vec<u8>) -> Result<(), Error> {
+        // a buffer handed back at this length is filled in place (no
+        // zeroing of its spare capacity, as read_to_end does each time)
+        if buf.len() as u64 == len {
+            return match read_full(self, buf) {
+                Ok(got) if got == buf.len() => Ok(()),
+                Ok(_) => {
+                    Err(self.body_problem().unwrap_or_else(|| Problem::format("body ended early")).at(&self.source))
+                }
+                Err(e) => Err(self.io_error(e)),
+            };
+        }
         buf.clear();
         match self.take(len).read_to_end(buf) {
             Ok(got) if got as u64 == len => Ok(()),
