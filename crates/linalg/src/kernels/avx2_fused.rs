@@ -15,7 +15,7 @@
 //! the whole layer, bias and activation included); the table per CPU is in
 //! docs/matmul.md.
 
-use super::avx2_row::check;
+use super::avx2_row::{layer, Nest};
 use crate::activation::Activation;
 
 /// `C = act(A·B + bias)`. A: `m×k`, B prepared by
@@ -25,14 +25,7 @@ use crate::activation::Activation;
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
 #[allow(clippy::too_many_arguments)]
 pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], act: Activation, c: &mut [f32]) {
-    check(m, k, n, a, b, c, "avx2-fused");
-    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::rows relies on.
-    unsafe {
-        super::avx2_sparse::x86::rows(m, k, n, a, b, Some((Some(bias), act)), c)
-    }
+    layer("avx2-fused", Nest::Sparse, m, k, n, a, b, Some((Some(bias), act)), c)
 }
 
 /// `C = A·B`: step 6's kernel (no epilogue to fuse).

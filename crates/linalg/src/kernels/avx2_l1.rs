@@ -26,7 +26,8 @@
 //! Measured: `infer kernels --kernel avx2-fused,avx2-l1`; the table per
 //! CPU is in docs/matmul.md.
 
-use super::avx2_row::check;
+use super::avx2_row::{layer, Nest};
+use crate::activation::Activation;
 
 /// `C = act(A·B + bias)`. A: `m×k`, B prepared by
 /// [`super::avx2_row::prepare`], C: `m×n`.
@@ -34,24 +35,8 @@ use super::avx2_row::check;
 /// # Panics
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
 #[allow(clippy::too_many_arguments)]
-pub fn dense(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    b: &[f32],
-    bias: &[f32],
-    act: crate::activation::Activation,
-    c: &mut [f32],
-) {
-    check(m, k, n, a, b, c, "avx2-l1");
-    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::blocks relies on.
-    unsafe {
-        x86::blocks(m, k, n, a, b, Some((Some(bias), act)), c)
-    }
+pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], act: Activation, c: &mut [f32]) {
+    layer("avx2-l1", Nest::L1, m, k, n, a, b, Some((Some(bias), act)), c)
 }
 
 /// `C = A·B`, the same blocks without an epilogue.
@@ -59,13 +44,7 @@ pub fn dense(
 /// # Panics
 /// As [`dense`].
 pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    check(m, k, n, a, b, c, "avx2-l1");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::blocks relies on.
-    unsafe {
-        x86::blocks(m, k, n, a, b, None, c)
-    }
+    layer("avx2-l1", Nest::L1, m, k, n, a, b, None, c)
 }
 
 #[cfg(target_arch = "x86_64")]

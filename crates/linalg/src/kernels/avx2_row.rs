@@ -30,6 +30,7 @@
 //! the table per CPU is in docs/matmul.md.
 
 use super::params::LANES;
+use crate::activation::Activation;
 
 /// `n` rounded up to whole vectors.
 pub const fn padded(n: usize) -> usize {
@@ -55,6 +56,60 @@ pub fn prepare(k: usize, n: usize, b: &[f32], out: &mut [f32]) {
     }
 }
 
+/// The loop nests of steps 5 to 9, each `(m, k, n, A, B, epilogue, C)`.
+#[derive(Clone, Copy)]
+pub(super) enum Nest {
+    /// Step 5: every `p`, row by row.
+    Row,
+    /// Steps 6 and 7: the non-zero `p`, row by row.
+    Sparse,
+    /// Step 8: the non-zero `p` of L1 blocks shared by the batch.
+    L1,
+    /// Step 9: union tiles of 6 rows.
+    Union,
+}
+
+/// Bias and activation applied in registers on the last block (step 7), or
+/// none.
+pub(super) type Epilogue<'a> = Option<(Option<&'a [f32]>, Activation)>;
+
+/// `C = epilogue(A·B)` through `nest`, for the step named `step`: A `m×k`,
+/// B prepared by [`prepare`], C `m×n`, the bias (if any) `n` elements.
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn layer(
+    step: &str,
+    nest: Nest,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    epilogue: Epilogue<'_>,
+    c: &mut [f32],
+) {
+    check(m, k, n, a, b, c, step);
+    if let Some((Some(bias), _)) = epilogue {
+        assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are present and the slice lengths match the
+    // shapes (checked above), which is all the loop nests rely on.
+    unsafe {
+        use super::{avx2_l1, avx2_sparse, avx2_union};
+        match nest {
+            Nest::Row => x86::rows(m, k, n, a, b, epilogue, c),
+            Nest::Sparse => avx2_sparse::x86::rows(m, k, n, a, b, epilogue, c),
+            Nest::L1 => avx2_l1::x86::blocks(m, k, n, a, b, epilogue, c),
+            Nest::Union => avx2_union::x86::tiles(m, k, n, a, b, epilogue, c),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = nest;
+}
+
 /// Checks the shapes of `C = A·B` for the row layout and that the CPU has
 /// AVX2 and FMA: what the unchecked loads of steps 5 to 10 rely on.
 ///
@@ -72,13 +127,7 @@ pub(super) fn check(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &[f32
 /// # Panics
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
 pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    check(m, k, n, a, b, c, "avx2-row");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::rows relies on.
-    unsafe {
-        x86::rows(m, k, n, a, b, None, c)
-    }
+    layer("avx2-row", Nest::Row, m, k, n, a, b, None, c)
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -20,7 +20,7 @@
 //! Measured: `infer kernels --kernel avx2-row,avx2-sparse`; the table per
 //! CPU is in docs/matmul.md.
 
-use super::avx2_row::check;
+use super::avx2_row::{layer, Nest};
 
 /// `C = A·B` with B prepared by [`super::avx2_row::prepare`] (the row
 /// layout). A: `m×k`, C: `m×n`.
@@ -28,13 +28,7 @@ use super::avx2_row::check;
 /// # Panics
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
 pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    check(m, k, n, a, b, c, "avx2-sparse");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::rows relies on.
-    unsafe {
-        x86::rows(m, k, n, a, b, None, c)
-    }
+    layer("avx2-sparse", Nest::Sparse, m, k, n, a, b, None, c)
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -27,7 +27,7 @@
 //! Measured: `infer kernels --kernel avx2-fused,avx2-union`; the table per
 //! CPU is in docs/matmul.md.
 
-use super::avx2_row::check;
+use super::avx2_row::{layer, Nest};
 use crate::activation::Activation;
 
 /// `C = act(A·B + bias)`. A: `m×k`, B prepared by
@@ -37,14 +37,7 @@ use crate::activation::Activation;
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
 #[allow(clippy::too_many_arguments)]
 pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], act: Activation, c: &mut [f32]) {
-    check(m, k, n, a, b, c, "avx2-union");
-    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are present and the slice lengths match the
-    // shapes (checked above), which is all x86::tiles relies on.
-    unsafe {
-        x86::tiles(m, k, n, a, b, Some((Some(bias), act)), c)
-    }
+    layer("avx2-union", Nest::Union, m, k, n, a, b, Some((Some(bias), act)), c)
 }
 
 /// `C = A·B`, the same tiles without an epilogue.
@@ -52,12 +45,7 @@ pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], a
 /// # Panics
 /// As [`dense`].
 pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    check(m, k, n, a, b, c, "avx2-union");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `dense`.
-    unsafe {
-        x86::tiles(m, k, n, a, b, None, c)
-    }
+    layer("avx2-union", Nest::Union, m, k, n, a, b, None, c)
 }
 
 #[cfg(target_arch = "x86_64")]
