@@ -113,6 +113,20 @@ fn every_int8_kernel_gives_the_portable_logits_on_every_image() {
                 kernel.name()
             );
         }
+        // the batched pass: the same integers in batches of 100 and 7 (a
+        // tile of 6 and one image left over)
+        for batch in [100, 7] {
+            for first in (0..10_000).step_by(batch) {
+                let m = batch.min(10_000 - first);
+                let Some(got) = q.logits_batch(&data.images.pixels[first * 784..(first + m) * 784], m) else {
+                    break;
+                };
+                for (r, got) in got.chunks_exact(10).enumerate() {
+                    let want = portable.logits(data.images.image(first + r));
+                    assert_eq!(got, want.as_slice(), "{} batch {batch}, image {}", kernel.name(), first + r);
+                }
+            }
+        }
         // batch sizes: one image, a batch that splits W1's blocks unevenly,
         // the default, more than a thread's share
         for (batch, threads) in [(1, 1), (37, 2), (100, 1), (100, 2), (10_000, 1)] {
@@ -154,6 +168,13 @@ fn int8_avx2_on_odd_shapes_equals_portable() {
             // about half the inputs zero, as in MNIST
             let x: Vec<u8> = (0..shape[0]).map(|_| if next() % 2 == 0 { 0 } else { next() as u8 }).collect();
             assert_eq!(fast.logits(&x), portable.logits(&x), "shape {shape:?}, input {x:?}");
+        }
+        // 13 images at once: two tiles of 6 and one left over
+        let xs: Vec<u8> = (0..13 * shape[0]).map(|_| if next() % 2 == 0 { 0 } else { next() as u8 }).collect();
+        let got = fast.logits_batch(&xs, 13).unwrap();
+        for (r, x) in xs.chunks_exact(shape[0]).enumerate() {
+            let n = shape[shape.len() - 1];
+            assert_eq!(&got[r * n..(r + 1) * n], portable.logits(x).as_slice(), "shape {shape:?}, image {r}");
         }
     }
 }

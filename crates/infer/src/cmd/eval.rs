@@ -30,8 +30,8 @@ const HELP_TAIL: &str = "  --batch-size N    images per forward pass, N ≥ 1; 1
   --kernel NAME     matmul kernel (see 'infer kernels') [fastest available]
   --predictions F   write one predicted digit per line to F, in file order
   --precision P     f32 (the book's network) or int8 (integer-only, int8
-                    weights, one image at a time; the summary, the JSON and
-                    the report also compare it with f32) [f32]
+                    weights; the summary, the JSON and the report also
+                    compare it with f32) [f32]
   --json            print one JSON object instead of the summary
   --report          also print the confusion matrix, per-class precision and
                     recall, and the most confused pairs (with --json: the
@@ -190,8 +190,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         }
         _ => outln!("kernel      {}", model.kernel().name()),
     }
-    if int8.is_some() {
-        outln!("batch size  1 (the int8 pass runs one image at a time)");
+    if int8.as_ref().is_some_and(|q| q.kernel() == crate::quant::IntKernel::Portable) {
+        outln!("batch size  1 (the portable int8 pass runs one image at a time)");
     } else {
         outln!("batch size  {batch_size}{}", if batch_size == 1 { " (one image at a time)" } else { "" });
     }

@@ -34,15 +34,25 @@
 //! checks that this pass gives the portable pass's logits on all 10,000
 //! test images and on random odd shapes.
 //!
-//! Loop order: one image; per layer, the input pairs `t` (zero pairs
-//! skipped), then the column vectors. Sharing L1 blocks of W1 across a
-//! batch (the f32 avx2 kernel's idea) was tried and measured slower.
+//! - **Register tiles for the hidden layers, over a batch**
+//!   ([`logits_batch`]). W2's and W3's inputs are sigmoid outputs, dense:
+//!   there `MR = 6` images share each loaded pair of weight rows in a
+//!   `6 × 16` tile of `i32` sums (their input pairs packed once per tile),
+//!   as the f32 kernel's step 4. The first layer stays image by image, its
+//!   zero pairs skipped.
+//!
+//! Loop order: per layer, W1 image by image (input pairs `t`, zero pairs
+//! skipped, then the column vectors); W2 and W3 by tiles of 6 images
+//! (column pairs, then `t`). Sharing L1 blocks of W1 across a batch (the
+//! f32 kernel's step 8) was tried and measured slower.
 //!
 //! Measured (`taskset -c 1 infer kernels`, 2026-11-28, AMD EPYC Zen 3, AVX2
 //! integer peak 154 GOP/s): per image W1 0.28 µs (int8-portable 1.46, f32
-//! avx2 1.2), W2 0.16 (1.0, 0.23), W3 0.11 (0.41, 0.17). Whole network
-//! (`infer sweep --precision f32,int8`): 1.09–1.11 M images/s, 2.0× the f32
-//! avx2 kernel at batch 1 and 1.36× at batch 100, same rounds.
+//! avx2 1.2), W2 0.16 (1.0, 0.23), W3 0.11 (0.41, 0.17), image by image.
+//! With the tiles, whole network, `taskset -c 1 infer sweep --precision
+//! f32,int8 --batch-sizes 1,100 --repeat 7`, two runs: int8 batch 100
+//! 1.18× / 1.27× its batch 1 (1.0× before the tiles), and 1.54× / 1.52×
+//! the f32 kernel at batch 100 in the same rounds (1.29–1.36× before).
 
 use super::{QNetwork, MAX_WIDTH};
 use crate::mat::ShapeError;
@@ -120,14 +130,29 @@ pub fn is_available() -> bool {
 /// [`ShapeError::Dim`] for a layer wider than [`VMAX`] vectors,
 /// [`ShapeError::Kernel`] without AVX2.
 pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
-    if !is_available() {
-        return Err(ShapeError::Kernel("int8-avx2"));
-    }
+    check(net, prepared)?;
     if x.len() != net.input_len() {
         return Err(ShapeError::Len { what: "x", expected: net.input_len(), found: x.len() });
     }
     if t.len() != net.output_len() {
         return Err(ShapeError::Len { what: "t", expected: net.output_len(), found: t.len() });
+    }
+    net.forward(x, t, |l, i, input, out| {
+        let w = prepared.get(i).copied().unwrap_or(&[]);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 present, w holds prepared_len(k, n) and padded(n) ≤
+        // VMAX·LANES (all checked above); input holds k bytes
+        unsafe {
+            x86::layer(l.k, padded(l.n), input, w, out)
+        };
+    })
+}
+
+/// What the AVX2 passes rely on: AVX2, one prepared buffer of the right
+/// length per layer, no layer wider than [`VMAX`] vectors.
+fn check(net: &QNetwork<'_>, prepared: &[&[i16]]) -> Result<(), ShapeError> {
+    if !is_available() {
+        return Err(ShapeError::Kernel("int8-avx2"));
     }
     if prepared.len() != net.layers.len() {
         return Err(ShapeError::Len { what: "prepared layers", expected: net.layers.len(), found: prepared.len() });
@@ -140,15 +165,88 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) 
             return Err(ShapeError::Dim { what: "layer width", expected: VMAX * LANES, found: l.n });
         }
     }
-    net.forward(x, t, |l, i, input, out| {
-        let w = prepared.get(i).copied().unwrap_or(&[]);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX2 present, w holds prepared_len(k, n) and padded(n) ≤
-        // VMAX·LANES (all checked above); input holds k bytes
-        unsafe {
-            x86::layer(l.k, padded(l.n), input, w, out)
+    Ok(())
+}
+
+/// Images per register tile of [`logits_batch`].
+pub const MR: usize = 6;
+
+/// Bytes of scratch [`logits_batch`] needs for `m` images: two rows of
+/// [`MAX_WIDTH`] activations per image.
+pub const fn batch_scratch_len(m: usize) -> usize {
+    2 * m * MAX_WIDTH
+}
+
+/// [`logits`] for `m` images at once (`x`: `m × input_len` pixels, `t`:
+/// `m × output_len`), equal to it image by image (integer sums have one
+/// answer). The first layer runs image by image (its zero pixels skipped);
+/// the hidden layers' inputs, sigmoid outputs, are dense, and there `MR = 6`
+/// images share each load of the weights in a `6 × 16` register tile, as
+/// in the f32 kernel. `z` is scratch of [`batch_scratch_len`]`(m)` bytes.
+///
+/// # Errors
+/// As [`logits`], and [`ShapeError::Len`] for `x`, `t` or `z` not sized
+/// for `m` images.
+pub fn logits_batch(
+    net: &QNetwork<'_>,
+    prepared: &[&[i16]],
+    m: usize,
+    x: &[u8],
+    z: &mut [u8],
+    t: &mut [i32],
+) -> Result<(), ShapeError> {
+    check(net, prepared)?;
+    let (k0, classes) = (net.input_len(), net.output_len());
+    if x.len() != m * k0 {
+        return Err(ShapeError::Len { what: "x", expected: m * k0, found: x.len() });
+    }
+    if t.len() != m * classes {
+        return Err(ShapeError::Len { what: "t", expected: m * classes, found: t.len() });
+    }
+    if z.len() < batch_scratch_len(m) {
+        return Err(ShapeError::Len { what: "z", expected: batch_scratch_len(m), found: z.len() });
+    }
+    let (z0, z1) = z[..batch_scratch_len(m)].split_at_mut(m * MAX_WIDTH);
+    let last = net.layers.len() - 1;
+    let mut out = [[0i32; MAX_WIDTH]; MR];
+    for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
+        // layer i reads half (i - 1) % 2 of z (rows MAX_WIDTH apart) and
+        // writes half i % 2
+        let (prev, next) = if i % 2 == 0 { (&*z1, &mut *z0) } else { (&*z0, &mut *z1) };
+        let (input, stride) = if i == 0 { (x, l.k) } else { (prev, MAX_WIDTH) };
+        // the outputs of `rows` images from image r on
+        let mut emit = |r: usize, rows: &[[i32; MAX_WIDTH]]| {
+            for (q, o) in rows.iter().enumerate() {
+                if i == last {
+                    t[(r + q) * l.n..(r + q + 1) * l.n].copy_from_slice(&o[..l.n]);
+                } else {
+                    for (dst, &v) in next[(r + q) * MAX_WIDTH..][..l.n].iter_mut().zip(o) {
+                        *dst = super::activate(net.sigmoid, v);
+                    }
+                }
+            }
         };
-    })
+        let mut r = 0;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 present, w holds prepared_len(k, n), padded(n) ≤
+        // VMAX·LANES (all checked above); rows r..r+MR of the input hold k
+        // bytes each, `stride` apart; a hidden layer's k is at most
+        // MAX_WIDTH (QNetwork::new checks it)
+        unsafe {
+            // dense inputs: MR images at a time
+            while i > 0 && r + MR <= m {
+                x86::tile(l.k, padded(l.n), input.as_ptr().add(r * stride), stride, w, &mut out);
+                emit(r, &out);
+                r += MR;
+            }
+            while r < m {
+                x86::layer(l.k, padded(l.n), &input[r * stride..r * stride + l.k], w, &mut out[0]);
+                emit(r, &out[..1]);
+                r += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One layer alone on one input (`k` u8), its requantized outputs into `t`
@@ -183,7 +281,7 @@ pub fn requantized(l: &super::QDense<'_>, prepared: &[i16], x: &[u8], t: &mut [i
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{LANES, MAX_WIDTH};
+    use super::{LANES, MAX_WIDTH, MR};
 
     /// `t[j] = requantize(Σ_p x[p] · W[p][j] + bias[j])` for one layer, `np`
     /// columns (a multiple of 8). Safety: AVX2; `w` holds
@@ -233,11 +331,81 @@ mod x86 {
         // + bias, then requantized 8 lanes at a time
         let consts = w.as_ptr().add(pairs_len(k, np));
         for (v, s) in sum.iter().enumerate() {
-            let bias = _mm256_loadu_si256(consts.add(v * LANES * 2) as *const __m256i);
-            let mult = _mm256_loadu_si256(consts.add(np * 2 + v * LANES * 2) as *const __m256i);
-            let shift = _mm256_cvtepi16_epi32(_mm_loadu_si128(consts.add(np * 4 + v * LANES) as *const __m128i));
-            let t = requantize(_mm256_add_epi32(*s, bias), mult, shift);
-            _mm256_storeu_si256(acc.as_mut_ptr().add(v * LANES) as *mut __m256i, t);
+            finish(*s, consts, np, v, acc);
+        }
+    }
+
+    /// Column vector `v` of a layer's sums: `+ bias`, requantized 8 lanes
+    /// at a time, stored into `out`. `consts`: the bias, multipliers and
+    /// shifts after the prepared weights.
+    #[inline(always)]
+    unsafe fn finish(s: __m256i, consts: *const i16, np: usize, v: usize, out: &mut [i32; MAX_WIDTH]) {
+        let bias = _mm256_loadu_si256(consts.add(v * LANES * 2) as *const __m256i);
+        let mult = _mm256_loadu_si256(consts.add(np * 2 + v * LANES * 2) as *const __m256i);
+        let shift = _mm256_cvtepi16_epi32(_mm_loadu_si128(consts.add(np * 4 + v * LANES) as *const __m128i));
+        let t = requantize(_mm256_add_epi32(s, bias), mult, shift);
+        _mm256_storeu_si256(out.as_mut_ptr().add(v * LANES) as *mut __m256i, t);
+    }
+
+    /// [`layer`] for `MR` images whose inputs start at `x`, `stride` bytes
+    /// apart: a `MR × 16` register tile of sums per pair of column vectors,
+    /// each loaded pair of weight rows feeding all `MR` images. The input
+    /// pairs are packed once, as the 32-bit lanes `pair` broadcasts.
+    /// Safety: AVX2; `w` holds `prepared_len(k, np)` elements; each of the
+    /// `MR` inputs holds `k ≤ MAX_WIDTH` bytes.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn tile(k: usize, np: usize, x: *const u8, stride: usize, w: &[i16], out: &mut [[i32; MAX_WIDTH]; MR]) {
+        debug_assert!(k <= MAX_WIDTH);
+        let pairs = k.div_ceil(2);
+        // (x[2t], x[2t+1]) of each image as one u32 per lane, MR per t
+        let mut packed = [0u32; MAX_WIDTH / 2 * MR];
+        for t in 0..pairs {
+            for r in 0..MR {
+                let row = x.add(r * stride);
+                let x1 = if 2 * t + 1 < k { *row.add(2 * t + 1) as u32 } else { 0 };
+                *packed.get_unchecked_mut(t * MR + r) = *row.add(2 * t) as u32 | (x1 << 16);
+            }
+        }
+        let consts = w.as_ptr().add(pairs_len(k, np));
+        let nv = np / LANES;
+        for v0 in (0..nv).step_by(2) {
+            if nv - v0 >= 2 {
+                tile_cols::<2>(pairs, np, &packed, w, v0, consts, out);
+            } else {
+                tile_cols::<1>(pairs, np, &packed, w, v0, consts, out);
+            }
+        }
+    }
+
+    /// Column vectors `v0..v0 + V` of the `MR` images' sums.
+    #[inline(always)]
+    unsafe fn tile_cols<const V: usize>(
+        pairs: usize,
+        np: usize,
+        packed: &[u32],
+        w: &[i16],
+        v0: usize,
+        consts: *const i16,
+        out: &mut [[i32; MAX_WIDTH]; MR],
+    ) {
+        let mut sum = [[_mm256_setzero_si256(); V]; MR];
+        for t in 0..pairs {
+            let wrow = w.as_ptr().add(t * np * 2 + v0 * LANES * 2);
+            let mut wv = [_mm256_setzero_si256(); V];
+            for (v, wv_v) in wv.iter_mut().enumerate() {
+                *wv_v = _mm256_loadu_si256(wrow.add(v * LANES * 2) as *const __m256i);
+            }
+            for (r, sum_r) in sum.iter_mut().enumerate() {
+                let xv = _mm256_set1_epi32(*packed.get_unchecked(t * MR + r) as i32);
+                for v in 0..V {
+                    sum_r[v] = _mm256_add_epi32(sum_r[v], _mm256_madd_epi16(xv, wv[v]));
+                }
+            }
+        }
+        for (r, sum_r) in sum.iter().enumerate() {
+            for (v, &s) in sum_r.iter().enumerate() {
+                finish(s, consts, np, v0 + v, &mut out[r]);
+            }
         }
     }
 
