@@ -284,8 +284,6 @@ impl Model {
 /// One thread's buffers for forward passes of up to `m` images.
 struct Worker<'n, 'w> {
     net: &'n Network<'w>,
-    /// the first layer's kernel: it may read the u8 pixels in place
-    first_kernel: linalg::Kernel,
     x: Vec<f32>,
     scratch: Vec<f32>,
     y: Vec<f32>,
@@ -296,7 +294,6 @@ impl<'n, 'w> Worker<'n, 'w> {
     fn new(net: &'n Network<'w>, m: usize) -> Self {
         Worker {
             net,
-            first_kernel: net.layers()[0].kernel(),
             x: vec![0.0; m * net.input_len()],
             scratch: vec![0.0; net.scratch_len(m)],
             y: vec![0.0; m * net.output_len()],
@@ -315,7 +312,8 @@ impl<'n, 'w> Worker<'n, 'w> {
             // the logits, not softmax(logits): softmax keeps the order within
             // a row, so argmax is the same (a test checks all 10,000 images);
             // a kernel that reads the pixels in place needs no f32 copy
-            if self.first_kernel.reads_pixels_faster(rows) {
+            // the first layer's kernel may read the u8 pixels in place
+            if self.net.layers()[0].kernel().reads_pixels_faster(rows) {
                 self.net.logits_pixels(rows, pixels, &mut self.scratch, y)
             } else {
                 let x = &mut self.x[..rows * k];

@@ -218,17 +218,13 @@ impl<'r> IdxReader<'r> {
     pub fn read_body(&mut self, len: u64, buf: &mut Vec<u8>) -> Result<(), Error> {
         // a buffer handed back at this length is filled in place (no
         // zeroing of its spare capacity, as read_to_end does each time)
-        if buf.len() as u64 == len {
-            return match read_full(self, buf) {
-                Ok(got) if got == buf.len() => Ok(()),
-                Ok(_) => {
-                    Err(self.body_problem().unwrap_or_else(|| Problem::format("body ended early")).at(&self.source))
-                }
-                Err(e) => Err(self.io_error(e)),
-            };
-        }
-        buf.clear();
-        match self.take(len).read_to_end(buf) {
+        let read = if buf.len() as u64 == len {
+            read_full(self, buf)
+        } else {
+            buf.clear();
+            self.take(len).read_to_end(buf)
+        };
+        match read {
             Ok(got) if got as u64 == len => Ok(()),
             Ok(_) => Err(self.body_problem().unwrap_or_else(|| Problem::format("body ended early")).at(&self.source)),
             Err(e) => Err(self.io_error(e)),

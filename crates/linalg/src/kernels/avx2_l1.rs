@@ -49,10 +49,9 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
 
 #[cfg(target_arch = "x86_64")]
 pub(super) mod x86 {
-    use crate::activation::Activation;
-    use crate::kernels::avx2_row::padded;
-    use crate::kernels::avx2_row::x86::{column_blocks, row, Pass};
-    use crate::kernels::avx2_sparse::x86::{nonzeros, Indices};
+    use crate::kernels::avx2_row::x86::Pass;
+    use crate::kernels::avx2_row::{padded, Epilogue};
+    use crate::kernels::avx2_sparse::x86::{piece_row, Indices};
     use crate::kernels::params::{l1_block_bytes, KC_SPARSE, LANES, MC};
 
     /// The loop nest of this step; `epilogue` (bias and activation, applied
@@ -61,15 +60,7 @@ pub(super) mod x86 {
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn blocks(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        b: &[f32],
-        epilogue: Option<(Option<&[f32]>, Activation)>,
-        c: &mut [f32],
-    ) {
+    pub unsafe fn blocks(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], epilogue: Epilogue<'_>, c: &mut [f32]) {
         let np = padded(n);
         // rows of B per cache block: kc·n_pad floats fit the L1 budget
         let kc = (l1_block_bytes() / (4 * np.max(LANES))).clamp(LANES, KC_SPARSE);
@@ -85,18 +76,7 @@ pub(super) mod x86 {
                 for i in ic..m.min(ic + MC) {
                     let a_block = &a[i * k + pc.min(k)..i * k + p1];
                     let c_row = &mut c[i * n..(i + 1) * n];
-                    let nnz = nonzeros(a_block, &mut idx);
-                    let ps = &idx[..nnz];
-                    // LOOP 1: column blocks; LOOP 0, inside row: the non-zero p
-                    column_blocks!(n, |V, U, cols| row::<V, U>(
-                        a_block,
-                        b.as_ptr().add(pc * np + cols.0),
-                        np,
-                        ps,
-                        c_row,
-                        cols,
-                        pass
-                    ));
+                    piece_row::<&[f32]>(a_block, b.as_ptr().add(pc * np), np, n, c_row, pass, &mut idx);
                 }
             }
         }

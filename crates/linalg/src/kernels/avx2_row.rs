@@ -134,8 +134,7 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
 pub(super) mod x86 {
     use core::arch::x86_64::*;
 
-    use super::padded;
-    use crate::activation::Activation;
+    use super::{padded, Epilogue};
     use crate::kernels::params::{LANES, VMAX};
 
     /// Runs `$body` once per column block of a row of `$n` columns: at most
@@ -188,7 +187,7 @@ pub(super) mod x86 {
     pub struct Pass<'a> {
         pub first: bool,
         pub last: bool,
-        pub epilogue: Option<(Option<&'a [f32]>, Activation)>,
+        pub epilogue: Epilogue<'a>,
     }
 
     /// The inputs `p` a row visits: all of them (`0..k`, step 5) or the
@@ -311,15 +310,7 @@ pub(super) mod x86 {
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn rows(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        b: &[f32],
-        epilogue: Option<(Option<&[f32]>, Activation)>,
-        c: &mut [f32],
-    ) {
+    pub unsafe fn rows(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], epilogue: Epilogue<'_>, c: &mut [f32]) {
         let np = padded(n);
         let pass = Pass { first: true, last: true, epilogue };
         // LOOP 2: one row of A and C

@@ -35,9 +35,8 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
 pub(super) mod x86 {
     use core::arch::x86_64::*;
 
-    use crate::activation::Activation;
-    use crate::kernels::avx2_row::padded;
     use crate::kernels::avx2_row::x86::{column_blocks, row, Pass, Values};
+    use crate::kernels::avx2_row::{padded, Epilogue};
     use crate::kernels::params::{KC_SPARSE, LANES};
 
     /// The index buffer: `KC_SPARSE` indices and `LANES` of slack, since
@@ -101,7 +100,7 @@ pub(super) mod x86 {
         n: usize,
         a: A,
         b: &[f32],
-        epilogue: Option<(Option<&[f32]>, Activation)>,
+        epilogue: Epilogue<'_>,
         c: &mut [f32],
     ) {
         let np = padded(n);
@@ -115,25 +114,37 @@ pub(super) mod x86 {
                 let p1 = k.min(pc + KC_SPARSE);
                 let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
                 let piece = a.piece(i, k, pc.min(k), p1);
-                let nnz = A::nonzeros(piece, &mut idx);
-                let ps = &idx[..nnz];
-                // LOOP 1: column blocks; LOOP 0, inside row: the non-zero p
-                column_blocks!(n, |V, U, cols| row::<V, U>(
-                    piece,
-                    b.as_ptr().add(pc * np + cols.0),
-                    np,
-                    ps,
-                    c_row,
-                    cols,
-                    pass
-                ));
+                piece_row::<A>(piece, b.as_ptr().add(pc * np), np, n, c_row, pass, &mut idx);
             }
         }
     }
 
+    /// One row of C over one piece of its inputs: the indices of the
+    /// piece's non-zero entries gathered into `idx`, then step 5's
+    /// micro-kernel over those rows of B (`b`: B at the piece's first row).
+    ///
+    /// Safety: AVX2 and FMA present; the piece holds at most `KC_SPARSE`
+    /// entries, each with its row of B; `c_row` holds `n` columns.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn piece_row<A: SparseRows>(
+        piece: A::Piece,
+        b: *const f32,
+        np: usize,
+        n: usize,
+        c_row: &mut [f32],
+        pass: Pass<'_>,
+        idx: &mut Indices,
+    ) {
+        let nnz = A::nonzeros(piece, idx);
+        let ps = &idx[..nnz];
+        // LOOP 1: column blocks; LOOP 0, inside row: the non-zero p
+        column_blocks!(n, |V, U, cols| row::<V, U>(piece, b.add(cols.0), np, ps, c_row, cols, pass));
+    }
+
     /// For each mask of 8 lanes, the positions of its set bits in order, one
     /// per byte: the shuffle that packs the selected lanes to the front.
-    pub const COMPRESS: [u64; 256] = {
+    const COMPRESS: [u64; 256] = {
         let mut table = [0u64; 256];
         let mut mask = 0;
         while mask < 256 {
@@ -160,16 +171,12 @@ pub(super) mod x86 {
     #[inline(always)]
     pub unsafe fn nonzeros(a: &[f32], idx: &mut Indices) -> usize {
         debug_assert!(a.len() <= KC_SPARSE);
-        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let mut nnz = 0;
         let mut p = 0;
         while p + LANES <= a.len() {
             let v = _mm256_loadu_ps(a.as_ptr().add(p));
             let mask = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
-            let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(COMPRESS[mask] as i64));
-            let ids = _mm256_add_epi32(_mm256_permutevar8x32_epi32(lanes, shuffle), _mm256_set1_epi32(p as i32));
-            _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, ids);
-            nnz += mask.count_ones() as usize;
+            nnz = push(idx, nnz, mask, p);
             p += LANES;
         }
         while p < a.len() {
@@ -188,21 +195,14 @@ pub(super) mod x86 {
     #[inline(always)]
     pub unsafe fn nonzero_pixels(a: &[u8], idx: &mut Indices) -> usize {
         debug_assert!(a.len() <= KC_SPARSE);
-        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let mut nnz = 0;
         let mut p = 0;
         while p + 2 * LANES <= a.len() {
             let v = _mm_loadu_si128(a.as_ptr().add(p) as *const __m128i);
             let zero = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) as usize;
-            let mask16 = !zero & 0xffff;
-            for half in 0..2 {
-                let mask = (mask16 >> (8 * half)) & 0xff;
-                let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(COMPRESS[mask] as i64));
-                let base = _mm256_set1_epi32((p + LANES * half) as i32);
-                let ids = _mm256_add_epi32(_mm256_permutevar8x32_epi32(lanes, shuffle), base);
-                _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, ids);
-                nnz += mask.count_ones() as usize;
-            }
+            let mask = !zero & 0xffff;
+            nnz = push(idx, nnz, mask & 0xff, p);
+            nnz = push(idx, nnz, mask >> LANES, p + LANES);
             p += 2 * LANES;
         }
         while p < a.len() {
@@ -211,5 +211,19 @@ pub(super) mod x86 {
             p += 1;
         }
         nnz
+    }
+
+    /// The table shuffle: appends `base + lane` for each set bit of the
+    /// 8-bit `mask` to `idx[nnz..]` (storing all 8 lanes: the buffer's
+    /// slack); returns the new count.
+    ///
+    /// Safety: AVX2 present; `nnz + LANES <= idx.len()`.
+    #[inline(always)]
+    pub unsafe fn push(idx: &mut Indices, nnz: usize, mask: usize, base: usize) -> usize {
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(COMPRESS[mask] as i64));
+        let ids = _mm256_add_epi32(_mm256_permutevar8x32_epi32(lanes, shuffle), _mm256_set1_epi32(base as i32));
+        _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, ids);
+        nnz + mask.count_ones() as usize
     }
 }

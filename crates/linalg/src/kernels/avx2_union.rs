@@ -52,11 +52,10 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
 pub(super) mod x86 {
     use core::arch::x86_64::*;
 
-    use crate::activation::Activation;
     use crate::kernels::avx2_fused::x86::epilogue;
-    use crate::kernels::avx2_row::padded;
     use crate::kernels::avx2_row::x86::{store, tail_mask, Pass};
-    use crate::kernels::avx2_sparse::x86::{rows, Indices, Pixels, SparseRows, COMPRESS};
+    use crate::kernels::avx2_row::{padded, Epilogue};
+    use crate::kernels::avx2_sparse::x86::{push, rows, Indices, Pixels, SparseRows};
     use crate::kernels::params::{KC_SPARSE, LANES, MR_FMA};
 
     /// Rows whose union of non-zero entries this step gathers: floats, or
@@ -161,32 +160,12 @@ pub(super) mod x86 {
         }
     }
 
-    /// Step 6's table shuffle: appends `base + lane` for each set bit of the
-    /// 8-bit `mask` to `idx[nnz..]` (storing all 8 lanes: the buffer's
-    /// slack); returns the new count.
-    #[inline(always)]
-    unsafe fn push(idx: &mut Indices, nnz: usize, mask: usize, base: usize) -> usize {
-        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(COMPRESS[mask] as i64));
-        let ids = _mm256_add_epi32(_mm256_permutevar8x32_epi32(lanes, shuffle), _mm256_set1_epi32(base as i32));
-        _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, ids);
-        nnz + mask.count_ones() as usize
-    }
-
     /// The loop nest of this step for floats; see [`tiles_of`].
     ///
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn tiles(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        b: &[f32],
-        epilogue: Option<(Option<&[f32]>, Activation)>,
-        c: &mut [f32],
-    ) {
+    pub unsafe fn tiles(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], epilogue: Epilogue<'_>, c: &mut [f32]) {
         tiles_of(m, k, n, a, b, epilogue, c)
     }
 
@@ -200,7 +179,7 @@ pub(super) mod x86 {
         n: usize,
         a: &[u8],
         b: &[f32],
-        epilogue: Option<(Option<&[f32]>, Activation)>,
+        epilogue: Epilogue<'_>,
         c: &mut [f32],
     ) {
         tiles_of(m, k, n, Pixels(a), b, epilogue, c)
@@ -215,7 +194,7 @@ pub(super) mod x86 {
         n: usize,
         a: A,
         b: &[f32],
-        epilogue: Option<(Option<&[f32]>, Activation)>,
+        epilogue: Epilogue<'_>,
         c: &mut [f32],
     ) {
         let tile_rows = m - m % MR_FMA;
@@ -236,7 +215,7 @@ pub(super) mod x86 {
         n: usize,
         a: A,
         b: &[f32],
-        epilogue: Option<(Option<&[f32]>, Activation)>,
+        epilogue: Epilogue<'_>,
         c: &mut [f32],
     ) {
         let np = padded(n);
