@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NO_STD := crates/linalg/ensure_no_std/Cargo.toml
 
-.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare
+.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare test-avx512
 
 ## make run: classify the 10,000 bundled test images, print Accuracy:0.9352
 run:
@@ -25,6 +25,12 @@ unit:
 # each criterion benchmark built and run once, untimed
 bench-smoke:
 	$(CARGO) bench -p benches --benches -- --test
+
+## make test-avx512: the AVX-512 kernels' tests on an emulated Skylake-X
+## (Bochs), for machines without AVX-512: 10 to 20 minutes, results
+## only (an emulator says nothing about speed)
+test-avx512:
+	bash scripts/avx512-emu.sh
 
 # linalg inside a #![no_std] #![no_main] binary with panic=abort
 no-std:

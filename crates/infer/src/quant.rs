@@ -1,8 +1,8 @@
 //! The int8 model: the f32 layers quantized once (`linalg::int8::quantize`),
 //! owned here, and run by the integer-only forward pass (the AVX2 one in
-//! batches, the portable one image by image).
+//! batches, the AVX-512 VNNI and portable ones image by image).
 
-use linalg::int8::{self, avx2, QDense, QNetwork, QuantizeInto, HIDDEN_UNITS, LOGIT_UNITS, SIGMOID_LEN};
+use linalg::int8::{self, avx2, vnni, QDense, QNetwork, QuantizeInto, HIDDEN_UNITS, LOGIT_UNITS, SIGMOID_LEN};
 use mnist_data::{Images, Layer};
 
 use crate::Failure;
@@ -32,17 +32,21 @@ pub enum IntKernel {
     Portable,
     /// `linalg::int8::avx2`: `vpmaddwd` on pairs of inputs, bit-identical.
     Avx2,
+    /// `linalg::int8::vnni`: `vpdpbusd` on quads of inputs, bit-identical;
+    /// needs AVX-512 VNNI.
+    Vnni,
 }
 
 impl IntKernel {
-    /// Both, oracle first.
-    pub const ALL: [IntKernel; 2] = [IntKernel::Portable, IntKernel::Avx2];
+    /// Every pass, oracle first.
+    pub const ALL: [IntKernel; 3] = [IntKernel::Portable, IntKernel::Avx2, IntKernel::Vnni];
 
-    /// `int8-portable` or `int8-avx2`.
+    /// `int8-portable`, `int8-avx2` or `int8-vnni`.
     pub fn name(self) -> &'static str {
         match self {
             IntKernel::Portable => "int8-portable",
             IntKernel::Avx2 => "int8-avx2",
+            IntKernel::Vnni => "int8-vnni",
         }
     }
 
@@ -51,10 +55,14 @@ impl IntKernel {
         match self {
             IntKernel::Portable => true,
             IntKernel::Avx2 => avx2::is_available(),
+            IntKernel::Vnni => vnni::is_available(),
         }
     }
 
-    /// The fastest this CPU runs.
+    /// The default: AVX2 where the CPU has it, else portable. The VNNI
+    /// pass is not chosen by default yet: it has not run on a CPU with
+    /// VNNI (nor on an emulated one: see docs/performance.md); ask for it
+    /// with `--precision int8-vnni`.
     pub fn best() -> IntKernel {
         if avx2::is_available() {
             IntKernel::Avx2
@@ -82,6 +90,8 @@ pub struct QModel {
     kernel: IntKernel,
     /// Each layer's weights prepared for the AVX2 pass (empty otherwise).
     prepared: Vec<Vec<i16>>,
+    /// Each layer's weights prepared for the VNNI pass (empty otherwise).
+    quads: Vec<Vec<u32>>,
 }
 
 impl QModel {
@@ -109,8 +119,13 @@ impl QModel {
                 q
             })
             .collect();
-        let model =
-            QModel { layers, sigmoid: int8::sigmoid_table(), kernel: IntKernel::Portable, prepared: Vec::new() };
+        let model = QModel {
+            layers,
+            sigmoid: int8::sigmoid_table(),
+            kernel: IntKernel::Portable,
+            prepared: Vec::new(),
+            quads: Vec::new(),
+        };
         model.with_network(|_| ())?;
         Ok(model.with_kernel(IntKernel::best()))
     }
@@ -121,8 +136,20 @@ impl QModel {
     /// If this CPU cannot run `kernel`.
     pub fn with_kernel(mut self, kernel: IntKernel) -> QModel {
         assert!(kernel.is_available(), "{} cannot run on this CPU", kernel.name());
+        self.quads = match kernel {
+            IntKernel::Vnni => self
+                .layers
+                .iter()
+                .map(|l| {
+                    let mut p = vec![0u32; vnni::prepared_len(l.k, l.n)];
+                    vnni::prepare(&l.dense(), &mut p);
+                    p
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         self.prepared = match kernel {
-            IntKernel::Portable => Vec::new(),
+            IntKernel::Portable | IntKernel::Vnni => Vec::new(),
             IntKernel::Avx2 => self
                 .layers
                 .iter()
@@ -146,19 +173,25 @@ impl QModel {
     pub fn logits(&self, image: &[u8]) -> Vec<i32> {
         self.with_network(|net| {
             let mut t = vec![0i32; net.output_len()];
-            let prepared: Vec<&[i16]> = self.prepared.iter().map(Vec::as_slice).collect();
+            let prepared = self.prepared();
             self.logits_into(&net, &prepared, image, &mut t);
             t
         })
         .expect("checked when the model was made")
     }
 
-    /// One image through this model's pass (`prepared`: its weights as the
-    /// AVX2 pass reads them, empty for the portable one).
-    fn logits_into(&self, net: &QNetwork<'_>, prepared: &[&[i16]], image: &[u8], t: &mut [i32]) {
+    /// Each layer's prepared weights, borrowed.
+    fn prepared(&self) -> (Vec<&[i16]>, Vec<&[u32]>) {
+        (self.prepared.iter().map(Vec::as_slice).collect(), self.quads.iter().map(Vec::as_slice).collect())
+    }
+
+    /// One image through this model's pass (`prepared`: its weights as
+    /// [`QModel::prepared`] lends them).
+    fn logits_into(&self, net: &QNetwork<'_>, prepared: &(Vec<&[i16]>, Vec<&[u32]>), image: &[u8], t: &mut [i32]) {
         match self.kernel {
             IntKernel::Portable => net.logits(image, t),
-            IntKernel::Avx2 => avx2::logits(net, prepared, image, t),
+            IntKernel::Avx2 => avx2::logits(net, &prepared.0, image, t),
+            IntKernel::Vnni => vnni::logits(net, &prepared.1, image, t),
         }
         .expect("image and logits sized by the network")
     }
@@ -180,7 +213,7 @@ impl QModel {
 
     /// The last layer's requantized logits of `m` images (`images`: `m`
     /// of them back to back) by the batched AVX2 pass, or `None` for the
-    /// portable kernel, which runs image by image.
+    /// portable and VNNI passes, which run image by image.
     pub fn logits_batch(&self, images: &[u8], m: usize) -> Option<Vec<i32>> {
         (self.kernel == IntKernel::Avx2).then(|| {
             self.with_network(|net| {
@@ -197,13 +230,13 @@ impl QModel {
     /// The predicted class of each of the first `predictions.len()` images,
     /// on `threads` threads each taking a contiguous share. The AVX2 pass
     /// takes `batch_size` images at a time (its hidden layers in register
-    /// tiles of 6 images); the portable one runs image by image. Either
+    /// tiles of 6 images); the VNNI and portable ones run image by image. Either
     /// way the logits are the same integers.
     pub fn predict(&self, images: &Images, batch_size: usize, threads: usize, predictions: &mut [u8]) {
         let ppi = images.pixels_per_image();
         let run = |first: usize, out: &mut [u8]| {
             self.with_network(|net| {
-                let prepared: Vec<&[i16]> = self.prepared.iter().map(Vec::as_slice).collect();
+                let prepared = self.prepared();
                 let classes = net.output_len();
                 let xs = &images.pixels[first * ppi..(first + out.len()) * ppi];
                 if self.kernel == IntKernel::Avx2 {
@@ -213,7 +246,7 @@ impl QModel {
                     for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
                         let rows = out.len();
                         let t = &mut t[..rows * classes];
-                        avx2::logits_batch(&net, &prepared, rows, xs, &mut z, t).expect("sized by the network");
+                        avx2::logits_batch(&net, &prepared.0, rows, xs, &mut z, t).expect("sized by the network");
                         for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
                             *p = int8::argmax(t) as u8;
                         }

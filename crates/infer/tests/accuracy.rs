@@ -58,7 +58,7 @@ fn the_reports_five_layer_network_scores_0_0982() {
 fn every_prediction_equals_numpys_with_every_kernel_batch_and_thread_count() {
     let data = test_set();
     let want = numpy_predictions();
-    for &kernel in Kernel::ALL.iter().filter(|k| k.is_available()) {
+    for kernel in kernels_under_test() {
         let model = book_model(kernel);
         for (batch, threads) in [(1, 1), (100, 1), (100, 2), (37, 2), (10000, 1)] {
             let mut got = vec![0u8; 10000];
@@ -69,26 +69,44 @@ fn every_prediction_equals_numpys_with_every_kernel_batch_and_thread_count() {
     }
 }
 
-/// The kernel that reads u8 pixels in place (no f32 copy of the batch)
-/// gives the logits of converting them first, bit for bit, on all 10,000
+/// Every available kernel, or those named in `TEST_KERNELS`
+/// (`avx2,avx512`): `make test-avx512` runs this file on an emulated CPU,
+/// where the portable rungs would take an hour.
+fn kernels_under_test() -> Vec<Kernel> {
+    let available = Kernel::ALL.iter().copied().filter(|k| k.is_available());
+    match std::env::var("TEST_KERNELS") {
+        Ok(names) => available.filter(|k| names.split(',').any(|n| n == k.name())).collect(),
+        Err(_) => available.collect(),
+    }
+}
+
+/// The kernels that read u8 pixels in place (no f32 copy of the batch)
+/// give the logits of converting them first, bit for bit, on all 10,000
 /// images, in one batch and in batches of 100 and 7.
 #[test]
 fn pixels_read_in_place_give_the_converted_logits_bit_for_bit() {
     let data = test_set();
-    let readers: Vec<Kernel> = Kernel::ALL.iter().copied().filter(|k| k.is_available() && k.reads_pixels()).collect();
+    let readers: Vec<Kernel> = kernels_under_test().into_iter().filter(|k| k.reads_pixels()).collect();
     if !Kernel::Avx2.is_available() {
-        assert!(readers.is_empty(), "only the avx2 kernel reads pixels");
+        assert!(readers.is_empty(), "only the avx2 and avx512 kernels read pixels");
         return;
     }
-    assert_eq!(readers, [Kernel::Avx2]);
-    let model = book_model(Kernel::Avx2);
+    assert!(readers.iter().all(|k| matches!(k, Kernel::Avx2 | Kernel::Avx512)));
     let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
-    for batch in [10_000, 100, 7] {
-        for first in (0..10_000).step_by(batch) {
-            let count = batch.min(10_000 - first);
-            let via_pixels = model.logits_from_pixels(&data.images, first, count).unwrap();
-            let via_floats = model.logits(&data.images, first, count);
-            assert!(bits(via_pixels) == bits(via_floats), "batch {batch}, images {first}..{}", first + count);
+    for kernel in readers {
+        let model = book_model(kernel);
+        for batch in [10_000, 100, 7] {
+            for first in (0..10_000).step_by(batch) {
+                let count = batch.min(10_000 - first);
+                let via_pixels = model.logits_from_pixels(&data.images, first, count).unwrap();
+                let via_floats = model.logits(&data.images, first, count);
+                assert!(
+                    bits(via_pixels) == bits(via_floats),
+                    "{}: batch {batch}, images {first}..{}",
+                    kernel.name(),
+                    first + count
+                );
+            }
         }
     }
 }

@@ -114,7 +114,7 @@ fn f32_and_int8_interleaved() {
         (r.code, r.stderr.as_str()),
         (
             2,
-            "error: --precision 'int4' is not a precision this CPU runs, expected f32, int8, int8-portable or int8-avx2 (comma-separated)\n"
+            "error: --precision 'int4' is not a precision this CPU runs, expected f32, int8, int8-portable, int8-avx2 or int8-vnni (comma-separated)\n"
         )
     );
 }

@@ -82,10 +82,21 @@ fn check(kernel: Kernel, m: usize, k: usize, n: usize, rng: &mut Rng, sparse: bo
     }
 }
 
+/// Every available kernel, or those named in `TEST_KERNELS` (`avx512`):
+/// `make test-avx512` runs this file on an emulated CPU, where checking the
+/// whole ladder would take an hour.
+fn kernels_under_test() -> Vec<Kernel> {
+    let available = Kernel::ALL.iter().copied().filter(|k| k.is_available());
+    match std::env::var("TEST_KERNELS") {
+        Ok(names) => available.filter(|k| names.split(',').any(|n| n == k.name())).collect(),
+        Err(_) => available.collect(),
+    }
+}
+
 #[test]
 fn every_kernel_matches_the_naive_oracle() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
-    for &kernel in Kernel::ALL.iter().filter(|k| k.is_available()) {
+    for kernel in kernels_under_test() {
         for (m, k, n) in shapes() {
             for sparse in [false, true] {
                 check(kernel, m, k, n, &mut rng, sparse);
@@ -129,7 +140,7 @@ fn shapes_are_checked_at_the_entry_point() {
 #[test]
 fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
     let mut rng = Rng(7);
-    for &kernel in Kernel::ALL.iter().filter(|k| k.is_available()) {
+    for kernel in kernels_under_test() {
         for act in [Activation::Identity, Activation::Sigmoid, Activation::Relu] {
             for (m, k, n, sparse) in [
                 (1, 784, 50, true),
@@ -169,7 +180,7 @@ fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
 #[test]
 fn pixels_read_in_place_equal_the_converted_floats_bit_for_bit() {
     let mut rng = Rng(99);
-    for kernel in Kernel::ALL.iter().copied().filter(|k| k.is_available() && k.reads_pixels()) {
+    for kernel in kernels_under_test().into_iter().filter(|k| k.reads_pixels()) {
         for (m, k, n) in [(1, 784, 50), (100, 784, 50), (3, 17, 9), (7, 300, 13), (2, 0, 5), (1, 16, 1), (6, 257, 104)]
         {
             // about four in five pixels 0, the rest 1..=255
@@ -206,4 +217,42 @@ fn l1d_is_read_from_the_machine() {
     let l1d = l1d_from_sysfs().unwrap_or(L1D_FALLBACK);
     assert!((8 * 1024..=1024 * 1024).contains(&l1d), "L1d of {l1d} bytes");
     assert_eq!(l1_block_bytes(), (l1d / 4 * 3).clamp(8 * 1024, 96 * 1024));
+}
+
+/// Step 11 adds each lane's products in step 10's order and applies the
+/// same epilogue, so on a CPU with AVX-512 the two agree bit for bit, on
+/// pixels and dense inputs, whole tiles and the rows left over. (Elsewhere
+/// there is nothing to compare: `make test-avx512` runs this test on an
+/// emulated AVX-512 CPU.)
+#[test]
+fn avx512_equals_step_10_bit_for_bit() {
+    if !Kernel::Avx512.is_available() {
+        return;
+    }
+    let mut rng = Rng(512);
+    for (m, k, n) in
+        [(6, 784, 50), (100, 784, 50), (100, 50, 100), (100, 100, 10), (13, 300, 65), (12, 257, 129), (7, 0, 3)]
+    {
+        for sparse in [false, true] {
+            let (x, b, bias) = (rng.a(m * k, sparse), rng.vec(k * n), rng.vec(n));
+            let mut prepared = vec![0.0; Kernel::Avx2.prepared_len(k, n)];
+            Kernel::Avx2.prepare(k, n, &b, &mut prepared);
+            let (mut want, mut got) = (vec![0.0f32; m * n], vec![f32::NAN; m * n]);
+            Kernel::Avx2.dense(m, k, n, &x, &prepared, &bias, Activation::Sigmoid, &mut want);
+            Kernel::Avx512.dense(m, k, n, &x, &prepared, &bias, Activation::Sigmoid, &mut got);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "m={m} k={k} n={n} sparse={sparse}");
+        }
+    }
+}
+
+/// [`Kernel::best`] picks a kernel this CPU can run, the same one each time.
+#[test]
+fn the_best_kernel_runs_here_and_stays_chosen() {
+    let best = Kernel::best();
+    assert!(best.is_available(), "{}", best.name());
+    assert_eq!(Kernel::best(), best);
+    if Kernel::Avx2.is_available() {
+        assert!(matches!(best, Kernel::Avx2 | Kernel::Avx512), "{}", best.name());
+    }
 }

@@ -89,12 +89,13 @@ pub fn measure_peak(isa: Isa) -> Option<f64> {
 
 /// One integer layer over the inputs `xs` (`k` bytes each), one call per
 /// input, the requantized outputs into `out` (`prepared`: the weights as the
-/// AVX2 pass reads them, empty for the portable one).
-fn int_pass(ik: IntKernel, dense: &QDense<'_>, prepared: &[i16], xs: &[u8], out: &mut [i32]) {
+/// AVX2 or the VNNI pass reads them, empty for the others).
+fn int_pass(ik: IntKernel, dense: &QDense<'_>, prepared: &(Vec<i16>, Vec<u32>), xs: &[u8], out: &mut [i32]) {
     for (x, t) in xs.chunks_exact(dense.k).zip(out.chunks_exact_mut(dense.n)) {
         match ik {
             IntKernel::Portable => dense.requantized(x, t),
-            IntKernel::Avx2 => int8_avx2::requantized(dense, prepared, x, t),
+            IntKernel::Avx2 => int8_avx2::requantized(dense, &prepared.0, x, t),
+            IntKernel::Vnni => linalg::int8::vnni::requantized(dense, &prepared.1, x, t),
         }
         .expect("sized by the layer");
     }
@@ -231,12 +232,16 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let dense = q.layers[l].dense();
             let xs = &q_inputs[l][..m * k];
             let mut want = vec![0i32; m * n];
-            int_pass(IntKernel::Portable, &dense, &[], xs, &mut want);
+            int_pass(IntKernel::Portable, &dense, &(Vec::new(), Vec::new()), xs, &mut want);
             for &ik in &int_kernels {
-                let mut prepared = Vec::new();
+                let mut prepared = (Vec::new(), Vec::new());
                 if ik == IntKernel::Avx2 {
-                    prepared = vec![0i16; int8_avx2::prepared_len(k, n)];
-                    int8_avx2::prepare(&dense, &mut prepared);
+                    prepared.0 = vec![0i16; int8_avx2::prepared_len(k, n)];
+                    int8_avx2::prepare(&dense, &mut prepared.0);
+                }
+                if ik == IntKernel::Vnni {
+                    prepared.1 = vec![0u32; linalg::int8::vnni::prepared_len(k, n)];
+                    linalg::int8::vnni::prepare(&dense, &mut prepared.1);
                 }
                 let mut got = vec![0i32; m * n];
                 int_pass(ik, &dense, &prepared, xs, &mut got);
@@ -244,15 +249,21 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 let error = got.iter().zip(&want).map(|(a, b)| (*a as i64 - *b as i64).abs()).max().unwrap_or(0) as f64;
                 let mut call = move || int_pass(ik, &dense, &prepared, black_box(xs), black_box(&mut got));
                 let reps = calibrate(&mut call);
-                let isa = if ik == IntKernel::Avx2 { Isa::Avx2Int } else { Isa::Sse2 };
+                let isa = match ik {
+                    IntKernel::Avx2 => Isa::Avx2Int,
+                    IntKernel::Vnni => Isa::Vnni,
+                    IntKernel::Portable => Isa::Sse2,
+                };
                 let (layer, name) = (format!("W{}", l + 1), ik.name());
                 rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error });
                 jobs.push((Box::new(call), reps));
             }
         }
     }
-    let peaks: Vec<(Isa, Option<f64>)> =
-        [Isa::Sse2, Isa::Avx2, Isa::Avx512, Isa::Avx2Int].into_iter().map(|i| (i, measure_peak(i))).collect();
+    let peaks: Vec<(Isa, Option<f64>)> = [Isa::Sse2, Isa::Avx2, Isa::Avx512, Isa::Avx2Int, Isa::Vnni]
+        .into_iter()
+        .map(|i| (i, measure_peak(i)))
+        .collect();
     // rounds: one sample of every configuration in turn
     for _ in 0..rounds {
         for (row, (call, reps)) in rows.iter_mut().zip(jobs.iter_mut()) {

@@ -165,8 +165,9 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "int8" => engines.push(Engine::Int8(IntKernel::best())),
             "int8-portable" => engines.push(Engine::Int8(IntKernel::Portable)),
             "int8-avx2" if IntKernel::Avx2.is_available() => engines.push(Engine::Int8(IntKernel::Avx2)),
+            "int8-vnni" if IntKernel::Vnni.is_available() => engines.push(Engine::Int8(IntKernel::Vnni)),
             other => fail!(
-                "--precision '{other}' is not a precision this CPU runs, expected f32, int8, int8-portable or int8-avx2 (comma-separated)"
+                "--precision '{other}' is not a precision this CPU runs, expected f32, int8, int8-portable, int8-avx2 or int8-vnni (comma-separated)"
             ),
         }
     }

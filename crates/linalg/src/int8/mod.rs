@@ -27,6 +27,7 @@
 use crate::mat::ShapeError;
 
 pub mod avx2;
+pub mod vnni;
 
 /// Entries of the sigmoid table.
 pub const SIGMOID_LEN: usize = 256;

@@ -17,6 +17,7 @@
 //! | 8 | `avx2_l1.rs` | blocks of B sized to the L1d, shared by `MC` rows of the batch (measured, not kept) |
 //! | 9 | `avx2_union.rs` | step 4's register tiles over the union of 6 rows' non-zero inputs |
 //! | 10 | `avx2.rs` | per input: step 9 for pixels (read as u8 in place), step 4's tiles or step 5's rows for dense inputs |
+//! | 11 | `avx512.rs` | step 10's tiles on 16-lane AVX-512 vectors with masked edges; chosen by [`Kernel::best`] only where it measures faster |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -32,7 +33,10 @@ pub mod avx2_row;
 pub mod avx2_sparse;
 pub mod avx2_tile;
 pub mod avx2_union;
+pub mod avx512;
 pub mod blocked;
+#[cfg(feature = "std")]
+pub mod choose;
 pub mod ikj;
 pub mod naive;
 pub mod params;
@@ -79,8 +83,12 @@ pub enum Kernel {
     /// Step 9, [`avx2_union`]: register tiles over the union of the tile's
     /// non-zero inputs.
     Avx2Union,
-    /// Step 10, [`avx2`]: each input to the loop that suits it; the fastest.
+    /// Step 10, [`avx2`]: each input to the loop that suits it; the fastest
+    /// without AVX-512.
     Avx2,
+    /// Step 11, [`avx512`]: step 10's tiles with AVX-512; needs a CPU with
+    /// AVX-512F.
+    Avx512,
 }
 
 impl Kernel {
@@ -97,6 +105,7 @@ impl Kernel {
         Kernel::Avx2L1,
         Kernel::Avx2Union,
         Kernel::Avx2,
+        Kernel::Avx512,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -113,6 +122,7 @@ impl Kernel {
             Kernel::Avx2Fused => "avx2-fused",
             Kernel::Avx2Union => "avx2-union",
             Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
         }
     }
 
@@ -124,7 +134,9 @@ impl Kernel {
     /// The instruction set the kernel is written for: the peak its speed is
     /// measured against.
     pub fn isa(self) -> peak::Isa {
-        if self.is_avx2() {
+        if self == Kernel::Avx512 {
+            peak::Isa::Avx512
+        } else if self.is_avx2() {
             peak::Isa::Avx2
         } else {
             peak::Isa::Sse2
@@ -149,26 +161,44 @@ impl Kernel {
     /// FMA are detected at run time; without it, only if the build enables
     /// them (`-C target-feature=+avx2,+fma`).
     pub fn is_available(self) -> bool {
-        !self.is_avx2() || avx2::is_available()
+        match self {
+            Kernel::Avx512 => avx512::is_available(),
+            _ => !self.is_avx2() || avx2::is_available(),
+        }
     }
 
-    /// With `std`: the fastest kernel this CPU can run (AVX2 where the CPU
-    /// has it, detected at run time). Without `std`, for embedded builds:
-    /// [`Kernel::Ikj`], which reads plain row-major weights in place (from a
-    /// `static`, so from flash), with no prepared copy in RAM; or the AVX2
-    /// kernel if the build enables AVX2 and FMA.
+    /// With `std`: the fastest kernel this CPU can run. Without AVX2 that
+    /// is the portable [`Kernel::Tiled`]; with AVX2 and FMA, step 10
+    /// ([`Kernel::Avx2`]); where the CPU also has AVX-512F, step 10 or step 11
+    /// ([`Kernel::Avx512`]), whichever [`choose::faster`] measures faster on
+    /// this core, once per process (about a millisecond): AVX-512 doubles
+    /// the FMA width on Intel's server cores but runs on 256-bit halves on
+    /// AMD Zen 4, and a rule written from one of them would be a guess on
+    /// the other.
+    ///
+    /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
+    /// plain row-major weights in place (from a `static`, so from flash),
+    /// with no prepared copy in RAM; or the AVX2 kernel if the build enables
+    /// AVX2 and FMA.
     pub fn best() -> Kernel {
-        if cfg!(feature = "std") || avx2::is_available() {
-            Kernel::ALL.iter().rev().copied().find(|k| k.is_available()).unwrap_or(Kernel::Naive)
+        #[cfg(feature = "std")]
+        if avx512::is_available() {
+            static CHOICE: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+            return *CHOICE.get_or_init(|| choose::faster(Kernel::Avx2, Kernel::Avx512));
+        }
+        if avx2::is_available() {
+            Kernel::Avx2
+        } else if cfg!(feature = "std") {
+            Kernel::Tiled
         } else {
             Kernel::Ikj
         }
     }
 
     /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]):
-    /// step 10 only.
+    /// steps 10 and 11.
     pub fn reads_pixels(self) -> bool {
-        self == Kernel::Avx2
+        matches!(self, Kernel::Avx2 | Kernel::Avx512)
     }
 
     /// Whether reading `m` rows of pixels in place is faster than
@@ -201,8 +231,13 @@ impl Kernel {
         act: Activation,
         c: &mut [f32],
     ) {
-        assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
-        avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
+        match self {
+            Kernel::Avx512 => avx512::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            _ => {
+                assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
+                avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
+            }
+        }
     }
 
     /// Elements of the buffer that [`Kernel::prepare`] fills for a `k×n` B.
@@ -216,7 +251,8 @@ impl Kernel {
             | Kernel::Avx2L1
             | Kernel::Avx2Fused
             | Kernel::Avx2Union
-            | Kernel::Avx2 => avx2_row::prepared_len(k, n),
+            | Kernel::Avx2
+            | Kernel::Avx512 => avx2_row::prepared_len(k, n),
         }
     }
 
@@ -236,7 +272,8 @@ impl Kernel {
             | Kernel::Avx2L1
             | Kernel::Avx2Fused
             | Kernel::Avx2Union
-            | Kernel::Avx2 => avx2_row::prepare(k, n, b, out),
+            | Kernel::Avx2
+            | Kernel::Avx512 => avx2_row::prepare(k, n, b, out),
         }
     }
 
@@ -258,6 +295,7 @@ impl Kernel {
             Kernel::Avx2Fused => avx2_fused::matmul(m, k, n, a, b, c),
             Kernel::Avx2Union => avx2_union::matmul(m, k, n, a, b, c),
             Kernel::Avx2 => avx2::matmul(m, k, n, a, b, c),
+            Kernel::Avx512 => avx512::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -283,6 +321,7 @@ impl Kernel {
             Kernel::Avx2L1 => return avx2_l1::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Union => return avx2_union::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2 => return avx2::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512 => return avx512::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");

@@ -8,6 +8,8 @@
 //! | [`sse2_peak_loop`] | `mulps` + `addps` on 4 lanes (the portable kernels on the default x86_64 target) | 8 per pair |
 //! | [`super::avx2::fma_peak_loop`] | `vfmadd231ps` on 8 lanes | 16 per FMA |
 //! | [`avx512_peak_loop`] | `vfmadd231ps` on 16 lanes | 32 per FMA |
+//! | [`avx2_int16_peak_loop`] | `vpmaddwd` + `vpaddd` on 16 i16 pairs | 32 integer ops per pair |
+//! | [`vnni_peak_loop`] | `vpdpbusd` on 64 u8×i8 products | 128 integer ops |
 //!
 //! Each runs 12 independent chains (enough to hide a 4-cycle latency on two
 //! pipes) and returns a value depending on every operation.
@@ -25,6 +27,9 @@ pub enum Isa {
     Avx512,
     /// AVX2 integer multiply-adds (`vpmaddwd`), for the int8 passes.
     Avx2Int,
+    /// AVX-512 VNNI (`vpdpbusd`: 64 u8×i8 multiply-adds into 16 sums), for
+    /// the int8 VNNI pass.
+    Vnni,
 }
 
 impl Isa {
@@ -35,6 +40,7 @@ impl Isa {
             Isa::Avx2 => "avx2",
             Isa::Avx512 => "avx512",
             Isa::Avx2Int => "avx2-int",
+            Isa::Vnni => "avx512-vnni",
         }
     }
 
@@ -45,6 +51,7 @@ impl Isa {
             Isa::Avx2 => 12 * 16,
             Isa::Avx512 => 12 * 32,
             Isa::Avx2Int => 12 * 32,
+            Isa::Vnni => 12 * 128,
         }
     }
 
@@ -55,6 +62,7 @@ impl Isa {
             Isa::Avx2 => super::avx2::is_available(),
             Isa::Avx512 => avx512_available(),
             Isa::Avx2Int => super::avx2::is_available(),
+            Isa::Vnni => crate::int8::vnni::is_available(),
         }
     }
 
@@ -69,6 +77,7 @@ impl Isa {
             Isa::Avx2 => super::avx2::fma_peak_loop(iterations),
             Isa::Avx512 => avx512_peak_loop(iterations),
             Isa::Avx2Int => avx2_int16_peak_loop(iterations) as f32,
+            Isa::Vnni => vnni_peak_loop(iterations) as f32,
         })
     }
 }
@@ -158,9 +167,45 @@ pub fn avx2_int16_peak_loop(iterations: usize) -> i32 {
     }
 }
 
+/// `iterations × 12` independent `vpdpbusd`.
+///
+/// # Panics
+/// If the CPU lacks AVX-512 VNNI.
+pub fn vnni_peak_loop(iterations: usize) -> i32 {
+    assert!(crate::int8::vnni::is_available(), "the VNNI peak loop needs a CPU with AVX-512 VNNI");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F and VNNI are present (checked above)
+    unsafe {
+        x86::vnni_peak_loop(iterations)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = iterations;
+        unreachable!()
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
+
+    /// Safety: AVX-512F and VNNI present.
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    pub unsafe fn vnni_peak_loop(iterations: usize) -> i32 {
+        let mut acc = [_mm512_setzero_si512(); 12];
+        let (a, b) = (_mm512_set1_epi8(3), _mm512_set1_epi8(-2));
+        for _ in 0..iterations {
+            for acc_i in acc.iter_mut() {
+                *acc_i = _mm512_dpbusd_epi32(*acc_i, a, b);
+            }
+            core::arch::asm!("", options(nomem, nostack));
+        }
+        let mut sum = _mm512_setzero_si512();
+        for acc_i in acc {
+            sum = _mm512_add_epi32(sum, acc_i);
+        }
+        _mm512_reduce_add_epi32(sum)
+    }
 
     /// Safety: AVX2 present.
     #[target_feature(enable = "avx2")]

@@ -1,0 +1,238 @@
+//! Integer step 2: the int8 forward pass with AVX-512 VNNI (`vpdpbusd`),
+//! bit-identical to the portable pass ([`super::QNetwork::logits`]).
+//!
+//! What changed from step 1 ([`super::avx2`], `vpmaddwd` on `i16` pairs):
+//!
+//! - **`vpdpbusd` on the model's own types.** It multiplies unsigned bytes
+//!   (the u8 activations) by signed bytes (the int8 weights), adds each
+//!   lane's four products into its `i32` sum, with no intermediate
+//!   saturation (the non-saturating form): 64 multiply-adds per
+//!   instruction, against `vpmaddwd`'s 16 on AVX2. No widening: the prepared
+//!   W1 is 50 KB of `i8` quads instead of 88 KB of `i16` pairs.
+//! - **Weights as quads of rows.** For each group of four input rows
+//!   `4t..4t+4` and each column `j`, the four weights side by side: one
+//!   32-bit lane. Columns padded to 16 (one 512-bit vector), rows past `k`
+//!   zero.
+//! - **Zero skipping by quads.** Four input bytes read as one `u32`; a quad
+//!   of four zero pixels adds nothing and is skipped, found 64 bytes at a
+//!   time with `vptestmd`.
+//! - **A row of sums in registers**: up to 7 vectors (112 columns, every
+//!   layer of the book) for the whole input loop.
+//! - **The finish as the portable pass.** `+ bias` and the requantization
+//!   run in the portable pass's own integer code on the exact sums:
+//!   at most 100 outputs per layer, so a scalar finish costs little next to
+//!   the products, and the result is the portable one by construction.
+//!
+//! Image by image, every layer (the batched tiles of step 1 are not carried
+//! over yet).
+//!
+//! Not yet run: written on AMD Zen 3 (no VNNI), and Debian's Bochs 2.7
+//! hangs booting Linux with its Ice Lake model, so `make test-avx512` could
+//! not execute it. `crates/infer/tests/int8.rs` compares it with the
+//! portable pass (all 10,000 images, odd shapes) wherever the CPU has VNNI;
+//! until that has passed it is not the default.
+
+use super::{QDense, QNetwork, MAX_WIDTH};
+use crate::mat::ShapeError;
+
+/// `i32` lanes per 512-bit vector.
+pub const LANES: usize = 16;
+/// The most vectors of sums one row keeps in registers.
+pub const VMAX: usize = 7;
+
+// a layer's outputs land in the shared driver's buffer of MAX_WIDTH
+const _: () = assert!(VMAX * LANES <= MAX_WIDTH);
+
+/// `n` rounded up to whole vectors.
+pub const fn padded(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// 32-bit words of one layer prepared by [`prepare`]: `⌈k/4⌉` quads of
+/// rows, `padded(n)` columns each, four `i8` weights per word.
+pub const fn prepared_len(k: usize, n: usize) -> usize {
+    k.div_ceil(4) * padded(n)
+}
+
+/// Writes the layer's weights as quads of rows, four `i8` per `u32` word
+/// (row `4t + q` in byte `q`), zero past `k` and `n`.
+///
+/// # Panics
+/// If a slice has the wrong length.
+pub fn prepare(l: &QDense<'_>, out: &mut [u32]) {
+    let (k, n) = (l.k, l.n);
+    assert_eq!(l.Wq.len(), k * n, "Wq must be k×n");
+    assert_eq!(out.len(), prepared_len(k, n), "prepared length");
+    let np = padded(n);
+    out.fill(0);
+    for i in 0..k {
+        for j in 0..n {
+            out[(i / 4) * np + j] |= (l.Wq[i * n + j] as u8 as u32) << (8 * (i % 4));
+        }
+    }
+}
+
+/// Whether this CPU runs the VNNI pass: AVX-512F and AVX-512 VNNI,
+/// detected at run time with `std`, fixed at compile time without it.
+pub fn is_available() -> bool {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+    {
+        cfg!(all(target_feature = "avx512f", target_feature = "avx512vnni"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The last layer's requantized logits of one image, as
+/// [`QNetwork::logits`] computes them, with each layer's weights prepared
+/// by [`prepare`] in `prepared` (input layer first).
+///
+/// # Errors
+/// [`ShapeError::Len`] for a buffer or prepared layer of the wrong length,
+/// [`ShapeError::Dim`] for a layer wider than [`VMAX`] vectors,
+/// [`ShapeError::Kernel`] without AVX-512 VNNI.
+pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+    check(net, prepared)?;
+    // forward checks the lengths of x and t
+    net.forward(x, t, |l, i, input, out| {
+        let w = prepared.get(i).copied().unwrap_or(&[]);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX-512F and VNNI present, w holds prepared_len(k, n) and
+        // padded(n) ≤ VMAX·LANES (all checked above); input holds k bytes
+        unsafe {
+            x86::sums(l.k, padded(l.n), input, w, out)
+        };
+        finish(l, out);
+    })
+}
+
+/// One layer alone on one input (`k` u8), its requantized outputs into `t`
+/// (`n`), with weights prepared by [`prepare`]: for timing one layer.
+///
+/// # Errors
+/// [`ShapeError::Len`] for a slice of the wrong length,
+/// [`ShapeError::Kernel`] without AVX-512 VNNI.
+pub fn requantized(l: &QDense<'_>, prepared: &[u32], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+    if !is_available() {
+        return Err(ShapeError::Kernel("int8-vnni"));
+    }
+    if x.len() != l.k || t.len() != l.n || prepared.len() != prepared_len(l.k, l.n) || padded(l.n) > VMAX * LANES {
+        return Err(ShapeError::Len {
+            what: "x, t or prepared W",
+            expected: prepared_len(l.k, l.n),
+            found: prepared.len(),
+        });
+    }
+    let mut out = [0i32; MAX_WIDTH];
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F and VNNI present; every length checked above
+    unsafe {
+        x86::sums(l.k, padded(l.n), x, prepared, &mut out)
+    };
+    finish(l, &mut out);
+    t.copy_from_slice(&out[..l.n]);
+    Ok(())
+}
+
+/// What the pass relies on: the CPU, one prepared buffer of the right
+/// length per layer, no layer wider than [`VMAX`] vectors.
+fn check(net: &QNetwork<'_>, prepared: &[&[u32]]) -> Result<(), ShapeError> {
+    if !is_available() {
+        return Err(ShapeError::Kernel("int8-vnni"));
+    }
+    if prepared.len() != net.layers.len() {
+        return Err(ShapeError::Len { what: "prepared layers", expected: net.layers.len(), found: prepared.len() });
+    }
+    for (l, p) in net.layers.iter().zip(prepared) {
+        if p.len() != prepared_len(l.k, l.n) {
+            return Err(ShapeError::Len { what: "prepared W", expected: prepared_len(l.k, l.n), found: p.len() });
+        }
+        if padded(l.n) > VMAX * LANES {
+            return Err(ShapeError::Dim { what: "layer width", expected: VMAX * LANES, found: l.n });
+        }
+    }
+    Ok(())
+}
+
+/// `out[j] = requantize(out[j] + bias[j])` for the layer's `n` outputs:
+/// the portable pass's own arithmetic on the exact sums.
+fn finish(l: &QDense<'_>, out: &mut [i32; MAX_WIDTH]) {
+    for (((o, &b), &m), &s) in out.iter_mut().zip(l.bias).zip(l.mult).zip(l.shift) {
+        *o = super::requantize(o.wrapping_add(b), m, s);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use super::{LANES, MAX_WIDTH};
+
+    /// `out[j] = Σ_p x[p] · W[p][j]` for one layer, `np` columns (a
+    /// multiple of 16). Safety: AVX-512F and VNNI; `w` holds
+    /// `prepared_len(k, np)` words, `x` at least `k` bytes.
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    pub unsafe fn sums(k: usize, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
+        match np / LANES {
+            1 => row::<1>(k, np, x, w, out),
+            2 => row::<2>(k, np, x, w, out),
+            3 => row::<3>(k, np, x, w, out),
+            4 => row::<4>(k, np, x, w, out),
+            5 => row::<5>(k, np, x, w, out),
+            6 => row::<6>(k, np, x, w, out),
+            7 => row::<7>(k, np, x, w, out),
+            _ => {}
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn row<const V: usize>(k: usize, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
+        let mut sum = [_mm512_setzero_si512(); V];
+        let xp = x.as_ptr();
+        // 16 quads (64 inputs) at a time: the quads with a non-zero input,
+        // visited in order with no branch on the data
+        let whole = k / 64;
+        for b in 0..whole {
+            let v = _mm512_loadu_si512(xp.add(64 * b) as *const _);
+            let mut nonzero = _mm512_test_epi32_mask(v, v) as u32;
+            while nonzero != 0 {
+                let t = 16 * b + nonzero.trailing_zeros() as usize;
+                quad::<V>(&mut sum, w, np, t, (xp.add(4 * t) as *const u32).read_unaligned());
+                nonzero &= nonzero - 1;
+            }
+        }
+        let mut t = 16 * whole;
+        while 4 * t < k {
+            let mut word = 0u32;
+            for q in 0..4 {
+                if 4 * t + q < k {
+                    word |= (*xp.add(4 * t + q) as u32) << (8 * q);
+                }
+            }
+            if word != 0 {
+                quad::<V>(&mut sum, w, np, t, word);
+            }
+            t += 1;
+        }
+        for (v, s) in sum.iter().enumerate() {
+            _mm512_storeu_si512(out.as_mut_ptr().add(v * LANES) as *mut _, *s);
+        }
+    }
+
+    /// Input quad `t` (four u8 in `word`) into every vector of sums.
+    #[inline(always)]
+    unsafe fn quad<const V: usize>(sum: &mut [__m512i; V], w: &[u32], np: usize, t: usize, word: u32) {
+        let xv = _mm512_set1_epi32(word as i32);
+        let wrow = w.as_ptr().add(t * np);
+        for (v, s) in sum.iter_mut().enumerate() {
+            let wv = _mm512_loadu_si512(wrow.add(v * LANES) as *const _);
+            *s = _mm512_dpbusd_epi32(*s, xv, wv);
+        }
+    }
+}

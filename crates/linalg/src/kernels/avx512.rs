@@ -1,0 +1,304 @@
+//! Step 11: step 10's tiles with AVX-512: sixteen lanes, masked edges.
+//!
+//! What changed from step 10 (avx2), for whole groups of `MR_FMA = 6` rows:
+//!
+//! - **512-bit vectors.** One `vfmadd231ps zmm` does 16 multiply-adds where
+//!   step 10 does 8, and a 6-row tile holds `6 × 4` vectors of C: 64
+//!   columns, so W1 (n = 50) is one column block instead of four, and each
+//!   index of the union costs 4 loads of B and 6 broadcasts of A instead of
+//!   7 and 24. W2 (n = 100) is two blocks (4 + 3 vectors), W3 (n = 10) one.
+//!   Registers: 24 accumulators, 4 of B, 1 of A, of the 32.
+//! - **Masked edges.** The last vector of a row of B is read with a
+//!   lane mask (`vmovups zmm{k}{z}`), so B keeps step 5's row layout,
+//!   padded to 8 columns, and the same prepared weights serve steps 5 to 11:
+//!   [`crate::kernels::Kernel::best`] can choose between them at run time.
+//! - **The same sums.** Each lane of C adds the same products in the same
+//!   order as step 9's union tiles (pixels and other mostly-zero inputs) or
+//!   step 10's dense tiles (the hidden layers), and the epilogue is step 7's
+//!   8-lane code on each half of the vector: for whole groups of 6 rows
+//!   the results equal step 10's bit for bit (`tests/kernels.rs` checks this
+//!   where the CPU has AVX-512).
+//!
+//! The rows left over after the groups of 6 (batch 1 is all left over) go
+//! through step 10 unchanged.
+//!
+//! Zen 4 executes a 512-bit FMA as two 256-bit halves, so there this step
+//! saves instructions (loads, broadcasts, loop overhead) but not FMA
+//! cycles; on Intel's server cores (two 512-bit FMA units) it doubles the
+//! peak. Which step is faster is measured at run time, not assumed:
+//! [`crate::kernels::Kernel::best`].
+//!
+//! Loop order (BLIS names): ic (MR_FMA rows), pieces of `KC_SPARSE` p,
+//! column blocks of up to 4 vectors, the union's (or every) p.
+//!
+//! Checked: kernel tests against the naive oracle and against step 10, and
+//! the predictions on all 10,000 test images, run on an emulated AVX-512
+//! CPU (`make test-avx512`: Bochs, Skylake-X model) on a machine without
+//! AVX-512. Measured speed: see docs/matmul.md (only on machines with
+//! AVX-512).
+
+use super::avx2_row::check;
+use super::params::MR_FMA;
+use crate::activation::Activation;
+
+pub use super::avx2_row::{prepare, prepared_len};
+
+/// `f32` lanes per AVX-512 vector.
+pub const LANES_512: usize = 16;
+/// Vectors of C per row of a tile: 64 columns.
+pub const V512: usize = 4;
+
+/// Whether this CPU has AVX-512F (and AVX2 and FMA, for the rows left
+/// over): detected at run time with `std`, fixed at compile time without it.
+pub fn is_available() -> bool {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        std::is_x86_feature_detected!("avx512f") && super::avx2::is_available()
+    }
+    #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+    {
+        cfg!(all(target_feature = "avx512f", target_feature = "avx2", target_feature = "fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `C = act(A·B + bias)`. A: `m×k`, B prepared by [`prepare`], C: `m×n`.
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX-512F.
+#[allow(clippy::too_many_arguments)]
+pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], act: Activation, c: &mut [f32]) {
+    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+    run(m, k, n, a, b, Some(bias), act, c);
+}
+
+/// `C = A·B`: the same kernel with no bias and no activation.
+///
+/// # Panics
+/// As [`dense`].
+pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    run(m, k, n, a, b, None, Activation::Identity, c);
+}
+
+/// `C = act(X·B + bias)` for u8 pixels read as `p / 255`, as
+/// [`super::avx2::dense_pixels`]: the same result as converting them and
+/// calling [`dense`], bit for bit, for mostly-zero images.
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX-512F.
+#[allow(clippy::too_many_arguments)]
+pub fn dense_pixels(
+    m: usize,
+    k: usize,
+    n: usize,
+    pixels: &[u8],
+    b: &[f32],
+    bias: &[f32],
+    act: Activation,
+    c: &mut [f32],
+) {
+    assert_eq!(pixels.len(), m * k, "X must be m×k = {m}×{k}");
+    assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
+    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
+    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+    assert!(is_available(), "the avx512 kernel needs a CPU with AVX-512F, AVX2 and FMA");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F, AVX2 and FMA are present and the slice lengths
+    // match the shapes (checked above), which is all x86::tiles relies on.
+    unsafe {
+        use super::avx2_sparse::x86::Pixels;
+        let tile_rows = m - m % MR_FMA;
+        x86::tiles(tile_rows, k, n, x86::Rows::Sparse(Pixels(pixels)), b, Some((Some(bias), act)), c);
+        let (pixels, c) = (&pixels[tile_rows * k..], &mut c[tile_rows * n..]);
+        super::avx2::dense_pixels(m - tile_rows, k, n, pixels, b, bias, act, c);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: Option<&[f32]>, act: Activation, c: &mut [f32]) {
+    check(m, k, n, a, b, c, "avx512");
+    assert!(is_available(), "the avx512 kernel needs a CPU with AVX-512F, AVX2 and FMA");
+    let tile_rows = m - m % MR_FMA;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F, AVX2 and FMA are present, and the slice lengths
+    // match the shapes (checked above), which is all x86::tiles relies on.
+    unsafe {
+        let epilogue = match (bias, act) {
+            (None, Activation::Identity) => None,
+            fused => Some(fused),
+        };
+        // step 10's test: more than half of the first rows' inputs zero
+        let probe = &a[..(MR_FMA * k).min(a.len())];
+        let rows = if probe.iter().filter(|&&x| x != 0.0).count() * 2 <= probe.len() {
+            x86::Rows::Sparse(a)
+        } else {
+            x86::Rows::<&[f32]>::Dense(a)
+        };
+        x86::tiles(tile_rows, k, n, rows, b, epilogue, c);
+    }
+    // the rows left over: step 10
+    let (a, c, m) = (&a[tile_rows * k..], &mut c[tile_rows * n..], m - tile_rows);
+    match bias {
+        Some(bias) => super::avx2::dense(m, k, n, a, b, bias, act, c),
+        None => super::avx2::matmul(m, k, n, a, b, c),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use super::{LANES_512, V512};
+    use crate::kernels::avx2_fused::x86::epilogue;
+    use crate::kernels::avx2_row::x86::{store, tail_mask, Pass};
+    use crate::kernels::avx2_row::{padded, Epilogue};
+    use crate::kernels::avx2_sparse::x86::Indices;
+    use crate::kernels::avx2_union::x86::{Packed, UnionRows};
+    use crate::kernels::params::{KC_SPARSE, LANES, MR_FMA};
+
+    /// The rows of A a tile reads.
+    #[derive(Clone, Copy)]
+    pub enum Rows<'a, A> {
+        /// Mostly zero (pixels): the union of the tile's non-zero inputs,
+        /// packed per piece, as step 9.
+        Sparse(A),
+        /// Dense floats: every `p`, read in place, as step 10's tiles.
+        Dense(&'a [f32]),
+    }
+
+    /// Whole groups of `MR_FMA` rows (`rows` a multiple of it) in tiles of
+    /// `MR_FMA × ≤ V512` vectors.
+    ///
+    /// Safety: AVX-512F, AVX2 and FMA present; A (either kind) and `c` hold
+    /// at least `rows·k` and `rows·n` elements, `b` `k·n_pad`, the bias (if
+    /// any) `n`.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn tiles<A: UnionRows>(
+        rows: usize,
+        k: usize,
+        n: usize,
+        a: Rows<'_, A>,
+        b: &[f32],
+        epilogue: Epilogue<'_>,
+        c: &mut [f32],
+    ) {
+        let np = padded(n);
+        let nv = n.div_ceil(LANES_512);
+        let mut idx: Indices = [0; KC_SPARSE + LANES];
+        let mut packed: Packed = [0.0; KC_SPARSE * MR_FMA];
+        // the dense path's indices: every p of a piece
+        let mut every: Indices = [0; KC_SPARSE + LANES];
+        for (p, e) in every.iter_mut().enumerate() {
+            *e = p as u32;
+        }
+        // LOOP 4: MR_FMA rows of A and C
+        for i0 in (0..rows).step_by(MR_FMA) {
+            let c_tile = &mut c[i0 * n..(i0 + MR_FMA) * n];
+            // LOOP 3: pieces of KC_SPARSE inputs (k = 0 still stores the
+            // epilogue)
+            for pc in (0..k.max(1)).step_by(KC_SPARSE) {
+                let (p0, p1) = (pc.min(k), k.min(pc + KC_SPARSE));
+                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
+                // A's values as (pointer, stride between rows, between indices)
+                let (ids, a_tile, row_stride, idx_stride) = match a {
+                    Rows::Sparse(a) => {
+                        let nnz = a.union_nonzeros(i0, k, p0, p1, &mut idx);
+                        a.pack(i0, k, p0, &idx[..nnz], &mut packed);
+                        (&idx[..nnz], packed.as_ptr(), 1, MR_FMA)
+                    }
+                    Rows::Dense(a) => (&every[..p1 - p0], a.as_ptr().add(i0 * k + p0), k, 1),
+                };
+                let b_piece = b.as_ptr().add(p0 * np);
+                // LOOP 2: column blocks of up to V512 vectors (64 columns)
+                for jv in (0..nv).step_by(V512) {
+                    let job =
+                        Tile { idx: ids, a: a_tile, row_stride, idx_stride, b: b_piece, np, n, j0: jv * LANES_512 };
+                    match nv - jv {
+                        1 => tile::<1>(job, c_tile, pass),
+                        2 => tile::<2>(job, c_tile, pass),
+                        3 => tile::<3>(job, c_tile, pass),
+                        _ => tile::<4>(job, c_tile, pass),
+                    }
+                }
+            }
+        }
+    }
+
+    struct Tile<'a> {
+        /// The indices `p` to add, relative to the piece.
+        idx: &'a [u32],
+        /// A's value of row `r` at the `t`-th index: `a[r·row_stride +
+        /// t·idx_stride]`.
+        a: *const f32,
+        row_stride: usize,
+        idx_stride: usize,
+        /// B at the piece's first row.
+        b: *const f32,
+        np: usize,
+        n: usize,
+        j0: usize,
+    }
+
+    /// Lanes of the 16-wide vector at column `j` that lie before `n`.
+    #[inline(always)]
+    fn lanes(n: usize, j: usize) -> __mmask16 {
+        let width = n.saturating_sub(j).min(LANES_512);
+        ((1u32 << width) - 1) as __mmask16
+    }
+
+    /// `MR_FMA × V` vectors of C from column `j0`, over the tile's indices.
+    #[inline(always)]
+    unsafe fn tile<const V: usize>(job: Tile<'_>, c: &mut [f32], pass: Pass<'_>) {
+        let Tile { idx, a, row_stride, idx_stride, b, np, n, j0 } = job;
+        let mut masks = [0 as __mmask16; V];
+        for (v, mask) in masks.iter_mut().enumerate() {
+            *mask = lanes(n, j0 + v * LANES_512);
+        }
+        let mut acc = [[_mm512_setzero_ps(); V]; MR_FMA];
+        if !pass.first {
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                for v in 0..V {
+                    acc_r[v] = _mm512_maskz_loadu_ps(masks[v], c.as_ptr().add(r * n + j0 + v * LANES_512));
+                }
+            }
+        }
+        // LOOP 1: the indices, the tile in registers
+        for (t, &p) in idx.iter().enumerate() {
+            let b_row = b.add(p as usize * np + j0);
+            let mut bv = [_mm512_setzero_ps(); V];
+            for (v, bv_v) in bv.iter_mut().enumerate() {
+                *bv_v = _mm512_maskz_loadu_ps(masks[v], b_row.add(v * LANES_512));
+            }
+            let a_t = a.add(t * idx_stride);
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let a_rp = _mm512_set1_ps(*a_t.add(r * row_stride));
+                for v in 0..V {
+                    acc_r[v] = _mm512_fmadd_ps(a_rp, bv[v], acc_r[v]);
+                }
+            }
+        }
+        // the store: each 16-lane vector as two 8-lane halves, through step
+        // 7's epilogue on the last piece
+        for (r, acc_r) in acc.iter().enumerate() {
+            for (v, &s) in acc_r.iter().enumerate() {
+                let low = _mm512_castps512_ps256(s);
+                let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)));
+                for (h, half) in [low, high].into_iter().enumerate() {
+                    let j = j0 + v * LANES_512 + h * LANES;
+                    if j >= n {
+                        break;
+                    }
+                    let mask = tail_mask((n - j).min(LANES));
+                    let half = match (pass.last, pass.epilogue) {
+                        (true, Some((bias, act))) => epilogue(half, bias, j, mask, act),
+                        _ => half,
+                    };
+                    store(c.as_mut_ptr().add(r * n + j), half, j + LANES <= n, mask);
+                }
+            }
+        }
+    }
+}

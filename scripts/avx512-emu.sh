@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# make test-avx512: the AVX-512 kernels' tests on an emulated AVX-512 CPU,
+# for machines without one (AMD Zen 3 and older).
+#
+# Bochs (Debian's package, built with EVEX support) emulates an Intel
+# Skylake-X (AVX-512F, CD, BW, DQ, VL; no VNNI: Bochs 2.7's Ice Lake model,
+# which has it, hangs while Linux boots); Debian's stock kernel boots in it from a CD image, with an
+# initramfs holding busybox, the fixtures and the project's test binaries
+# built statically, and runs the tests of the AVX-512 kernels:
+#
+#   - crates/linalg/tests/kernels.rs with TEST_KERNELS=avx512 (the naive
+#     oracle on every edge shape, step 11 = step 10 bit for bit, pixels in
+#     place);
+#   - crates/infer/tests/accuracy.rs with TEST_KERNELS=avx2,avx512: numpy's
+#     prediction on all 10,000 images at every batch size and thread count,
+#     the pixel path's logits bit for bit;
+#   - crates/infer/tests/int8.rs: every int8 pass the emulated CPU runs
+#     gives the portable pass's logits on all 10,000 images and odd shapes
+#     (VNNI too with AVX512_EMU_CPU=corei7_icelake_u, once a Bochs that
+#     boots Linux with it is installed).
+#
+# It checks results only: an emulator says nothing about speed. It takes
+# 10 to 20 minutes (Bochs interprets every instruction) and needs root for
+# apt-get the first time. Exit status: the tests' own.
+#
+# One kernel parameter works around two gaps in Bochs 2.7's CPU model that
+# would make Linux turn XSAVE off, and with it AVX and AVX-512: Bochs
+# reports the standard-format XSAVE size where the compacted one belongs,
+# and no size for the protection-key state; clearcpuid=321,323,515,516 lpj=1000000
+# (XSAVEC, XSAVES, PKU, OSPKE) keeps Linux on the standard format without
+# protection keys.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${AVX512_EMU_DIR:-$ROOT/target/avx512-emu}
+TIMEOUT=${AVX512_EMU_TIMEOUT:-2400}
+CPU_MODEL=${AVX512_EMU_CPU:-corei7_skylake_x}
+mkdir -p "$WORK"
+
+need=()
+for cmd in bochs-bin xorriso cpio; do command -v "$cmd" >/dev/null || need+=("$cmd"); done
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx poweroff || need+=(busybox-static)
+[ -f /usr/lib/ISOLINUX/isolinux.bin ] || need+=(isolinux)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "avx512-emu: installing bochs, busybox-static, isolinux, xorriso (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q bochs bochs-term bochsbios vgabios \
+        busybox-static isolinux syslinux-common xorriso cpio >"$WORK/apt.log" 2>&1 \
+        || { echo "avx512-emu: apt-get failed, see $WORK/apt.log" >&2; exit 1; }
+fi
+if ! ls "$WORK"/kernel/boot/vmlinuz-* >/dev/null 2>&1; then
+    image=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+    (cd "$WORK" && apt-get download "$image" >/dev/null 2>&1 && dpkg -x "$image"_*.deb kernel && rm -f "$image"_*.deb)
+fi
+
+echo "avx512-emu: building the test binaries, statically linked"
+bins=$(cd "$ROOT" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=target/avx512-emu/cargo \
+    cargo test --release --no-run --message-format=json -p linalg --test kernels -p infer --test accuracy --test int8 2>/dev/null \
+    | python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("kernels", "accuracy", "int8"):
+        print(m["executable"])')
+
+rm -rf "$WORK/initramfs" "$WORK/iso"
+mkdir -p "$WORK/initramfs"/{bin,dev,proc,sys,t} "$WORK/initramfs$ROOT/crates/infer" "$WORK/iso/isolinux"
+cp /bin/busybox "$WORK/initramfs/bin/busybox"
+for b in $bins; do cp "$b" "$WORK/initramfs/t/$(basename "$b" | sed 's/-[0-9a-f]*$//')"; done
+cp -r "$ROOT/fixtures" "$WORK/initramfs$ROOT/fixtures"
+mknod -m 600 "$WORK/initramfs/dev/console" c 5 1
+cat >"$WORK/initramfs/init" <<EOF
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+echo "EMU cpu: \$(grep -m1 'model name' /proc/cpuinfo)"
+echo "EMU flags: \$(grep -o 'avx512[a-z_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+cd $ROOT
+status=0
+TEST_KERNELS=avx512 /t/kernels --test-threads=1 || status=1
+TEST_KERNELS=avx2,avx512 /t/accuracy --test-threads=1 every_prediction pixels_read || status=1
+/t/int8 --test-threads=1 every_int8_kernel int8_fast_passes || status=1
+echo "EMU-EXIT \$status"
+poweroff -f
+EOF
+chmod +x "$WORK/initramfs/init"
+(cd "$WORK/initramfs" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$WORK/iso/initrd.gz")
+cp "$WORK"/kernel/boot/vmlinuz-* "$WORK/iso/vmlinuz"
+cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$WORK/iso/isolinux/"
+cat >"$WORK/iso/isolinux/isolinux.cfg" <<'EOF'
+default linux
+prompt 0
+label linux
+  kernel /vmlinuz
+  append initrd=/initrd.gz console=ttyS0,115200 panic=-1 mitigations=off clearcpuid=321,323,515,516 lpj=1000000
+EOF
+xorriso -as mkisofs -quiet -o "$WORK/boot.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+    -no-emul-boot -boot-load-size 4 -boot-info-table "$WORK/iso" 2>/dev/null
+cat >"$WORK/bochsrc" <<EOF
+megs: 1536
+cpu: model=$CPU_MODEL, count=1, ips=200000000
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+ata0-master: type=cdrom, path=$WORK/boot.iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$WORK/serial.out
+display_library: term
+speaker: enabled=0
+log: $WORK/bochs.log
+clock: sync=none, time0=local
+EOF
+printf 'c\nquit\n' >"$WORK/debugger.rc"
+
+echo "avx512-emu: booting Linux on an emulated $CPU_MODEL (Bochs); the serial console: $WORK/serial.out"
+rm -f "$WORK/serial.out"
+# Bochs wants a terminal for its text display; script(1) gives it one
+timeout "$TIMEOUT" script -qfc "bochs-bin -q -f $WORK/bochsrc -rc $WORK/debugger.rc" /dev/null \
+    >"$WORK/bochs.out" 2>&1 </dev/null &
+emu=$!
+while kill -0 "$emu" 2>/dev/null; do
+    grep -q '^EMU-EXIT' "$WORK/serial.out" 2>/dev/null && break
+    sleep 5
+done
+pkill -f "bochs-bin -q -f $WORK/bochsrc" 2>/dev/null || true
+wait "$emu" 2>/dev/null || true
+grep -E '^(EMU|test |running|test result|thread|  left| right|---- )' "$WORK/serial.out" || true
+result=$(grep -m1 '^EMU-EXIT' "$WORK/serial.out" | awk '{print $2}')
+if [ -z "$result" ]; then
+    echo "avx512-emu: no result within ${TIMEOUT}s; see $WORK/serial.out" >&2
+    exit 1
+fi
+exit "$result"
