@@ -146,21 +146,14 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) 
 /// What the AVX2 passes rely on: AVX2, one prepared buffer of the right
 /// length per layer, no layer wider than [`VMAX`] vectors.
 fn check(net: &QNetwork<'_>, prepared: &[&[i16]]) -> Result<(), ShapeError> {
-    if !is_available() {
-        return Err(ShapeError::Kernel("int8-avx2"));
-    }
-    if prepared.len() != net.layers.len() {
-        return Err(ShapeError::Len { what: "prepared layers", expected: net.layers.len(), found: prepared.len() });
-    }
-    for (l, p) in net.layers.iter().zip(prepared) {
-        if p.len() != prepared_len(l.k, l.n) {
-            return Err(ShapeError::Len { what: "prepared W", expected: prepared_len(l.k, l.n), found: p.len() });
-        }
-        if padded(l.n) > VMAX * LANES {
-            return Err(ShapeError::Dim { what: "layer width", expected: VMAX * LANES, found: l.n });
-        }
-    }
-    Ok(())
+    let needs = super::PassNeeds {
+        pass: "int8-avx2",
+        available: is_available(),
+        prepared_len,
+        padded,
+        max_width: VMAX * LANES,
+    };
+    needs.check(net, prepared)
 }
 
 /// Images per register tile of [`logits_batch`].

@@ -246,6 +246,40 @@ fn layer(l: &QDense<'_>, x: &[u8], out: &mut [i32; MAX_WIDTH]) {
     }
 }
 
+/// What a vector pass over prepared weights relies on: the CPU
+/// (`available`, else [`ShapeError::Kernel`] naming `pass`), one prepared
+/// buffer of `prepared_len(k, n)` elements per layer, and no layer whose
+/// `padded(n)` columns exceed the pass's `max_width` registers' worth.
+pub(crate) struct PassNeeds {
+    pub pass: &'static str,
+    pub available: bool,
+    pub prepared_len: fn(usize, usize) -> usize,
+    pub padded: fn(usize) -> usize,
+    pub max_width: usize,
+}
+
+impl PassNeeds {
+    /// Checks `net` and its `prepared` layers against these needs.
+    pub(crate) fn check<T>(&self, net: &QNetwork<'_>, prepared: &[&[T]]) -> Result<(), ShapeError> {
+        if !self.available {
+            return Err(ShapeError::Kernel(self.pass));
+        }
+        if prepared.len() != net.layers.len() {
+            return Err(ShapeError::Len { what: "prepared layers", expected: net.layers.len(), found: prepared.len() });
+        }
+        for (l, p) in net.layers.iter().zip(prepared) {
+            let len = (self.prepared_len)(l.k, l.n);
+            if p.len() != len {
+                return Err(ShapeError::Len { what: "prepared W", expected: len, found: p.len() });
+            }
+            if (self.padded)(l.n) > self.max_width {
+                return Err(ShapeError::Dim { what: "layer width", expected: self.max_width, found: l.n });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Index of the largest logit, the first on ties (as numpy's argmax).
 pub fn argmax(t: &[i32]) -> usize {
     let mut best = (0, i32::MIN);

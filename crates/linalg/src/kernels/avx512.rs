@@ -169,6 +169,17 @@ mod x86 {
         Dense(&'a [f32]),
     }
 
+    /// The dense path's indices: every `p` of a piece, made at compile time.
+    static EVERY: Indices = {
+        let mut every = [0; KC_SPARSE + LANES];
+        let mut p = 0;
+        while p < every.len() {
+            every[p] = p as u32;
+            p += 1;
+        }
+        every
+    };
+
     /// Whole groups of `MR_FMA` rows (`rows` a multiple of it) in tiles of
     /// `MR_FMA × ≤ V512` vectors.
     ///
@@ -189,11 +200,6 @@ mod x86 {
         let nv = n.div_ceil(LANES_512);
         let mut idx: Indices = [0; KC_SPARSE + LANES];
         let mut packed: Packed = [0.0; KC_SPARSE * MR_FMA];
-        // the dense path's indices: every p of a piece
-        let mut every: Indices = [0; KC_SPARSE + LANES];
-        for (p, e) in every.iter_mut().enumerate() {
-            *e = p as u32;
-        }
         // LOOP 4: MR_FMA rows of A and C
         for i0 in (0..rows).step_by(MR_FMA) {
             let c_tile = &mut c[i0 * n..(i0 + MR_FMA) * n];
@@ -209,7 +215,7 @@ mod x86 {
                         a.pack(i0, k, p0, &idx[..nnz], &mut packed);
                         (&idx[..nnz], packed.as_ptr(), 1, MR_FMA)
                     }
-                    Rows::Dense(a) => (&every[..p1 - p0], a.as_ptr().add(i0 * k + p0), k, 1),
+                    Rows::Dense(a) => (&EVERY[..p1 - p0], a.as_ptr().add(i0 * k + p0), k, 1),
                 };
                 let b_piece = b.as_ptr().add(p0 * np);
                 // LOOP 2: column blocks of up to V512 vectors (64 columns)
