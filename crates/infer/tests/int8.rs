@@ -185,3 +185,22 @@ fn odd_shapes_equal_portable(kernel: infer::quant::IntKernel) {
         }
     }
 }
+
+/// [`IntKernel::best`] picks a pass this CPU runs, the same one each time:
+/// AVX2 or (measured faster here) VNNI where the CPU has AVX2.
+#[test]
+fn the_best_int8_pass_runs_here_and_stays_chosen() {
+    use infer::quant::IntKernel;
+    let best = IntKernel::best();
+    assert!(best.is_available(), "{}", best.name());
+    assert_eq!(IntKernel::best(), best);
+    if IntKernel::Avx2.is_available() {
+        assert!(matches!(best, IntKernel::Avx2 | IntKernel::Vnni), "{}", best.name());
+    }
+    if !IntKernel::Vnni.is_available() {
+        assert_ne!(best, IntKernel::Vnni);
+    }
+    // the timing that chooses returns one of the two it was given
+    let chosen = infer::quant::faster(IntKernel::Portable, best);
+    assert!(chosen == IntKernel::Portable || chosen == best, "{}", chosen.name());
+}

@@ -26,11 +26,13 @@
 //! Image by image, every layer (the batched tiles of step 1 are not carried
 //! over yet).
 //!
-//! Not yet run: written on AMD Zen 3 (no VNNI), and Debian's Bochs 2.7
-//! hangs booting Linux with its Ice Lake model, so `make test-avx512` could
-//! not execute it. `crates/infer/tests/int8.rs` compares it with the
-//! portable pass (all 10,000 images, odd shapes) wherever the CPU has VNNI;
-//! until that has passed it is not the default.
+//! Checked, not timed: written on AMD Zen 3 (no VNNI), it has run only on
+//! an emulated Ice Lake (Bochs 3, `AVX512_EMU_BOCHS=... make
+//! test-avx512`), where `crates/infer/tests/int8.rs` found the portable
+//! pass's logits on all 10,000 images and on odd shapes, at every batch
+//! size and thread count. An emulator says nothing about speed, so the
+//! default (`infer::quant::IntKernel::best`) runs it only where a timing at
+//! startup finds it faster than step 1.
 
 use super::{QDense, QNetwork, MAX_WIDTH};
 use crate::mat::ShapeError;
