@@ -80,9 +80,11 @@ impl IntKernel {
 
 /// Of two passes this CPU runs, the one that classifies 12 synthetic
 /// images (784 pixels, one in five non-zero as in MNIST) through a
-/// 784-50-100-10 network in less time: the two take turns for 5 rounds of 8
-/// passes each and keep their fastest round, so that a change of the
-/// machine's speed between them shows in both; `a` on a tie. As
+/// 784-50-100-10 network in less time, as one batch: the AVX2 pass's hidden
+/// layers in two tiles of 6, VNNI image by image, so the choice is made for
+/// batches, the case the speed tables lead with. The two take turns for 5
+/// rounds of 8 passes each and keep their fastest round, so that a change
+/// of the machine's speed between them shows in both; `a` on a tie. As
 /// `linalg`'s choice between the f32 kernels; about 2 ms in all, the
 /// quantizing and preparing included (two AVX2 passes on AMD Zen 3).
 ///
