@@ -5,10 +5,12 @@
 //! one image only (step 4's tiles share each load among 6 images but do
 //! every FMA, zero or not): for a group of `MR_FMA = 6` rows of A, the
 //! indices `p` where *any* of the six is non-zero are gathered (the six rows
-//! OR-ed, then step 6's compare and table shuffle), the six rows' values at
-//! those indices are packed side by side (`6 × nnz` floats), and step 4's
-//! `6 × 16` register tile runs over those indices only: each loaded row of B
-//! feeds 6 images, and the rows no image of the group needs are not read.
+//! OR-ed, then step 6's compare and table shuffle), and step 4's `6 × 16`
+//! register tile runs over those indices only, broadcasting each of the six
+//! rows' values at `p` from the rows themselves: each loaded row of B feeds
+//! 6 images, and the rows no image of the group needs are not read. (u8
+//! pixels, which step 10 reads in place, are packed first: the six rows'
+//! bytes at the union's indices side by side, then converted to floats.)
 //! For MNIST a group of 6 test images needs 332 of W1's 784 rows on
 //! average, against 151 for one image: 2.2× the FMAs of step 7 for a sixth
 //! of its loads of B per image. The bias and sigmoid are fused into the
@@ -22,10 +24,18 @@
 //! bit; on narrow rows step 7 interleaves several sets of accumulators.
 //!
 //! Loop order (BLIS names): ic (MR_FMA rows), pieces of `KC_SPARSE` p
-//! (gather the union, pack A), two-vector column blocks, the union's p.
+//! (gather the union; pack A if pixels), two-vector column blocks, the
+//! union's p.
 //!
 //! Measured: `infer kernels --kernel avx2-fused,avx2-union`; the table per
-//! CPU is in docs/matmul.md.
+//! CPU is in docs/matmul.md. An earlier version packed the float rows too
+//! (`6 × nnz` floats per piece, copied one by one). Broadcasting from the
+//! rows instead, on AMD EPYC Zen 3, 5 runs of each build of `taskset -c 1
+//! infer kernels --kernel avx2-fused,avx2-union,avx2 --layers W1
+//! --batch-sizes 100`: step 10's W1 time over step 7's, in the same
+//! process, went from a median of 1.06× (0.87–1.21) to 0.95× (0.95–0.98);
+//! the whole network at batch 100 (`infer sweep`, the two builds in turn, 6
+//! pairs) 1.04× faster (0.91–1.08).
 
 use super::avx2_row::{layer, Nest};
 use crate::activation::Activation;
@@ -74,12 +84,26 @@ pub(super) mod x86 {
         /// Safety: AVX2 and FMA present; the rows exist; `idx.len() <=
         /// KC_SPARSE`.
         unsafe fn pack(self, i0: usize, k: usize, p0: usize, idx: &[u32], packed: &mut Packed);
+
+        /// Row `i0` of A from input `p0`, where the tile broadcasts A's
+        /// values straight from the rows (floats); `None` where they must be
+        /// packed first (u8 pixels, converted as they are packed).
+        ///
+        /// Safety: the row exists.
+        unsafe fn in_place(self, _i0: usize, _k: usize, _p0: usize) -> Option<*const f32> {
+            None
+        }
     }
 
     /// A piece of `MR_FMA` rows of A, packed: `MR_FMA` values per index.
     pub type Packed = [f32; KC_SPARSE * MR_FMA];
 
     impl UnionRows for &[f32] {
+        #[inline(always)]
+        unsafe fn in_place(self, i0: usize, k: usize, p0: usize) -> Option<*const f32> {
+            Some(self.as_ptr().add(i0 * k + p0))
+        }
+
         #[inline(always)]
         unsafe fn union_nonzeros(self, i0: usize, k: usize, p0: usize, p1: usize, idx: &mut Indices) -> usize {
             let rows = self.as_ptr().add(i0 * k + p0);
@@ -232,15 +256,27 @@ pub(super) mod x86 {
                 let (p0, p1) = (pc.min(k), k.min(pc + KC_SPARSE));
                 let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
                 let nnz = a.union_nonzeros(i0, k, p0, p1, &mut idx);
-                a.pack(i0, k, p0, &idx[..nnz], &mut packed);
+                let in_place = a.in_place(i0, k, p0);
+                if in_place.is_none() {
+                    a.pack(i0, k, p0, &idx[..nnz], &mut packed);
+                }
                 let b_piece = b.as_ptr().add(p0 * np);
                 // LOOP 2: two vectors (16 columns) of B and C, one at the edge
                 for jv in (0..nv).step_by(2) {
-                    let job = Tile { idx: &idx[..nnz], packed: packed.as_ptr(), b: b_piece, np, n, j0: jv * LANES };
-                    if nv - jv >= 2 {
-                        tile::<2>(job, c_tile, pass);
-                    } else {
-                        tile::<1>(job, c_tile, pass);
+                    let job = Tile {
+                        idx: &idx[..nnz],
+                        a: in_place.unwrap_or(packed.as_ptr()),
+                        k,
+                        b: b_piece,
+                        np,
+                        n,
+                        j0: jv * LANES,
+                    };
+                    match (nv - jv >= 2, in_place.is_some()) {
+                        (true, true) => tile::<2, true>(job, c_tile, pass),
+                        (false, true) => tile::<1, true>(job, c_tile, pass),
+                        (true, false) => tile::<2, false>(job, c_tile, pass),
+                        (false, false) => tile::<1, false>(job, c_tile, pass),
                     }
                 }
             }
@@ -266,8 +302,11 @@ pub(super) mod x86 {
     struct Tile<'a> {
         /// The union's indices, relative to the piece.
         idx: &'a [u32],
-        /// `MR_FMA` values per index.
-        packed: *const f32,
+        /// A's values: the tile's first row at the piece's first input
+        /// (row stride `k`; `IN_PLACE`), or the packed piece (`MR_FMA`
+        /// values per index).
+        a: *const f32,
+        k: usize,
         /// B at the piece's first row.
         b: *const f32,
         np: usize,
@@ -277,8 +316,8 @@ pub(super) mod x86 {
 
     /// `MR_FMA × V` vectors of C from column `j0`, over the union's indices.
     #[inline(always)]
-    unsafe fn tile<const V: usize>(job: Tile<'_>, c: &mut [f32], pass: Pass<'_>) {
-        let Tile { idx, packed, b, np, n, j0 } = job;
+    unsafe fn tile<const V: usize, const IN_PLACE: bool>(job: Tile<'_>, c: &mut [f32], pass: Pass<'_>) {
+        let Tile { idx, a, k, b, np, n, j0 } = job;
         let mut masks = [_mm256_setzero_si256(); V];
         for (v, mask) in masks.iter_mut().enumerate() {
             *mask = tail_mask(n.saturating_sub(j0 + v * LANES).min(LANES));
@@ -299,7 +338,11 @@ pub(super) mod x86 {
                 *bv_v = _mm256_loadu_ps(b_row.add(v * LANES));
             }
             for (r, acc_r) in acc.iter_mut().enumerate() {
-                let a_rp = _mm256_broadcast_ss(&*packed.add(t * MR_FMA + r));
+                let a_rp = if IN_PLACE {
+                    _mm256_broadcast_ss(&*a.add(r * k + p as usize))
+                } else {
+                    _mm256_broadcast_ss(&*a.add(t * MR_FMA + r))
+                };
                 for v in 0..V {
                     acc_r[v] = _mm256_fmadd_ps(a_rp, bv[v], acc_r[v]);
                 }

@@ -163,7 +163,9 @@ mod x86 {
     #[derive(Clone, Copy)]
     pub enum Rows<'a, A> {
         /// Mostly zero (pixels): the union of the tile's non-zero inputs,
-        /// packed per piece, as step 9.
+        /// packed per piece, as step 9 once packed floats too (step 9 now
+        /// reads floats in place, measured on AVX2 only; here the pack
+        /// stays until it can be timed on an AVX-512 CPU).
         Sparse(A),
         /// Dense floats: every `p`, read in place, as step 10's tiles.
         Dense(&'a [f32]),
