@@ -82,16 +82,15 @@ impl IntKernel {
 /// images (784 pixels, one in five non-zero as in MNIST) through a
 /// 784-50-100-10 network in less time, as one batch: the AVX2 pass's hidden
 /// layers in two tiles of 6, VNNI image by image, so the choice is made for
-/// batches, the case the speed tables lead with. The two take turns for 5
-/// rounds of 8 passes each and keep their fastest round, so that a change
-/// of the machine's speed between them shows in both; `a` on a tie. As
-/// `linalg`'s choice between the f32 kernels; about 2 ms in all, the
-/// quantizing and preparing included (two AVX2 passes on AMD Zen 3).
+/// batches, the case the speed tables lead with. The two take turns, 8
+/// passes per round, as `linalg`'s choice between the f32 kernels
+/// ([`linalg::kernels::choose::faster_by`]: 5 rounds, each keeps its
+/// fastest, `a` on a tie); about 2 ms in all, the quantizing and preparing
+/// included (two AVX2 passes on AMD Zen 3).
 ///
 /// # Panics
 /// If this CPU cannot run `a` or `b`.
 pub fn faster(a: IntKernel, b: IntKernel) -> IntKernel {
-    const ROUNDS: usize = 5;
     const PASSES: usize = 8;
     const M: usize = 12;
     const WIDTHS: [usize; 4] = [784, 50, 100, 10];
@@ -111,24 +110,15 @@ pub fn faster(a: IntKernel, b: IntKernel) -> IntKernel {
     let base = QModel::new_with(&layers, IntKernel::Portable).expect("a network the int8 pass holds");
     let (model_a, model_b) = (base.clone().with_kernel(a), base.with_kernel(b));
     let mut out = [0u8; M];
-    let time = |model: &QModel, out: &mut [u8]| {
+    let time = |(_, model): (IntKernel, &QModel)| {
         let start = std::time::Instant::now();
         for _ in 0..PASSES {
-            model.predict_slice(&xs, WIDTHS[0], M, out);
+            model.predict_slice(&xs, WIDTHS[0], M, &mut out);
         }
+        std::hint::black_box(&out);
         start.elapsed()
     };
-    let (mut best_a, mut best_b) = (std::time::Duration::MAX, std::time::Duration::MAX);
-    for _ in 0..ROUNDS {
-        best_a = best_a.min(time(&model_a, &mut out));
-        best_b = best_b.min(time(&model_b, &mut out));
-    }
-    std::hint::black_box(&out);
-    if best_b < best_a {
-        b
-    } else {
-        a
-    }
+    linalg::kernels::choose::faster_by((a, &model_a), (b, &model_b), time).0
 }
 
 impl QLayer {
