@@ -2,7 +2,7 @@
 //! images in batches, on one or more threads.
 
 use linalg::activation::argmax_rows;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use linalg::{Dense, Kernel, Network};
 use mnist_data::{Images, Layer};
@@ -153,9 +153,9 @@ impl Model {
 
     /// The predicted class of each of the first `predictions.len()` images,
     /// `batch_size` images per forward pass (the last batch may be smaller).
-    /// With `threads > 1`, the batches are handed out one at a time from a
-    /// shared counter to `threads` workers (the calling thread is one), so
-    /// a worker that starts late or runs on a busy core takes fewer.
+    /// With `threads > 1`, spans of whole batches ([`in_spans`]) are handed
+    /// out to `threads` workers (the calling thread is one) as they finish,
+    /// so a worker that starts late or runs on a busy core takes fewer.
     ///
     /// # Panics
     /// If `batch_size` or `threads` is 0, or `images` holds fewer images than
@@ -164,46 +164,57 @@ impl Model {
         assert!(batch_size > 0 && threads > 0, "batch size and threads must be at least 1");
         assert_eq!(images.pixels_per_image(), self.input_len(), "image size");
         assert!(predictions.len() <= images.count, "more predictions than images");
+        let total = predictions.len();
         self.with_network(|net| {
-            let total = predictions.len();
-            let batches = total.div_ceil(batch_size);
-            if threads == 1 || batches <= 1 {
-                return Worker::new(&net, batch_size.min(total)).run(images, 0, batch_size, predictions);
-            }
-            let next = AtomicUsize::new(0);
-            // each worker keeps the first image of every batch it took and
-            // the predictions, back to back, in one growing buffer
-            let work = || {
-                let mut worker = Worker::new(&net, batch_size);
-                let (mut firsts, mut done) = (Vec::new(), Vec::new());
-                loop {
-                    let b = next.fetch_add(1, Ordering::Relaxed);
-                    if b >= batches {
-                        return (firsts, done);
-                    }
-                    let first = b * batch_size;
-                    let start = done.len();
-                    done.resize(start + batch_size.min(total - first), 0);
-                    worker.run(images, first, batch_size, &mut done[start..]);
-                    firsts.push(first);
-                }
-            };
-            let finished: Vec<(Vec<usize>, Vec<u8>)> = std::thread::scope(|s| {
-                let helpers: Vec<_> = (1..threads.min(batches)).map(|_| s.spawn(work)).collect();
-                let mut all = vec![work()];
-                all.extend(helpers.into_iter().map(|h| h.join().expect("a prediction worker panicked")));
-                all
-            });
-            for (firsts, done) in finished {
-                let mut taken = done.as_slice();
-                for first in firsts {
-                    let n = batch_size.min(total - first);
-                    predictions[first..first + n].copy_from_slice(&taken[..n]);
-                    taken = &taken[n..];
-                }
-            }
+            in_spans(predictions, batch_size, threads, || {
+                let mut worker = Worker::new(&net, batch_size.min(total).max(1));
+                move |first: usize, out: &mut [u8]| worker.run(images, first, batch_size, out)
+            })
         })
     }
+}
+
+/// The fewest images a thread takes at a time when several share a pass:
+/// enough that taking them (a lock) costs nothing next to classifying
+/// them, few enough that a thread on a slower core takes fewer spans.
+pub const SPAN_IMAGES: usize = 64;
+
+/// Runs a worker over `out` (one prediction per image, in order) in spans
+/// of whole batches of `batch_size`, at least [`SPAN_IMAGES`] images each:
+/// on this thread alone when `threads` is 1 or there is one span, else on
+/// `threads` threads (this one included), each made its worker by `make`
+/// and taking the next span whenever it finishes one. A worker is called
+/// with the index of the span's first image and its predictions. The
+/// batches are those of one thread (`0..batch_size`, …), so the results
+/// are too.
+pub fn in_spans<W: FnMut(usize, &mut [u8])>(
+    out: &mut [u8],
+    batch_size: usize,
+    threads: usize,
+    make: impl Fn() -> W + Sync,
+) {
+    let span = batch_size * SPAN_IMAGES.div_ceil(batch_size);
+    let spans = out.len().div_ceil(span);
+    if threads <= 1 || spans <= 1 {
+        return make()(0, out);
+    }
+    let next = Mutex::new(out.chunks_mut(span).enumerate());
+    let work = || {
+        let mut worker = make();
+        loop {
+            // a panicking worker ends the scope anyway; the lock itself
+            // cannot be left inconsistent by it
+            let taken = next.lock().unwrap_or_else(PoisonError::into_inner).next();
+            let Some((i, out)) = taken else { return };
+            worker(i * span, out);
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..threads.min(spans) {
+            s.spawn(work);
+        }
+        work();
+    });
 }
 
 /// Names of the stages [`Model::breakdown`] times, in order, for a network

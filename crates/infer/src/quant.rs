@@ -288,23 +288,17 @@ impl QModel {
     }
 
     /// The predicted class of each of the first `predictions.len()` images,
-    /// on `threads` threads each taking a contiguous share. The AVX2 pass
+    /// on `threads` threads taking spans of whole batches as they finish
+    /// ([`crate::model::in_spans`]). The AVX2 pass
     /// takes `batch_size` images at a time (its hidden layers in register
     /// tiles of 6 images); the VNNI and portable ones run image by image. Either
     /// way the logits are the same integers.
     pub fn predict(&self, images: &Images, batch_size: usize, threads: usize, predictions: &mut [u8]) {
         let ppi = images.pixels_per_image();
-        let run = |first: usize, out: &mut [u8]| {
-            let xs = &images.pixels[first * ppi..(first + out.len()) * ppi];
-            self.predict_slice(xs, ppi, batch_size, out);
-        };
-        if threads <= 1 {
-            return run(0, predictions);
-        }
-        let share = predictions.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            for (c, chunk) in predictions.chunks_mut(share).enumerate() {
-                s.spawn(move || run(c * share, chunk));
+        crate::model::in_spans(predictions, batch_size, threads, || {
+            |first: usize, out: &mut [u8]| {
+                let xs = &images.pixels[first * ppi..(first + out.len()) * ppi];
+                self.predict_slice(xs, ppi, batch_size, out);
             }
         });
     }

@@ -1,5 +1,6 @@
 //! A small SVG line chart: images/s against batch size on a log axis, one
-//! line per kernel. Plain text, no dependencies; opens in any browser.
+//! line per kernel (and thread count). Plain text, no dependencies; opens
+//! in any browser.
 
 use std::fmt::Write;
 
@@ -80,12 +81,15 @@ pub fn throughput_chart(title: &str, points: &[Point]) -> String {
         (TOP + H - BOTTOM) / 2.0,
         (TOP + H - BOTTOM) / 2.0
     );
-    // one line per kernel
-    let mut kernels: Vec<_> = points.iter().map(|p| p.kernel).collect();
-    kernels.dedup();
-    for (i, k) in kernels.iter().enumerate() {
+    // one line per kernel and thread count (named with its threads when the
+    // sweep has several counts)
+    let mut series: Vec<_> = points.iter().map(|p| (p.kernel, p.threads)).collect();
+    series.dedup();
+    let several_counts = series.iter().any(|&(_, t)| t != series[0].1);
+    for (i, &(k, threads)) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
-        let pts: Vec<&Point> = points.iter().filter(|p| p.kernel == *k).collect();
+        let name = if several_counts { format!("{}, {threads} thread(s)", k.name()) } else { k.name().to_string() };
+        let pts: Vec<&Point> = points.iter().filter(|p| (p.kernel, p.threads) == (k, threads)).collect();
         let path: Vec<String> =
             pts.iter().map(|p| format!("{:.1},{:.1}", px(p.batch_size as f64), py(p.median))).collect();
         let _ = writeln!(s, r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#, path.join(" "));
@@ -97,7 +101,7 @@ pub fn throughput_chart(title: &str, points: &[Point]) -> String {
                 py(p.min),
                 py(p.max),
                 py(p.median),
-                k.name(),
+                name,
                 p.batch_size,
                 p.median
             );
@@ -110,7 +114,7 @@ pub fn throughput_chart(title: &str, points: &[Point]) -> String {
             W - RIGHT + 36.0,
             W - RIGHT + 42.0,
             ly + 4.0,
-            k.name()
+            name
         );
     }
     s.push_str("</svg>\n");

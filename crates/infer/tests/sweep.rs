@@ -74,6 +74,34 @@ fn table_and_chart() {
 }
 
 #[test]
+fn thread_counts_are_timed_in_the_same_rounds() {
+    let r =
+        infer(&["sweep", "--batch-sizes", "1,100", "--threads", "1,2", "--repeat", "2", "--limit", "300", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let objects: Vec<&str> = r.stdout.trim().split("{\"batch_size\":").skip(1).collect();
+    assert_eq!(objects.len(), 4, "{}", r.stdout);
+    for (obj, (batch, threads)) in objects.iter().zip([(1, 1), (100, 1), (1, 2), (100, 2)]) {
+        assert!(obj.starts_with(&format!("{batch},\"threads\":{threads},")), "{obj}");
+        // the second count is compared with the first at the same batch size
+        assert_eq!(obj.contains("\"vs_first_threads\":"), threads == 2, "{obj}");
+    }
+    // the first configuration is its own baseline in every round
+    assert!(objects[0].contains("\"speedup\":1.000,\"speedup_min\":1.000,\"speedup_max\":1.000,"), "{}", objects[0]);
+    let table = infer(&["sweep", "--batch-sizes", "1", "--threads", "1,2", "--repeat", "1", "--limit", "100"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("\n batch  threads  kernel "), "{}", table.stdout);
+    assert!(table.stdout.contains("at batch 1: 2 threads against 1: "), "{}", table.stdout);
+}
+
+#[test]
+fn bad_thread_list() {
+    let r = infer(&["sweep", "--threads", "1,two"]);
+    assert_eq!((r.code, r.stderr.as_str()), (2, "error: --threads '1,two': 'two' is not a whole number ≥ 0\n"));
+    let r = infer(&["sweep", "--threads", "1,300"]);
+    assert_eq!((r.code, r.stderr.as_str()), (2, "error: --threads 300 is more than the limit of 256\n"));
+}
+
+#[test]
 fn bad_batch_list() {
     let r = infer(&["sweep", "--batch-sizes", "1,x"]);
     assert_eq!((r.code, r.stderr.as_str()), (2, "error: --batch-sizes '1,x': 'x' is not a whole number ≥ 1\n"));

@@ -38,11 +38,12 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     layer's matmul with its bias and activation, softmax,
                     argmax) at each batch size, the first kernel, rounds
                     interleaved: why batch 100 is faster, layer by layer
-  --precision P     f32, int8, int8-portable, int8-avx2, comma-separated;
-                    int8 is the integer-only model with the fastest pass
-                    this CPU runs, one image at a time whatever the batch
-                    size [f32]
-  --threads N       threads sharing the batches, 0 = every core [1]
+  --precision P     f32, int8, int8-portable, int8-avx2, int8-vnni,
+                    comma-separated; int8 is the integer-only model with the
+                    fastest pass this CPU runs [f32]
+  --threads L       threads sharing the batches, 0 = every core; a
+                    comma-separated list is timed in the same interleaved
+                    rounds, each count against the first [1]
   --repeat R        timed passes per point, 1 ≤ R ≤ 1000 [5]
   --limit N         only the first N images
   --markdown        print the table as Markdown, headed by the CPU
@@ -91,12 +92,16 @@ pub struct Point {
     pub max: f64,
     /// Dense-equivalent GFLOP/s (GOP/s for int8) at the median.
     pub gflops: f64,
-    /// Over the first batch size of the same engine, round by round:
-    /// (median, min, max) of the ratios.
+    /// Over the same engine's first configuration (its first thread count
+    /// and first batch size), round by round: (median, min, max) of the
+    /// ratios.
     pub speedup: (f64, f64, f64),
     /// An int8 point over the first f32 kernel at the same batch size, round
     /// by round (median, min, max), when the sweep has both.
     pub vs_f32: Option<(f64, f64, f64)>,
+    /// Over the same engine and batch size at the sweep's first thread
+    /// count, round by round (median, min, max), for the other counts.
+    pub vs_threads: Option<(f64, f64, f64)>,
 }
 
 /// What runs one engine: the f32 model `load` prepared, another kernel's,
@@ -177,7 +182,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     if args.has("markdown") && args.has("json") {
         fail!("--json and --markdown are two formats of one table: give one");
     }
-    let threads = super::threads(&args)?;
+    let thread_counts = thread_list(args.get("threads"))?;
     let repeat = args.number("repeat", 1, 5)?;
     if repeat > MAX_REPEAT {
         fail!("--repeat {repeat} is more than the limit of {MAX_REPEAT}");
@@ -200,22 +205,27 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             _ => Runner::Loaded(&loaded.model),
         });
     }
-    let run = |e: usize, batch: usize, out: &mut [u8]| match &runners[e] {
+    let run = |e: usize, threads: usize, batch: usize, out: &mut [u8]| match &runners[e] {
         Runner::Loaded(m) => m.predict(images, batch, threads, out),
         Runner::F32(m) => m.predict(images, batch, threads, out),
         Runner::Int8(q) => q.predict(images, batch, threads, out),
     };
-    // (engine index, batch size) in table order
-    let configs: Vec<(usize, usize)> = (0..engines.len()).flat_map(|e| batches.iter().map(move |&b| (e, b))).collect();
+    // (engine index, threads, batch size) in table order
+    let mut configs: Vec<(usize, usize, usize)> = Vec::new();
+    for e in 0..engines.len() {
+        for &t in &thread_counts {
+            configs.extend(batches.iter().map(|&b| (e, t, b)));
+        }
+    }
     let mut predictions = vec![0u8; total];
     let mut reference: Vec<(bool, Vec<u8>)> = Vec::new(); // (is int8, predictions)
-    for &(e, batch) in &configs {
-        run(e, batch, &mut predictions); // warm-up, checked
+    for &(e, threads, batch) in &configs {
+        run(e, threads, batch, &mut predictions); // warm-up, checked
         let is_int8 = matches!(engines[e], Engine::Int8(_));
         match reference.iter().find(|(i, _)| *i == is_int8) {
             None => reference.push((is_int8, predictions.clone())),
             Some((_, r)) if *r != predictions => fail!(
-                "{} at batch size {batch} predicts differently from the first configuration of its precision; not timing it",
+                "{} at batch size {batch} with {threads} thread(s) predicts differently from the first configuration of its precision; not timing it",
                 engines[e].name()
             ),
             Some(_) => {}
@@ -224,23 +234,27 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     // rates[c][r]: configuration c in round r, the configurations in turn
     let mut rates = vec![Vec::with_capacity(repeat); configs.len()];
     for _ in 0..repeat {
-        for (c, &(e, batch)) in configs.iter().enumerate() {
+        for (c, &(e, threads, batch)) in configs.iter().enumerate() {
             let start = Instant::now();
-            run(e, batch, &mut predictions);
+            run(e, threads, batch, &mut predictions);
             rates[c].push(total as f64 / start.elapsed().as_secs_f64());
         }
     }
     let mut points = Vec::new();
-    for (c, &(e, batch)) in configs.iter().enumerate() {
-        // per round: over the engine's first batch size, and (int8) over the
-        // first f32 kernel at this batch size
+    for (c, &(e, threads, batch)) in configs.iter().enumerate() {
+        // per round: over the engine's first configuration, and (int8) over
+        // the first f32 kernel at this batch size and thread count
         let over = |d: usize| spread(&rates[c].iter().zip(&rates[d]).map(|(a, b)| a / b).collect::<Vec<_>>());
-        let first = configs.iter().position(|&(e2, _)| e2 == e).expect("c is among them");
-        let f32_twin = configs.iter().position(|&(e2, b2)| matches!(engines[e2], Engine::F32(_)) && b2 == batch);
+        let first = configs.iter().position(|&(e2, _, _)| e2 == e).expect("c is among them");
+        let f32_twin = configs
+            .iter()
+            .position(|&(e2, t2, b2)| matches!(engines[e2], Engine::F32(_)) && t2 == threads && b2 == batch);
         let vs_f32 = match (engines[e], f32_twin) {
             (Engine::Int8(_), Some(f)) => Some(over(f)),
             _ => None,
         };
+        let one_count = configs.iter().position(|&(e2, t2, b2)| e2 == e && t2 == thread_counts[0] && b2 == batch);
+        let vs_threads = one_count.filter(|_| threads != thread_counts[0]).map(over);
         let (median, min, max) = spread(&rates[c]);
         points.push(Point {
             kernel: engines[e],
@@ -252,9 +266,18 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             gflops: median * loaded.model.flops_per_image() as f64 / 1e9,
             speedup: over(first),
             vs_f32,
+            vs_threads,
         });
     }
 
+    let threads = thread_counts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",");
+    let several = thread_counts.len() > 1;
+    // the baseline of the speedup column
+    let baseline = if several {
+        format!("batch {}, {} thread(s)", batches[0], thread_counts[0])
+    } else {
+        format!("batch {}", batches[0])
+    };
     if let Some(path) = args.get("plot") {
         let title =
             format!("{} network, {total} MNIST images, {threads} thread(s), {}", loaded.model.describe(), cpu_name());
@@ -266,7 +289,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             .iter()
             .map(|p| {
                 format!(
-                    "{{\"batch_size\":{},\"threads\":{},\"kernel\":\"{}\",\"precision\":\"{}\",\"images_per_second\":{:.0},\"min\":{:.0},\"max\":{:.0},\"gflops\":{:.3},\"speedup\":{:.3},\"speedup_min\":{:.3},\"speedup_max\":{:.3},{}\"repeat\":{repeat},\"images\":{total}}}",
+                    "{{\"batch_size\":{},\"threads\":{},\"kernel\":\"{}\",\"precision\":\"{}\",\"images_per_second\":{:.0},\"min\":{:.0},\"max\":{:.0},\"gflops\":{:.3},\"speedup\":{:.3},\"speedup_min\":{:.3},\"speedup_max\":{:.3},{}{}\"repeat\":{repeat},\"images\":{total}}}",
                     p.batch_size,
                     p.threads,
                     p.kernel.name(),
@@ -280,6 +303,9 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                     p.speedup.2,
                     p.vs_f32.map_or(String::new(), |(m, lo, hi)| format!(
                         "\"vs_f32\":{m:.3},\"vs_f32_min\":{lo:.3},\"vs_f32_max\":{hi:.3},"
+                    )),
+                    p.vs_threads.map_or(String::new(), |(m, lo, hi)| format!(
+                        "\"vs_first_threads\":{m:.3},\"vs_first_threads_min\":{lo:.3},\"vs_first_threads_max\":{hi:.3},"
                     ))
                 )
             })
@@ -290,15 +316,16 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     if args.has("markdown") {
         outln!("### {}, {total} images, {threads} thread(s), median of {repeat} interleaved rounds", cpu_name());
         outln!();
+        let (th, th_rule) = if several { ("threads | ", "---|") } else { ("", "") };
         outln!(
-            "| batch | kernel | images/s | min–max | GFLOP/s | speedup over batch {} (per round) | its min–max |",
-            batches[0]
+            "| batch | {th}kernel | images/s | min–max | GFLOP/s | speedup over {baseline} (per round) | its min–max |"
         );
-        outln!("|---|---|---|---|---|---|---|");
+        outln!("|---|{th_rule}---|---|---|---|---|---|");
         for p in &points {
             outln!(
-                "| {} | {} | {:.0} | {:.0}–{:.0} | {:.2} | {:.2}× | {:.2}–{:.2} |",
+                "| {} | {}{} | {:.0} | {:.0}–{:.0} | {:.2} | {:.2}× | {:.2}–{:.2} |",
                 p.batch_size,
+                if several { format!("{} | ", p.threads) } else { String::new() },
                 p.kernel.name(),
                 p.median,
                 p.min,
@@ -315,10 +342,11 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             loaded.model.describe(),
             cpu_name()
         );
-        outln!("speedup: over the same kernel's first batch size ({}), the median of the per-round ratios", batches[0]);
+        outln!("speedup: over the same kernel at {baseline}, the median of the per-round ratios");
         outln!(
-            "{:>6}  {:<9} {:>12}  {:>23}  {:>7}  {:>7}  {:>13}",
+            "{:>6}  {}{:<9} {:>12}  {:>23}  {:>7}  {:>7}  {:>13}",
             "batch",
+            if several { format!("{:>7}  ", "threads") } else { String::new() },
             "kernel",
             "images/s",
             "min–max",
@@ -328,8 +356,9 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         );
         for p in &points {
             outln!(
-                "{:>6}  {:<9} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×  {:>13}",
+                "{:>6}  {}{:<9} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×  {:>13}",
                 p.batch_size,
+                if several { format!("{:>7}  ", p.threads) } else { String::new() },
                 p.kernel.name(),
                 p.median,
                 format!("{:.0}–{:.0}", p.min, p.max),
@@ -339,16 +368,31 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             );
         }
     }
+    let md = args.has("markdown");
+    if several {
+        outln!();
+        for p in points.iter().filter(|p| p.vs_threads.is_some()) {
+            let (m, lo, hi) = p.vs_threads.expect("filtered");
+            outln!(
+                "{}{} at batch {}: {} threads against {}: {m:.2}× (per round, {lo:.2}–{hi:.2})",
+                if md { "- " } else { "" },
+                p.kernel.name(),
+                p.batch_size,
+                p.threads,
+                thread_counts[0]
+            );
+        }
+    }
     if points.iter().any(|p| matches!(p.kernel, Engine::Int8(_))) {
-        let md = args.has("markdown");
         outln!(
             "{}int8: GFLOP/s is integer GOP/s, the dense network's operations per image",
             if md { "\n" } else { "" }
         );
         for p in points.iter().filter(|p| p.vs_f32.is_some()) {
             let (m, lo, hi) = p.vs_f32.expect("filtered");
+            let with = if several { format!(", {} thread(s)", p.threads) } else { String::new() };
             outln!(
-                "{}{} at batch {} against {} at batch {}: {m:.2}× (per round, {lo:.2}–{hi:.2})",
+                "{}{} at batch {}{with} against {} at batch {}{with}: {m:.2}× (per round, {lo:.2}–{hi:.2})",
                 if md { "- " } else { "" },
                 p.kernel.name(),
                 p.batch_size,
@@ -422,6 +466,28 @@ fn breakdown(
     }
     outln!("{line}");
     Ok(())
+}
+
+/// The most thread counts one sweep may list.
+const MAX_THREAD_COUNTS: usize = 16;
+
+/// `--threads`: one count or a comma-separated list, 0 meaning every core
+/// ([`super::threads`] for one).
+fn thread_list(arg: Option<&str>) -> Result<Vec<usize>, Failure> {
+    let Some(list) = arg else { return Ok(vec![1]) };
+    let counts: Vec<usize> = list
+        .split(',')
+        .map(|s| match s.trim().parse::<usize>() {
+            Ok(0) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            Ok(n) if n <= super::MAX_THREADS => Ok(n),
+            Ok(n) => Err(Failure(format!("--threads {n} is more than the limit of {}", super::MAX_THREADS))),
+            Err(_) => Err(Failure(format!("--threads '{list}': '{s}' is not a whole number ≥ 0"))),
+        })
+        .collect::<Result<_, _>>()?;
+    if counts.len() > MAX_THREAD_COUNTS {
+        fail!("--threads lists {} counts, more than the limit of {MAX_THREAD_COUNTS}", counts.len());
+    }
+    Ok(counts)
 }
 
 fn parse_list(list: &str) -> Result<Vec<usize>, Failure> {
