@@ -101,7 +101,8 @@ fn gzip_bomb_behind_an_honest_header_stays_small() {
 }
 
 /// The same bomb read a chunk of 500 images at a time, as `infer eval`
-/// reads: memory stays at one chunk.
+/// reads (100 at a time at its default batch size; 500 at batch 500):
+/// memory stays at one chunk.
 #[test]
 fn gzip_bomb_read_in_chunks_stays_at_one_chunk() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
