@@ -111,12 +111,18 @@ pub fn faster(a: IntKernel, b: IntKernel) -> IntKernel {
     let (model_a, model_b) = (base.clone().with_kernel(a), base.with_kernel(b));
     let mut out = [0u8; M];
     let time = |(_, model): (IntKernel, &QModel)| {
-        let start = std::time::Instant::now();
-        for _ in 0..PASSES {
-            model.predict_slice(&xs, WIDTHS[0], M, &mut out);
-        }
-        std::hint::black_box(&out);
-        start.elapsed()
+        model
+            .with_network(|net| {
+                let prepared = model.prepared();
+                let mut scratch = Scratch::new(model.kernel, M, net.output_len());
+                let start = std::time::Instant::now();
+                for _ in 0..PASSES {
+                    model.predict_slice(&net, &prepared, &mut scratch, &xs, WIDTHS[0], &mut out);
+                }
+                std::hint::black_box(&out);
+                start.elapsed()
+            })
+            .expect("a network the int8 pass holds")
     };
     linalg::kernels::choose::faster_by((a, &model_a), (b, &model_b), time).0
 }
@@ -294,41 +300,68 @@ impl QModel {
     /// tiles of 6 images); the VNNI and portable ones run image by image. Either
     /// way the logits are the same integers.
     pub fn predict(&self, images: &Images, batch_size: usize, threads: usize, predictions: &mut [u8]) {
-        let ppi = images.pixels_per_image();
-        crate::model::in_spans(predictions, batch_size, threads, || {
-            |first: usize, out: &mut [u8]| {
-                let xs = &images.pixels[first * ppi..(first + out.len()) * ppi];
-                self.predict_slice(xs, ppi, batch_size, out);
-            }
-        });
+        let (ppi, total) = (images.pixels_per_image(), predictions.len());
+        self.with_network(|net| {
+            let prepared = self.prepared();
+            let (net, prepared) = (&net, &prepared);
+            crate::model::in_spans(predictions, batch_size, threads, || {
+                // one thread's buffers, for all the spans it takes
+                let mut scratch = Scratch::new(self.kernel, batch_size.min(total).max(1), net.output_len());
+                move |first: usize, out: &mut [u8]| {
+                    let xs = &images.pixels[first * ppi..(first + out.len()) * ppi];
+                    self.predict_slice(net, prepared, &mut scratch, xs, ppi, out);
+                }
+            })
+        })
+        .expect("checked when the model was made");
     }
 
     /// The predicted class of each of the `out.len()` images in `xs`
-    /// (`ppi` pixels each, back to back), on this thread.
-    fn predict_slice(&self, xs: &[u8], ppi: usize, batch_size: usize, out: &mut [u8]) {
-        self.with_network(|net| {
-            let prepared = self.prepared();
-            let classes = net.output_len();
-            if self.kernel == IntKernel::Avx2 {
-                let m = batch_size.min(out.len()).max(1);
-                let mut z = vec![0u8; avx2::batch_scratch_len(m)];
-                let mut t = vec![0i32; m * classes];
-                for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
-                    let rows = out.len();
-                    let t = &mut t[..rows * classes];
-                    avx2::logits_batch(&net, &prepared.0, rows, xs, &mut z, t).expect("sized by the network");
-                    for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
-                        *p = int8::argmax(t) as u8;
-                    }
+    /// (`ppi` pixels each, back to back), on this thread, in batches of
+    /// `scratch.batch` images (`prepared`: the weights as
+    /// [`QModel::prepared`] lends them).
+    fn predict_slice(
+        &self,
+        net: &QNetwork<'_>,
+        prepared: &(Vec<&[i16]>, Vec<&[u32]>),
+        scratch: &mut Scratch,
+        xs: &[u8],
+        ppi: usize,
+        out: &mut [u8],
+    ) {
+        let classes = net.output_len();
+        if self.kernel == IntKernel::Avx2 {
+            let m = scratch.batch.min(out.len()).max(1);
+            for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
+                let rows = out.len();
+                let t = &mut scratch.t[..rows * classes];
+                avx2::logits_batch(net, &prepared.0, rows, xs, &mut scratch.z, t).expect("sized by the network");
+                for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
+                    *p = int8::argmax(t) as u8;
                 }
-                return;
             }
-            let mut t = vec![0i32; classes];
-            for (p, x) in out.iter_mut().zip(xs.chunks_exact(ppi)) {
-                self.logits_into(&net, &prepared, x, &mut t);
-                *p = int8::argmax(&t) as u8;
-            }
-        })
-        .expect("checked when the model was made");
+            return;
+        }
+        let t = &mut scratch.t[..classes];
+        for (p, x) in out.iter_mut().zip(xs.chunks_exact(ppi)) {
+            self.logits_into(net, prepared, x, t);
+            *p = int8::argmax(t) as u8;
+        }
+    }
+}
+
+/// One thread's buffers for [`QModel::predict_slice`]: batches of up to
+/// `batch` images (the AVX2 pass's layer outputs, only for that pass) and
+/// their logits.
+struct Scratch {
+    batch: usize,
+    z: Vec<u8>,
+    t: Vec<i32>,
+}
+
+impl Scratch {
+    fn new(kernel: IntKernel, batch: usize, classes: usize) -> Scratch {
+        let z = if kernel == IntKernel::Avx2 { vec![0; avx2::batch_scratch_len(batch)] } else { Vec::new() };
+        Scratch { batch, z, t: vec![0; batch * classes] }
     }
 }

@@ -146,7 +146,15 @@ pub fn kernel_named(name: &str) -> Result<Kernel, Failure> {
 /// # Errors
 /// A value that is not a whole number, or more than [`MAX_THREADS`].
 pub fn threads(args: &Args) -> Result<usize, Failure> {
-    match args.number("threads", 0, 1)? {
+    thread_count(args.number("threads", 0, 1)?)
+}
+
+/// One `--threads` value: 0 means every core.
+///
+/// # Errors
+/// More than [`MAX_THREADS`].
+pub fn thread_count(n: usize) -> Result<usize, Failure> {
+    match n {
         0 => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
         n if n > MAX_THREADS => crate::fail!("--threads {n} is more than the limit of {MAX_THREADS}"),
         n => Ok(n),

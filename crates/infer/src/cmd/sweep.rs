@@ -471,16 +471,14 @@ fn breakdown(
 /// The most thread counts one sweep may list.
 const MAX_THREAD_COUNTS: usize = 16;
 
-/// `--threads`: one count or a comma-separated list, 0 meaning every core
-/// ([`super::threads`] for one).
+/// `--threads`: one count or a comma-separated list, each as
+/// [`super::thread_count`] reads it.
 fn thread_list(arg: Option<&str>) -> Result<Vec<usize>, Failure> {
     let Some(list) = arg else { return Ok(vec![1]) };
     let counts: Vec<usize> = list
         .split(',')
         .map(|s| match s.trim().parse::<usize>() {
-            Ok(0) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
-            Ok(n) if n <= super::MAX_THREADS => Ok(n),
-            Ok(n) => Err(Failure(format!("--threads {n} is more than the limit of {}", super::MAX_THREADS))),
+            Ok(n) => super::thread_count(n),
             Err(_) => Err(Failure(format!("--threads '{list}': '{s}' is not a whole number ≥ 0"))),
         })
         .collect::<Result<_, _>>()?;
