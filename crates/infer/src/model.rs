@@ -218,15 +218,20 @@ pub fn in_spans<W: FnMut(usize, &mut [u8])>(
 }
 
 /// Names of the stages [`Model::breakdown`] times, in order, for a network
-/// of `layers` (k, n) shapes: the stages of [`Model::predict`].
-pub fn stage_names(layers: &[(usize, usize)], reads_pixels: bool) -> Vec<String> {
-    // a kernel that reads the pixels in place does so for batches under 6
+/// of `layers` (k, n) shapes whose first layer runs on `kernel`: the stages
+/// of [`Model::predict`].
+pub fn stage_names(layers: &[(usize, usize)], kernel: Kernel) -> Vec<String> {
+    // a kernel may read the pixels in place at some batch sizes
     // (linalg::Kernel::reads_pixels_faster): no conversion there
-    let mut v =
-        vec![if reads_pixels { "pixels → f32 (x / 255; batches ≥ 6)" } else { "pixels → f32 (x / 255)" }.to_string()];
+    let (convert, on) = match (kernel.reads_pixels_faster(usize::MAX), kernel.reads_pixels_faster(1)) {
+        (true, _) => ("pixels → f32 (none: W1 reads the u8 pixels)", " (u8 pixels)"),
+        (false, true) => ("pixels → f32 (x / 255; batches ≥ 6)", " (u8 pixels if < 6)"),
+        (false, false) => ("pixels → f32 (x / 255)", ""),
+    };
+    let mut v = vec![convert.to_string()];
     for (i, (k, n)) in layers.iter().enumerate() {
         let act = if i + 1 < layers.len() { ", sigmoid" } else { "" };
-        let on = if i == 0 && reads_pixels { " (u8 pixels if < 6)" } else { "" };
+        let on = if i == 0 { on } else { "" };
         v.push(format!("W{} {k}×{n}{on} + b{}{act}", i + 1, i + 1));
     }
     v.push("argmax of the logits".to_string());

@@ -421,7 +421,7 @@ fn breakdown(
     batches: &[usize],
     repeat: usize,
 ) -> Result<(), Failure> {
-    let names = crate::model::stage_names(&model.shapes(), model.kernel().reads_pixels());
+    let names = crate::model::stage_names(&model.shapes(), model.kernel());
     let mut out = vec![0u8; total];
     // seconds[b][stage][round]
     let mut seconds = vec![vec![Vec::with_capacity(repeat); names.len()]; batches.len()];

@@ -13,12 +13,18 @@
 //!   as below;
 //! - **dense inputs, fewer rows**: step 5's loop over every `p`, with the
 //!   epilogue;
-//! - **u8 pixels** ([`dense_pixels`], the first layer): read in place, with
-//!   no f32 copy of the batch: the non-zero pixels are found sixteen bytes
-//!   at a time and each one's value, `p / 255`, is looked up in the
-//!   256-entry [`crate::pixels::VALUES`], equal to the f32 conversion bit
-//!   for bit, so the products and results are those of the float path
-//!   (for mostly-zero images, which that path also sends to step 9).
+//! - **u8 pixels** ([`dense_pixels`], the first layer, at every batch
+//!   size): read in place, with no f32 copy of the batch, each row through
+//!   step 7's loop (rows of C wider than 32 columns, W1 included; narrower
+//!   ones through step 9's tiles, which sum them as the float path does):
+//!   the non-zero pixels are found sixteen bytes at a time
+//!   and each one's value, `p / 255`, is looked up in the 256-entry
+//!   [`crate::pixels::VALUES`], equal to the f32 conversion bit for bit, so
+//!   the products and results are those of the float path (for mostly-zero
+//!   images, which that path sends to step 9, whose sums on W1 equal step
+//!   7's). At batch 100 this beats converting the batch and running step
+//!   9's tiles on it: the conversion pass (about 160 ns an image) is gone
+//!   and W1 costs the same (AMD Zen 3, whole network, batch 100, MEASURED).
 //!
 //! Step 8's L1 blocks are left out: no measurable gain where measured.
 //!
@@ -35,8 +41,8 @@
 //! Measured: `infer kernels --kernel avx2-row,avx2-union,avx2`; the table
 //! per CPU is in docs/matmul.md.
 
-use super::avx2_row::check;
-use super::params::MR_FMA;
+use super::avx2_row::{check, padded};
+use super::params::{LANES, MR_FMA};
 use crate::activation::Activation;
 
 pub use super::avx2_row::{prepare, prepared_len};
@@ -69,12 +75,17 @@ pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], a
 }
 
 /// `C = act(X·B + bias)` for a batch of u8 pixels `X` (`m×k`) read as
-/// `p / 255` (the book's `normalize=True`), without the f32 copy. Every row
-/// takes the zero-skipping path (step 9), so the result equals converting
-/// them with [`crate::pixels::normalize`] and calling [`dense`] bit for bit
-/// whenever `dense` takes that path too: more than half of the first rows'
-/// pixels 0, as in every MNIST image. (For denser images `dense` uses dense
-/// tiles, which add the same products in another order.)
+/// `p / 255` (the book's `normalize=True`), without the f32 copy, at any
+/// batch size: for rows of C wider than 32 columns (W1: 50) each row
+/// through step 7's zero-skipping loop, its non-zero pixels only; narrower
+/// ones, which step 7 sums in several sets of accumulators, through step
+/// 9's union tiles. Step 9 adds the same non-zero products in the same
+/// order as step 7 on wide rows (a zero adds nothing), so the result equals
+/// converting the pixels with [`crate::pixels::normalize`] and calling
+/// [`dense`] bit for bit whenever `dense` takes its sparse path: more than
+/// half of the first rows' pixels 0, as in every MNIST image. (For denser
+/// images `dense` uses dense tiles, which add the same products in another
+/// order.)
 ///
 /// # Panics
 /// If a slice length does not match its shape, or the CPU lacks AVX2/FMA.
@@ -98,7 +109,15 @@ pub fn dense_pixels(
     // SAFETY: AVX2 and FMA are present and the slice lengths match the
     // shapes (checked above), which is all x86::rows relies on.
     unsafe {
-        super::avx2_union::x86::pixel_tiles(m, k, n, pixels, b, Some((Some(bias), act)), c)
+        use super::avx2_sparse::x86::Pixels;
+        let epilogue = Some((Some(bias), act));
+        if padded(n) > 4 * LANES {
+            super::avx2_sparse::x86::rows(m, k, n, Pixels(pixels), b, epilogue, c)
+        } else {
+            // step 7 sums narrow rows in several sets of accumulators, step 9
+            // in one: its tiles keep the result equal to the float path's
+            super::avx2_union::x86::pixel_tiles(m, k, n, pixels, b, epilogue, c)
+        }
     }
 }
 

@@ -193,7 +193,8 @@ pub(super) mod x86 {
         tiles_of(m, k, n, a, b, epilogue, c)
     }
 
-    /// The loop nest of this step for u8 pixels (step 10's first layer).
+    /// The loop nest of this step for u8 pixels (the first layer of steps
+    /// 10 and 11 where its rows are 32 columns or narrower).
     ///
     /// Safety: as [`tiles`].
     #[target_feature(enable = "avx2,fma")]

@@ -202,13 +202,20 @@ impl Kernel {
     }
 
     /// Whether reading `m` rows of pixels in place is faster than
-    /// converting them to f32 first: for fewer than `MR_FMA = 6` rows, the
-    /// zero-skipping rows of step 7. From 6 rows on, step 9's union tiles
-    /// gather and pack the pixels of each tile, and on the AMD EPYC Zen 3
-    /// VM (`infer sweep --kernel avx2-union,avx2`, 3 runs, 2026-11-28) that
-    /// was 2–6% slower at batch 100 than converting the batch first.
+    /// converting them to f32 first. Step 10 reads them in place at every
+    /// batch size (step 7's zero-skipping rows: no conversion pass, and W1
+    /// as fast as step 9's union tiles on the converted batch). Step 11
+    /// does for fewer than `MR_FMA = 6` rows, where it hands the rows to
+    /// step 10; from 6 rows on its union tiles gather and pack the pixels
+    /// of each tile, which step 9 on AVX2 measured 2–6% slower at batch 100
+    /// than converting the batch first (AMD EPYC Zen 3, `infer sweep
+    /// --kernel avx2-union,avx2`, 3 runs, 2026-11-28); not timed on
+    /// AVX-512 yet.
     pub fn reads_pixels_faster(self, m: usize) -> bool {
-        self.reads_pixels() && m < params::MR_FMA
+        match self {
+            Kernel::Avx2 => true,
+            _ => self.reads_pixels() && m < params::MR_FMA,
+        }
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
