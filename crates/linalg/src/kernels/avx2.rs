@@ -23,8 +23,13 @@
 //!   the products and results are those of the float path (for mostly-zero
 //!   images, which that path sends to step 9, whose sums on W1 equal step
 //!   7's). At batch 100 this beats converting the batch and running step
-//!   9's tiles on it: the conversion pass (about 160 ns an image) is gone
-//!   and W1 costs the same (AMD Zen 3, whole network, batch 100, MEASURED).
+//!   9's tiles on it: the conversion pass (159 ns an image) is gone and
+//!   W1 costs about the same (1,048 ns an image against 1,031; `infer
+//!   sweep --breakdown`'s stages, median of 7 rounds). Whole network at
+//!   batch 100, the two switched at run time in one process and timed in
+//!   alternating rounds, the same predictions each time: 1.05×, 1.06×,
+//!   1.08× in three runs of 5–11 rounds, 1.14× at batch 1000 (AMD EPYC
+//!   Zen 3, one core, 2026-11-28).
 //!
 //! Step 8's L1 blocks are left out: no measurable gain where measured.
 //!
