@@ -187,9 +187,12 @@ pub(super) mod x86 {
         nnz
     }
 
-    /// [`nonzeros`] for u8 pixels, sixteen at a time: a byte compare with
-    /// zero gives a 16-bit mask, and each 8-bit half goes through the same
-    /// table shuffle.
+    /// [`nonzeros`] for u8 pixels, thirty-two at a time: a byte compare
+    /// with zero gives a 32-bit mask, and each 8-bit quarter goes through
+    /// the same table shuffle; then sixteen at a time, then one. (Thirty-two
+    /// at a time against sixteen: 1.03–1.04× the whole network at batches 1
+    /// and 100, with the count of each mask's bits from a table rather than
+    /// `count_ones`; AMD EPYC Zen 3, in-process alternating rounds.)
     ///
     /// Safety: AVX2 present; `a.len() <= KC_SPARSE`.
     #[inline(always)]
@@ -197,6 +200,16 @@ pub(super) mod x86 {
         debug_assert!(a.len() <= KC_SPARSE);
         let mut nnz = 0;
         let mut p = 0;
+        while p + 4 * LANES <= a.len() {
+            let v = _mm256_loadu_si256(a.as_ptr().add(p) as *const __m256i);
+            let zero = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())) as u32;
+            let mask = !zero as usize;
+            nnz = push(idx, nnz, mask & 0xff, p);
+            nnz = push(idx, nnz, (mask >> LANES) & 0xff, p + LANES);
+            nnz = push(idx, nnz, (mask >> (2 * LANES)) & 0xff, p + 2 * LANES);
+            nnz = push(idx, nnz, (mask >> (3 * LANES)) & 0xff, p + 3 * LANES);
+            p += 4 * LANES;
+        }
         while p + 2 * LANES <= a.len() {
             let v = _mm_loadu_si128(a.as_ptr().add(p) as *const __m128i);
             let zero = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) as usize;
@@ -213,17 +226,30 @@ pub(super) mod x86 {
         nnz
     }
 
+    /// The number of set bits of each 8-bit mask: a load, where
+    /// `count_ones` without the `popcnt` feature (not enabled with AVX2) is
+    /// a dozen instructions.
+    const COUNTS: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut mask = 0;
+        while mask < 256 {
+            table[mask] = (mask as u32).count_ones() as u8;
+            mask += 1;
+        }
+        table
+    };
+
     /// The table shuffle: appends `base + lane` for each set bit of the
     /// 8-bit `mask` to `idx[nnz..]` (storing all 8 lanes: the buffer's
     /// slack); returns the new count.
     ///
-    /// Safety: AVX2 present; `nnz + LANES <= idx.len()`.
+    /// Safety: AVX2 present; `mask < 256`; `nnz + LANES <= idx.len()`.
     #[inline(always)]
     pub unsafe fn push(idx: &mut Indices, nnz: usize, mask: usize, base: usize) -> usize {
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(COMPRESS[mask] as i64));
+        let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(*COMPRESS.get_unchecked(mask) as i64));
         let ids = _mm256_add_epi32(_mm256_permutevar8x32_epi32(lanes, shuffle), _mm256_set1_epi32(base as i32));
         _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, ids);
-        nnz + mask.count_ones() as usize
+        nnz + *COUNTS.get_unchecked(mask) as usize
     }
 }
