@@ -97,15 +97,17 @@ fn matmul(c: &mut Criterion) {
             group.throughput(Throughput::Elements(m as u64));
             group.sample_size(20).measurement_time(Duration::from_secs(1)).warm_up_time(Duration::from_millis(300));
             for &kernel in Kernel::ALL.iter().filter(|k| k.is_available()) {
-                let mut b = vec![0.0; kernel.prepared_len(k, n)];
-                kernel.prepare(k, n, &layer.W, &mut b);
+                // on a cache line, as the network's (infer::lines)
+                let mut b = infer::lines::Lines::zeroed(kernel.prepared_len(k, n));
+                kernel.prepare(k, n, &layer.W, b.get_mut());
+                let b = b.get();
                 let mut got = vec![0.0; m * n];
-                kernel.run(m, k, n, a, &b, &mut got);
+                kernel.run(m, k, n, a, b, &mut got);
                 for (g, w) in got.iter().zip(&want) {
                     assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{} disagrees with naive", kernel.name());
                 }
                 group.bench_function(kernel.name(), |bench| {
-                    bench.iter(|| kernel.run(m, k, n, black_box(a), black_box(&b), black_box(&mut got)))
+                    bench.iter(|| kernel.run(m, k, n, black_box(a), black_box(b), black_box(&mut got)))
                 });
             }
             group.finish();

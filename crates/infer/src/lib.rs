@@ -6,6 +6,7 @@
 pub mod args;
 pub mod cmd;
 pub mod fixtures;
+pub mod lines;
 pub mod model;
 pub mod png;
 pub mod pyfmt;

@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use linalg::{Dense, Kernel, Network};
 use mnist_data::{Images, Layer};
 
+use crate::lines::Lines;
 use crate::Failure;
 
 /// One layer's weights in the kernel's layout.
@@ -15,7 +16,7 @@ use crate::Failure;
 struct Prepared {
     k: usize,
     n: usize,
-    W: Vec<f32>,
+    W: Lines<f32>,
     b: Vec<f32>,
 }
 
@@ -38,8 +39,8 @@ impl Model {
         let layers = layers
             .iter()
             .map(|l| {
-                let mut w = vec![0.0; kernel.prepared_len(l.k, l.n)];
-                kernel.prepare(l.k, l.n, &l.W, &mut w);
+                let mut w = Lines::zeroed(kernel.prepared_len(l.k, l.n));
+                kernel.prepare(l.k, l.n, &l.W, w.get_mut());
                 Prepared { k: l.k, n: l.n, W: w, b: l.b.clone() }
             })
             .collect();
@@ -84,7 +85,7 @@ impl Model {
         let dense: Vec<Dense<'_>> = self
             .layers
             .iter()
-            .map(|l| Dense::new(self.kernel, l.k, l.n, &l.W, &l.b).expect("prepared for this kernel"))
+            .map(|l| Dense::new(self.kernel, l.k, l.n, l.W.get(), &l.b).expect("prepared for this kernel"))
             .collect();
         f(Network::new(&dense).expect("layers checked to chain when loaded"))
     }
@@ -280,9 +281,9 @@ impl Model {
                 let (prev, next) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
                 let next = &mut next[..rows * l.n];
                 match i {
-                    0 if reads_pixels => self.kernel.dense_pixels(rows, l.k, l.n, pixels, &l.W, &l.b, act, next),
-                    0 => self.kernel.dense(rows, l.k, l.n, &x[..rows * k0], &l.W, &l.b, act, next),
-                    _ => self.kernel.dense(rows, l.k, l.n, &prev[..rows * l.k], &l.W, &l.b, act, next),
+                    0 if reads_pixels => self.kernel.dense_pixels(rows, l.k, l.n, pixels, l.W.get(), &l.b, act, next),
+                    0 => self.kernel.dense(rows, l.k, l.n, &x[..rows * k0], l.W.get(), &l.b, act, next),
+                    _ => self.kernel.dense(rows, l.k, l.n, &prev[..rows * l.k], l.W.get(), &l.b, act, next),
                 }
                 lap(1 + i, &mut t);
             }

@@ -5,6 +5,7 @@
 use linalg::int8::{self, avx2, vnni, QDense, QNetwork, QuantizeInto, HIDDEN_UNITS, LOGIT_UNITS, SIGMOID_LEN};
 use mnist_data::{Images, Layer};
 
+use crate::lines::Lines;
 use crate::Failure;
 
 /// One quantized layer, owned.
@@ -144,9 +145,9 @@ pub struct QModel {
     pub sigmoid: [u8; SIGMOID_LEN],
     kernel: IntKernel,
     /// Each layer's weights prepared for the AVX2 pass (empty otherwise).
-    prepared: Vec<Vec<i16>>,
+    prepared: Vec<Lines<i16>>,
     /// Each layer's weights prepared for the VNNI pass (empty otherwise).
-    quads: Vec<Vec<u32>>,
+    quads: Vec<Lines<u32>>,
 }
 
 impl QModel {
@@ -207,8 +208,8 @@ impl QModel {
                 .layers
                 .iter()
                 .map(|l| {
-                    let mut p = vec![0u32; vnni::prepared_len(l.k, l.n)];
-                    vnni::prepare(&l.dense(), &mut p);
+                    let mut p = Lines::zeroed(vnni::prepared_len(l.k, l.n));
+                    vnni::prepare(&l.dense(), p.get_mut());
                     p
                 })
                 .collect(),
@@ -220,8 +221,8 @@ impl QModel {
                 .layers
                 .iter()
                 .map(|l| {
-                    let mut p = vec![0i16; avx2::prepared_len(l.k, l.n)];
-                    avx2::prepare(&l.dense(), &mut p);
+                    let mut p = Lines::zeroed(avx2::prepared_len(l.k, l.n));
+                    avx2::prepare(&l.dense(), p.get_mut());
                     p
                 })
                 .collect(),
@@ -248,7 +249,7 @@ impl QModel {
 
     /// Each layer's prepared weights, borrowed.
     fn prepared(&self) -> (Vec<&[i16]>, Vec<&[u32]>) {
-        (self.prepared.iter().map(Vec::as_slice).collect(), self.quads.iter().map(Vec::as_slice).collect())
+        (self.prepared.iter().map(Lines::get).collect(), self.quads.iter().map(Lines::get).collect())
     }
 
     /// One image through this model's pass (`prepared`: its weights as
@@ -283,7 +284,7 @@ impl QModel {
     pub fn logits_batch(&self, images: &[u8], m: usize) -> Option<Vec<i32>> {
         (self.kernel == IntKernel::Avx2).then(|| {
             self.with_network(|net| {
-                let prepared: Vec<&[i16]> = self.prepared.iter().map(Vec::as_slice).collect();
+                let prepared: Vec<&[i16]> = self.prepared.iter().map(Lines::get).collect();
                 let mut z = vec![0u8; avx2::batch_scratch_len(m)];
                 let mut t = vec![0i32; m * net.output_len()];
                 avx2::logits_batch(&net, &prepared, m, images, &mut z, &mut t).expect("sized by the network");

@@ -10,6 +10,7 @@ use linalg::kernels::peak::Isa;
 use linalg::Kernel;
 
 use crate::args::{Args, Flag};
+use crate::lines::Lines;
 use crate::model::to_f32;
 use crate::quant::{IntKernel, QModel};
 use crate::{fail, outln, Failure};
@@ -90,12 +91,12 @@ pub fn measure_peak(isa: Isa) -> Option<f64> {
 /// One integer layer over the inputs `xs` (`k` bytes each), one call per
 /// input, the requantized outputs into `out` (`prepared`: the weights as the
 /// AVX2 or the VNNI pass reads them, empty for the others).
-fn int_pass(ik: IntKernel, dense: &QDense<'_>, prepared: &(Vec<i16>, Vec<u32>), xs: &[u8], out: &mut [i32]) {
+fn int_pass(ik: IntKernel, dense: &QDense<'_>, prepared: &(Lines<i16>, Lines<u32>), xs: &[u8], out: &mut [i32]) {
     for (x, t) in xs.chunks_exact(dense.k).zip(out.chunks_exact_mut(dense.n)) {
         match ik {
             IntKernel::Portable => dense.requantized(x, t),
-            IntKernel::Avx2 => int8_avx2::requantized(dense, &prepared.0, x, t),
-            IntKernel::Vnni => linalg::int8::vnni::requantized(dense, &prepared.1, x, t),
+            IntKernel::Avx2 => int8_avx2::requantized(dense, prepared.0.get(), x, t),
+            IntKernel::Vnni => linalg::int8::vnni::requantized(dense, prepared.1.get(), x, t),
         }
         .expect("sized by the layer");
     }
@@ -215,14 +216,15 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let mut want = vec![0.0; m * n];
             naive::matmul(m, k, n, a, &layer.W, &mut want);
             for &kernel in &kernels {
-                let mut b = vec![0.0; kernel.prepared_len(k, n)];
-                kernel.prepare(k, n, &layer.W, &mut b);
+                // on a cache line, as the network's (crate::lines)
+                let mut b = Lines::zeroed(kernel.prepared_len(k, n));
+                kernel.prepare(k, n, &layer.W, b.get_mut());
                 let mut c = vec![0.0; m * n];
-                kernel.run(m, k, n, a, &b, &mut c);
+                kernel.run(m, k, n, a, b.get(), &mut c);
                 // normwise: the largest difference over the largest |C|
                 let scale = want.iter().fold(0.0f32, |m, w| m.max(w.abs())).max(f32::MIN_POSITIVE);
                 let error = c.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max) / scale;
-                let mut call = move || kernel.run(m, k, n, black_box(a), black_box(&b), black_box(&mut c));
+                let mut call = move || kernel.run(m, k, n, black_box(a), black_box(b.get()), black_box(&mut c));
                 let reps = calibrate(&mut call);
                 let (layer, isa, name) = (format!("W{}", l + 1), kernel.isa(), kernel.name());
                 rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error: error as f64 });
@@ -232,16 +234,16 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let dense = q.layers[l].dense();
             let xs = &q_inputs[l][..m * k];
             let mut want = vec![0i32; m * n];
-            int_pass(IntKernel::Portable, &dense, &(Vec::new(), Vec::new()), xs, &mut want);
+            int_pass(IntKernel::Portable, &dense, &(Lines::zeroed(0), Lines::zeroed(0)), xs, &mut want);
             for &ik in &int_kernels {
-                let mut prepared = (Vec::new(), Vec::new());
+                let mut prepared = (Lines::zeroed(0), Lines::zeroed(0));
                 if ik == IntKernel::Avx2 {
-                    prepared.0 = vec![0i16; int8_avx2::prepared_len(k, n)];
-                    int8_avx2::prepare(&dense, &mut prepared.0);
+                    prepared.0 = Lines::zeroed(int8_avx2::prepared_len(k, n));
+                    int8_avx2::prepare(&dense, prepared.0.get_mut());
                 }
                 if ik == IntKernel::Vnni {
-                    prepared.1 = vec![0u32; linalg::int8::vnni::prepared_len(k, n)];
-                    linalg::int8::vnni::prepare(&dense, &mut prepared.1);
+                    prepared.1 = Lines::zeroed(linalg::int8::vnni::prepared_len(k, n));
+                    linalg::int8::vnni::prepare(&dense, prepared.1.get_mut());
                 }
                 let mut got = vec![0i32; m * n];
                 int_pass(ik, &dense, &prepared, xs, &mut got);
