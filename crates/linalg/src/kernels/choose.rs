@@ -3,11 +3,13 @@
 //! guess on another (AVX-512 on Intel against AMD Zen 4).
 //!
 //! The work is the book's network in miniature, at batch 12 (two of the
-//! 6-row tiles): a first layer of 784 mostly-zero inputs (one in five
-//! non-zero, as MNIST's pixels) to 50 sigmoid units, then a dense 50 → 100
-//! layer. The two kernels take turns, round after round, so that a change
-//! of the machine's speed between them shows in both; each keeps its
-//! fastest round. About a millisecond in all.
+//! 6-row tiles): a first layer of 784 mostly-zero u8 pixels (one in five
+//! non-zero, as MNIST's) to 50 sigmoid units, read as `infer` reads them
+//! (in place where the kernel [reads them faster](Kernel::reads_pixels_faster),
+//! else converted to f32 first), then a dense 50 → 100 layer; the weights
+//! on a cache line, as `infer` keeps them. The two kernels take turns,
+//! round after round, so that a change of the machine's speed between them
+//! shows in both; each keeps its fastest round. About a millisecond in all.
 
 use super::Kernel;
 use crate::activation::Activation;
@@ -54,9 +56,19 @@ struct Work {
 struct Layer {
     k: usize,
     n: usize,
+    /// The inputs as u8 pixels (`x = p / 255`) and as floats.
+    pixels: Vec<u8>,
     x: Vec<f32>,
+    /// The prepared weights from `start` on, which is on a 64-byte line.
     prepared: Vec<f32>,
+    start: usize,
     bias: Vec<f32>,
+}
+
+impl Layer {
+    fn weights(&self) -> &[f32] {
+        &self.prepared[self.start..]
+    }
 }
 
 impl Work {
@@ -66,12 +78,15 @@ impl Work {
             .map(|&(k, n, every)| {
                 // fixed, varied values; no randomness needed to time
                 let w: Vec<f32> = (0..k * n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 500.0).collect();
-                let x = (0..M * k)
-                    .map(|i| if (i * 7 + i / k) % every == 0 { ((i % 251) as f32 + 1.0) / 255.0 } else { 0.0 })
-                    .collect();
-                let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
-                kernel.prepare(k, n, &w, &mut prepared);
-                Layer { k, n, x, prepared, bias: vec![0.1; n] }
+                let pixels: Vec<u8> =
+                    (0..M * k).map(|i| if (i * 7 + i / k) % every == 0 { (i % 251) as u8 + 1 } else { 0 }).collect();
+                let x = pixels.iter().map(|&p| crate::pixels::VALUES[p as usize]).collect();
+                let len = kernel.prepared_len(k, n);
+                let mut prepared = vec![0.0; len + 15];
+                let start = prepared.as_ptr().align_offset(64).min(15);
+                kernel.prepare(k, n, &w, &mut prepared[start..start + len]);
+                prepared.truncate(start + len);
+                Layer { k, n, pixels, x, prepared, start, bias: vec![0.1; n] }
             })
             .collect();
         Work { kernel, layers }
@@ -80,10 +95,20 @@ impl Work {
     /// The time of `PASSES` passes over every layer.
     fn time(&self) -> Duration {
         let mut out: Vec<Vec<f32>> = self.layers.iter().map(|l| vec![0.0; M * l.n]).collect();
+        let mut x0 = vec![0.0; self.layers[0].x.len()];
+        let in_place = self.kernel.reads_pixels_faster(M);
         let start = Instant::now();
         for _ in 0..PASSES {
-            for (l, c) in self.layers.iter().zip(out.iter_mut()) {
-                self.kernel.dense(M, l.k, l.n, &l.x, &l.prepared, &l.bias, Activation::Sigmoid, c);
+            for (i, (l, c)) in self.layers.iter().zip(out.iter_mut()).enumerate() {
+                let (k, n, w, b, act) = (l.k, l.n, l.weights(), &l.bias, Activation::Sigmoid);
+                match i {
+                    0 if in_place => self.kernel.dense_pixels(M, k, n, &l.pixels, w, b, act, c),
+                    0 => {
+                        crate::pixels::normalize(&l.pixels, &mut x0);
+                        self.kernel.dense(M, k, n, &x0, w, b, act, c)
+                    }
+                    _ => self.kernel.dense(M, k, n, &l.x, w, b, act, c),
+                }
             }
         }
         let elapsed = start.elapsed();
@@ -100,5 +125,10 @@ mod tests {
     fn faster_returns_one_of_the_two() {
         let chosen = faster(Kernel::Ikj, Kernel::Naive);
         assert!(chosen == Kernel::Ikj || chosen == Kernel::Naive);
+        // one that reads the pixels in place against one that converts them
+        if Kernel::Avx2.is_available() {
+            let chosen = faster(Kernel::Avx2, Kernel::Avx2Union);
+            assert!(chosen == Kernel::Avx2 || chosen == Kernel::Avx2Union);
+        }
     }
 }
