@@ -48,7 +48,9 @@ fn shapes() -> Vec<(usize, usize, usize)> {
         }
     }
     for m in [1, 4, 6] {
-        for k in [0, 1, 2, 127, 128, 129, 255, 257] {
+        // k: KC edges (128, 256: the union tiles' pieces), and past KC_ROWS
+        // (1024: the zero-skipping rows' pieces)
+        for k in [0, 1, 2, 127, 128, 129, 255, 257, 1023, 1025, 2100] {
             for n in [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 129] {
                 s.push((m, k, n));
             }
@@ -181,8 +183,17 @@ fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
 fn pixels_read_in_place_equal_the_converted_floats_bit_for_bit() {
     let mut rng = Rng(99);
     for kernel in kernels_under_test().into_iter().filter(|k| k.reads_pixels()) {
-        for (m, k, n) in [(1, 784, 50), (100, 784, 50), (3, 17, 9), (7, 300, 13), (2, 0, 5), (1, 16, 1), (6, 257, 104)]
-        {
+        for (m, k, n) in [
+            (1, 784, 50),
+            (100, 784, 50),
+            (3, 17, 9),
+            (7, 300, 13),
+            (2, 0, 5),
+            (1, 16, 1),
+            (6, 257, 104),
+            (7, 1100, 50),
+            (6, 2100, 13),
+        ] {
             // about four in five pixels 0, the rest 1..=255
             let pixels: Vec<u8> = (0..m * k)
                 .map(|_| {

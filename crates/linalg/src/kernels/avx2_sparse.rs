@@ -3,7 +3,7 @@
 //! What changed from step 5 (avx2-row): before the FMAs, the indices `p`
 //! where `A[i][p] ≠ 0` are gathered, eight at a time (a compare gives an
 //! 8-bit mask, a table shuffle packs those lanes' indices to the front), into
-//! a stack buffer of `KC_SPARSE = 256` indices; the micro-kernel of step 5
+//! a stack buffer of `KC_ROWS = 1024` indices (4 KB); the micro-kernel of step 5
 //! then reads only those rows of B. About 81% of MNIST pixels are 0, so the
 //! first layer (87% of the network's FLOPs) does about a fifth of its dense
 //! work and reads about 150 of W1's 784 rows. `fma(0, w, acc) = acc`
@@ -11,10 +11,10 @@
 //! sigmoid outputs, never exactly 0: there the gathering is pure overhead
 //! (step 10 sends dense inputs back to step 5's loop or to tiles).
 //!
-//! A row longer than the buffer is done `KC_SPARSE` inputs at a time, its
+//! A row longer than the buffer is done `KC_ROWS` inputs at a time, its
 //! partial sums kept in C between the pieces.
 //!
-//! Loop order (BLIS names): i (one row), pieces of `KC_SPARSE` p, column
+//! Loop order (BLIS names): i (one row), pieces of `KC_ROWS` p, column
 //! block of ≤ `VMAX` vectors, the non-zero p.
 //!
 //! Measured: `infer kernels --kernel avx2-row,avx2-sparse`; the table per
@@ -37,11 +37,11 @@ pub(super) mod x86 {
 
     use crate::kernels::avx2_row::x86::{column_blocks, row, Pass, Values};
     use crate::kernels::avx2_row::{padded, Epilogue};
-    use crate::kernels::params::{KC_SPARSE, LANES};
+    use crate::kernels::params::{KC_ROWS, LANES};
 
-    /// The index buffer: `KC_SPARSE` indices and `LANES` of slack, since
+    /// The index buffer: `KC_ROWS` indices and `LANES` of slack, since
     /// [`nonzeros`] stores 8 at a time.
-    pub type Indices = [u32; KC_SPARSE + LANES];
+    pub type Indices = [u32; KC_ROWS + LANES];
 
     /// A matrix A whose zero entries this step skips: rows of floats, or
     /// (step 10's first layer) rows of u8 pixels read through
@@ -54,7 +54,7 @@ pub(super) mod x86 {
         /// Safety: the entries exist.
         unsafe fn piece(self, i: usize, k: usize, p0: usize, p1: usize) -> Self::Piece;
         /// Writes the indices of a piece's non-zero entries (at most
-        /// `KC_SPARSE` entries) to the front of `idx`; returns how many.
+        /// `KC_ROWS` entries) to the front of `idx`; returns how many.
         ///
         /// Safety: AVX2 present.
         unsafe fn nonzeros(piece: Self::Piece, idx: &mut Indices) -> usize;
@@ -104,14 +104,14 @@ pub(super) mod x86 {
         c: &mut [f32],
     ) {
         let np = padded(n);
-        let mut idx: Indices = [0; KC_SPARSE + LANES];
+        let mut idx: Indices = [0; KC_ROWS + LANES];
         // LOOP 3: one row of A and C
         for i in 0..m {
             let c_row = &mut c[i * n..(i + 1) * n];
-            // LOOP 2: pieces of KC_SPARSE inputs (k = 0 still stores the
+            // LOOP 2: pieces of KC_ROWS inputs (k = 0 still stores the
             // epilogue)
-            for pc in (0..k.max(1)).step_by(KC_SPARSE) {
-                let p1 = k.min(pc + KC_SPARSE);
+            for pc in (0..k.max(1)).step_by(KC_ROWS) {
+                let p1 = k.min(pc + KC_ROWS);
                 let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
                 let piece = a.piece(i, k, pc.min(k), p1);
                 piece_row::<A>(piece, b.as_ptr().add(pc * np), np, n, c_row, pass, &mut idx);
@@ -123,7 +123,7 @@ pub(super) mod x86 {
     /// piece's non-zero entries gathered into `idx`, then step 5's
     /// micro-kernel over those rows of B (`b`: B at the piece's first row).
     ///
-    /// Safety: AVX2 and FMA present; the piece holds at most `KC_SPARSE`
+    /// Safety: AVX2 and FMA present; the piece holds at most `KC_ROWS`
     /// entries, each with its row of B; `c_row` holds `n` columns.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
@@ -167,10 +167,10 @@ pub(super) mod x86 {
     /// compare gives an 8-bit mask, a table shuffle packs those lanes'
     /// indices together, and all 8 are stored (hence `LANES` of slack).
     ///
-    /// Safety: AVX2 present; `a.len() <= KC_SPARSE`.
+    /// Safety: AVX2 present; `a.len() <= KC_ROWS`.
     #[inline(always)]
     pub unsafe fn nonzeros(a: &[f32], idx: &mut Indices) -> usize {
-        debug_assert!(a.len() <= KC_SPARSE);
+        debug_assert!(a.len() <= KC_ROWS);
         let mut nnz = 0;
         let mut p = 0;
         while p + LANES <= a.len() {
@@ -194,10 +194,10 @@ pub(super) mod x86 {
     /// and 100, with the count of each mask's bits from a table rather than
     /// `count_ones`; AMD EPYC Zen 3, in-process alternating rounds.)
     ///
-    /// Safety: AVX2 present; `a.len() <= KC_SPARSE`.
+    /// Safety: AVX2 present; `a.len() <= KC_ROWS`.
     #[inline(always)]
     pub unsafe fn nonzero_pixels(a: &[u8], idx: &mut Indices) -> usize {
-        debug_assert!(a.len() <= KC_SPARSE);
+        debug_assert!(a.len() <= KC_ROWS);
         let mut nnz = 0;
         let mut p = 0;
         while p + 4 * LANES <= a.len() {

@@ -66,7 +66,7 @@ pub(super) mod x86 {
     use crate::kernels::avx2_row::x86::{store, tail_mask, Pass};
     use crate::kernels::avx2_row::{padded, Epilogue};
     use crate::kernels::avx2_sparse::x86::{push, rows, Indices, Pixels, SparseRows};
-    use crate::kernels::params::{KC_SPARSE, LANES, MR_FMA};
+    use crate::kernels::params::{KC_ROWS, KC_SPARSE, LANES, MR_FMA};
 
     /// Rows whose union of non-zero entries this step gathers: floats, or
     /// u8 pixels.
@@ -245,7 +245,7 @@ pub(super) mod x86 {
     ) {
         let np = padded(n);
         let nv = np / LANES;
-        let mut idx: Indices = [0; KC_SPARSE + LANES];
+        let mut idx: Indices = [0; KC_ROWS + LANES];
         // A packed per piece: for each gathered p, the MR_FMA rows' values
         let mut packed: Packed = [0.0; KC_SPARSE * MR_FMA];
         // LOOP 4: MR_FMA rows of A and C

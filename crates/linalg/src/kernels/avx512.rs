@@ -157,7 +157,7 @@ mod x86 {
     use crate::kernels::avx2_row::{padded, Epilogue};
     use crate::kernels::avx2_sparse::x86::Indices;
     use crate::kernels::avx2_union::x86::{Packed, UnionRows};
-    use crate::kernels::params::{KC_SPARSE, LANES, MR_FMA};
+    use crate::kernels::params::{KC_ROWS, KC_SPARSE, LANES, MR_FMA};
 
     /// The rows of A a tile reads.
     #[derive(Clone, Copy)]
@@ -173,7 +173,7 @@ mod x86 {
 
     /// The dense path's indices: every `p` of a piece, made at compile time.
     static EVERY: Indices = {
-        let mut every = [0; KC_SPARSE + LANES];
+        let mut every = [0; KC_ROWS + LANES];
         let mut p = 0;
         while p < every.len() {
             every[p] = p as u32;
@@ -200,7 +200,7 @@ mod x86 {
     ) {
         let np = padded(n);
         let nv = n.div_ceil(LANES_512);
-        let mut idx: Indices = [0; KC_SPARSE + LANES];
+        let mut idx: Indices = [0; KC_ROWS + LANES];
         let mut packed: Packed = [0.0; KC_SPARSE * MR_FMA];
         // LOOP 4: MR_FMA rows of A and C
         for i0 in (0..rows).step_by(MR_FMA) {

@@ -37,9 +37,23 @@ pub const LANES: usize = 8;
 /// accumulators, one broadcast of A and one load of B fill the 16 AVX
 /// registers; n = 100 is exactly 13 vectors.
 pub const VMAX: usize = 13;
-/// The most rows of B in one cache block of the avx2 kernel, and the size of
-/// the stack buffer (`u32`s) holding the indices of a block's non-zero inputs.
+/// The most rows of B in one cache block of the avx2 kernel, and the piece
+/// of the inputs the union tiles (steps 9 and 11) gather and pack at once.
 pub const KC_SPARSE: usize = 256;
+/// The most inputs the zero-skipping rows (steps 6 and 7, and step 10's
+/// pixels) gather in one piece, and the size of the stack buffer (`u32`s,
+/// 4 KB) holding their indices: all 784 of W1's at once. Pieces of 256
+/// cost W1 three more stores and loads of each row's partial sums and
+/// three more loop exits per image. Builds in turn (`taskset -c 1 infer
+/// sweep --batch-sizes 1,100 --repeat 3`, AMD EPYC Zen 3): the whole
+/// network at batch 100 1.10×, 1.14×, 1.10×, 1.12× against pieces of 256
+/// (a fifth pair, 0.81×, straddled a change of the VM's speed), at batch
+/// 1 0.98–1.10×; an earlier build with every piece 800 long, 1.04–1.16× in
+/// 6 of 6 pairs.
+pub const KC_ROWS: usize = 1024;
+
+// the index buffer holds the union tiles' pieces too
+const _: () = assert!(KC_SPARSE <= KC_ROWS);
 /// Bytes of B one cache block of the avx2 kernel may take when the L1 data
 /// cache's size is not known: its rows are then reused from L1 by every row
 /// of the batch. For W1 (n_pad = 56) that is 109 rows of 224 B. With `std`,
