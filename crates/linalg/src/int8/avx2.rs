@@ -205,10 +205,14 @@ pub fn logits_batch(
     let last = net.layers.len() - 1;
     let mut out = [[0i32; MAX_WIDTH]; MR];
     // the sigmoid table widened to i32 lanes, for the kernels' vector gather
-    let mut table = [0i32; super::SIGMOID_LEN];
-    for (t, &s) in table.iter_mut().zip(net.sigmoid) {
-        *t = s as i32;
-    }
+    #[cfg(target_arch = "x86_64")]
+    let table = {
+        let mut table = [0i32; super::SIGMOID_LEN];
+        for (t, &s) in table.iter_mut().zip(net.sigmoid) {
+            *t = s as i32;
+        }
+        table
+    };
     for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
         // layer i reads half (i - 1) % 2 of z (rows MAX_WIDTH apart) and
         // writes half i % 2
@@ -222,6 +226,7 @@ pub fn logits_batch(
         };
         // a hidden layer's activations go straight to the next layer's rows
         // (the kernels apply the sigmoid table to each vector of sums)
+        #[cfg(target_arch = "x86_64")]
         let sink = |r: usize, next: &mut [u8]| {
             if i == last {
                 x86::Sink::Sums

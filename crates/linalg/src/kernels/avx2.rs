@@ -46,8 +46,8 @@
 //! Measured: `infer kernels --kernel avx2-row,avx2-union,avx2`; the table
 //! per CPU is in docs/matmul.md.
 
-use super::avx2_row::{check, padded};
-use super::params::{LANES, MR_FMA};
+use super::avx2_row::check;
+use super::params::MR_FMA;
 use crate::activation::Activation;
 
 pub use super::avx2_row::{prepare, prepared_len};
@@ -116,7 +116,7 @@ pub fn dense_pixels(
     unsafe {
         use super::avx2_sparse::x86::Pixels;
         let epilogue = Some((Some(bias), act));
-        if padded(n) > 4 * LANES {
+        if super::avx2_row::padded(n) > 4 * super::params::LANES {
             super::avx2_sparse::x86::rows(m, k, n, Pixels(pixels), b, epilogue, c)
         } else {
             // step 7 sums narrow rows in several sets of accumulators, step 9
