@@ -6,8 +6,9 @@
 //!   of C a register-tiled kernel holds in registers per row.
 //! - `MR`: the rows of C a register-tiled kernel computes at once, sharing
 //!   each load of B between them (`MR_FMA` for the AVX2 micro-kernel).
-//! - `LANES`, `VMAX`, `KC_SPARSE`, `L1_BYTES`, `MC`: the avx2 kernel's vector
-//!   width, row of registers, non-zero index buffer, L1 block of B and
+//! - `LANES`, `VMAX`, `KC_ROWS`, `KC_SPARSE`, `L1_BYTES`, `MC`: the avx2
+//!   kernel's vector width, row of registers, non-zero index buffer (the
+//!   zero-skipping rows' piece), the union tiles' piece, L1 block of B and
 //!   outer block of rows.
 
 /// Rows of B in one cache block (blocked kernel).
