@@ -284,9 +284,8 @@ impl QModel {
     pub fn logits_batch(&self, images: &[u8], m: usize) -> Option<Vec<i32>> {
         (self.kernel == IntKernel::Avx2).then(|| {
             self.with_network(|net| {
-                let prepared: Vec<&[i16]> = self.prepared.iter().map(Lines::get).collect();
-                let mut z = vec![0u8; avx2::batch_scratch_len(m)];
-                let mut t = vec![0i32; m * net.output_len()];
+                let (prepared, _) = self.prepared();
+                let Scratch { mut z, mut t, .. } = Scratch::new(self.kernel, m, net.output_len());
                 avx2::logits_batch(&net, &prepared, m, images, &mut z, &mut t).expect("sized by the network");
                 t
             })
