@@ -52,7 +52,7 @@ pub(super) mod x86 {
     use crate::kernels::avx2_row::x86::Pass;
     use crate::kernels::avx2_row::{padded, Epilogue};
     use crate::kernels::avx2_sparse::x86::{piece_row, Indices};
-    use crate::kernels::params::{l1_block_bytes, KC_ROWS, KC_SPARSE, LANES, MC};
+    use crate::kernels::params::{l1_block_bytes, KC_SPARSE, LANES, MC};
 
     /// The loop nest of this step; `epilogue` (bias and activation, applied
     /// on the last block of B while the sums are in registers) is step 7's.
@@ -64,7 +64,7 @@ pub(super) mod x86 {
         let np = padded(n);
         // rows of B per cache block: kc·n_pad floats fit the L1 budget
         let kc = (l1_block_bytes() / (4 * np.max(LANES))).clamp(LANES, KC_SPARSE);
-        let mut idx: Indices = [0; KC_ROWS + LANES];
+        let mut idx = Indices::new();
         // LOOP 4: MC rows of A and C, whose partial sums stay in cache
         for ic in (0..m).step_by(MC) {
             // LOOP 3: a block of kc rows of B, reused by each of the MC rows

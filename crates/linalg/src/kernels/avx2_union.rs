@@ -66,7 +66,7 @@ pub(super) mod x86 {
     use crate::kernels::avx2_row::x86::{store, tail_mask, Pass};
     use crate::kernels::avx2_row::{padded, Epilogue};
     use crate::kernels::avx2_sparse::x86::{push, rows, Indices, Pixels, SparseRows};
-    use crate::kernels::params::{KC_ROWS, KC_SPARSE, LANES, MR_FMA};
+    use crate::kernels::params::{KC_SPARSE, LANES, MR_FMA};
 
     /// Rows whose union of non-zero entries this step gathers: floats, or
     /// u8 pixels.
@@ -122,7 +122,7 @@ pub(super) mod x86 {
                 for r in 0..MR_FMA {
                     any |= *rows.add(r * k + p) != 0.0;
                 }
-                *idx.get_unchecked_mut(nnz) = p as u32;
+                idx.set(nnz, p);
                 nnz += any as usize;
                 p += 1;
             }
@@ -160,7 +160,7 @@ pub(super) mod x86 {
                 for r in 0..MR_FMA {
                     any |= *rows.add(r * k + p);
                 }
-                *idx.get_unchecked_mut(nnz) = p as u32;
+                idx.set(nnz, p);
                 nnz += (any != 0) as usize;
                 p += 1;
             }
@@ -245,7 +245,7 @@ pub(super) mod x86 {
     ) {
         let np = padded(n);
         let nv = np / LANES;
-        let mut idx: Indices = [0; KC_ROWS + LANES];
+        let mut idx = Indices::new();
         // A packed per piece: for each gathered p, the MR_FMA rows' values
         let mut packed: Packed = [0.0; KC_SPARSE * MR_FMA];
         // LOOP 4: MR_FMA rows of A and C
@@ -259,13 +259,13 @@ pub(super) mod x86 {
                 let nnz = a.union_nonzeros(i0, k, p0, p1, &mut idx);
                 let in_place = a.in_place(i0, k, p0);
                 if in_place.is_none() {
-                    a.pack(i0, k, p0, &idx[..nnz], &mut packed);
+                    a.pack(i0, k, p0, idx.first(nnz), &mut packed);
                 }
                 let b_piece = b.as_ptr().add(p0 * np);
                 // LOOP 2: two vectors (16 columns) of B and C, one at the edge
                 for jv in (0..nv).step_by(2) {
                     let job = Tile {
-                        idx: &idx[..nnz],
+                        idx: idx.first(nnz),
                         a: in_place.unwrap_or(packed.as_ptr()),
                         k,
                         b: b_piece,

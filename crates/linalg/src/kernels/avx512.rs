@@ -172,7 +172,7 @@ mod x86 {
     }
 
     /// The dense path's indices: every `p` of a piece, made at compile time.
-    static EVERY: Indices = {
+    static EVERY: [u32; KC_ROWS + LANES] = {
         let mut every = [0; KC_ROWS + LANES];
         let mut p = 0;
         while p < every.len() {
@@ -200,7 +200,7 @@ mod x86 {
     ) {
         let np = padded(n);
         let nv = n.div_ceil(LANES_512);
-        let mut idx: Indices = [0; KC_ROWS + LANES];
+        let mut idx = Indices::new();
         let mut packed: Packed = [0.0; KC_SPARSE * MR_FMA];
         // LOOP 4: MR_FMA rows of A and C
         for i0 in (0..rows).step_by(MR_FMA) {
@@ -214,8 +214,8 @@ mod x86 {
                 let (ids, a_tile, row_stride, idx_stride) = match a {
                     Rows::Sparse(a) => {
                         let nnz = a.union_nonzeros(i0, k, p0, p1, &mut idx);
-                        a.pack(i0, k, p0, &idx[..nnz], &mut packed);
-                        (&idx[..nnz], packed.as_ptr(), 1, MR_FMA)
+                        a.pack(i0, k, p0, idx.first(nnz), &mut packed);
+                        (idx.first(nnz), packed.as_ptr(), 1, MR_FMA)
                     }
                     Rows::Dense(a) => (&EVERY[..p1 - p0], a.as_ptr().add(i0 * k + p0), k, 1),
                 };
