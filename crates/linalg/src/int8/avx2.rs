@@ -61,6 +61,8 @@
 //! 1.18× / 1.27× its batch 1 (1.0× before the tiles), and 1.54× / 1.52×
 //! the f32 kernel at batch 100 in the same rounds (1.29–1.36× before).
 
+use core::mem::MaybeUninit;
+
 use super::{QNetwork, MAX_WIDTH};
 use crate::mat::ShapeError;
 
@@ -203,25 +205,30 @@ pub fn logits_batch(
     }
     let (z0, z1) = z[..batch_scratch_len(m)].split_at_mut(m * MAX_WIDTH);
     let last = net.layers.len() - 1;
-    let mut out = [[0i32; MAX_WIDTH]; MR];
+    // the last layer's sums of up to MR images, rows MAX_WIDTH apart: not
+    // zeroed, since the kernels write each row's padded(n) sums before
+    // `emit` reads its first n (zeroing these 6 KB, and `tile`'s 3 KB of
+    // packed inputs, was a `memset` per image at batch 1, 10% of int8's
+    // samples in `perf`; without them: 1.12×, 1.12× at batch 1, 1.01×,
+    // 1.04× at batch 100, in-process alternating rounds, AMD EPYC Zen 3)
+    let mut out = [[MaybeUninit::<i32>::uninit(); MAX_WIDTH]; MR];
+    let out = out.as_mut_ptr() as *mut i32;
     // the sigmoid table widened to i32 lanes, for the kernels' vector gather
     #[cfg(target_arch = "x86_64")]
-    let table = {
-        let mut table = [0i32; super::SIGMOID_LEN];
-        for (t, &s) in table.iter_mut().zip(net.sigmoid) {
-            *t = s as i32;
-        }
-        table
-    };
+    let table: [i32; super::SIGMOID_LEN] = core::array::from_fn(|t| net.sigmoid[t] as i32);
     for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
         // layer i reads half (i - 1) % 2 of z (rows MAX_WIDTH apart) and
         // writes half i % 2
         let (prev, next) = if i % 2 == 0 { (&*z1, &mut *z0) } else { (&*z0, &mut *z1) };
         let (input, stride) = if i == 0 { (x, l.k) } else { (prev, MAX_WIDTH) };
         // the last layer's sums of `rows` images from image r on
-        let mut emit = |r: usize, rows: &[[i32; MAX_WIDTH]]| {
-            for (q, o) in rows.iter().enumerate() {
-                t[(r + q) * l.n..(r + q + 1) * l.n].copy_from_slice(&o[..l.n]);
+        //
+        // SAFETY (of each call): the kernel has just written the first
+        // padded(n) ≥ n sums of each of `rows` rows of `out`
+        let mut emit = |r: usize, rows: usize| {
+            for q in 0..rows {
+                let o = unsafe { core::slice::from_raw_parts(out.add(q * MAX_WIDTH), l.n) };
+                t[(r + q) * l.n..(r + q + 1) * l.n].copy_from_slice(o);
             }
         };
         // a hidden layer's activations go straight to the next layer's rows
@@ -246,17 +253,17 @@ pub fn logits_batch(
             // dense inputs: MR images at a time
             while i > 0 && r + MR <= m {
                 let sink = sink(r, next);
-                x86::tile(l.k, padded(l.n), input.as_ptr().add(r * stride), stride, w, &mut out, sink);
+                x86::tile(l.k, padded(l.n), input.as_ptr().add(r * stride), stride, w, out, sink);
                 if i == last {
-                    emit(r, &out);
+                    emit(r, MR);
                 }
                 r += MR;
             }
             while r < m {
                 let sink = sink(r, next);
-                x86::layer_to(l.k, padded(l.n), &input[r * stride..r * stride + l.k], w, &mut out[0], sink);
+                x86::layer_to(l.k, padded(l.n), &input[r * stride..r * stride + l.k], w, out, sink);
                 if i == last {
-                    emit(r, &out[..1]);
+                    emit(r, 1);
                 }
                 r += 1;
             }
@@ -296,6 +303,7 @@ pub fn requantized(l: &super::QDense<'_>, prepared: &[i16], x: &[u8], t: &mut [i
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
+    use core::mem::MaybeUninit;
 
     use super::{LANES, MAX_WIDTH, MR};
 
@@ -304,7 +312,7 @@ mod x86 {
     /// `prepared_len(k, np)` elements, `x` at least `k`.
     #[target_feature(enable = "avx2")]
     pub unsafe fn layer(k: usize, np: usize, x: &[u8], w: &[i16], t: &mut [i32; MAX_WIDTH]) {
-        layer_to(k, np, x, w, t, Sink::Sums)
+        layer_to(k, np, x, w, t.as_mut_ptr(), Sink::Sums)
     }
 
     /// Where a layer's requantized outputs go: as `i32` sums into the
@@ -316,10 +324,11 @@ mod x86 {
         Sigmoid(&'a [i32; super::super::SIGMOID_LEN], *mut u8),
     }
 
-    /// [`layer`] with its outputs sent to `sink`. Safety: as [`layer`];
-    /// a `Sigmoid` row holds `np` bytes.
+    /// [`layer`] with its outputs sent to `sink`: `Sums` to `t`. Safety:
+    /// as [`layer`]; `t` is valid for `np` writes; a `Sigmoid` row holds
+    /// `np` bytes.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn layer_to(k: usize, np: usize, x: &[u8], w: &[i16], t: &mut [i32; MAX_WIDTH], sink: Sink<'_>) {
+    pub unsafe fn layer_to(k: usize, np: usize, x: &[u8], w: &[i16], t: *mut i32, sink: Sink<'_>) {
         let acc = t;
         macro_rules! go {
             ($($v:literal),*) => {
@@ -333,14 +342,7 @@ mod x86 {
     }
 
     #[inline(always)]
-    unsafe fn row<const V: usize>(
-        k: usize,
-        np: usize,
-        x: &[u8],
-        w: &[i16],
-        acc: &mut [i32; MAX_WIDTH],
-        sink: Sink<'_>,
-    ) {
+    unsafe fn row<const V: usize>(k: usize, np: usize, x: &[u8], w: &[i16], acc: *mut i32, sink: Sink<'_>) {
         let mut sum = [_mm256_setzero_si256(); V];
         let xp = x.as_ptr();
         // 16 pairs (32 inputs) at a time: a compare and a movemask give
@@ -375,16 +377,17 @@ mod x86 {
     }
 
     /// Column vector `v` of a layer's sums: `+ bias`, requantized 8 lanes
-    /// at a time, stored into `out`. `consts`: the bias, multipliers and
-    /// shifts after the prepared weights.
+    /// at a time, stored into `out` (or through the sigmoid into the
+    /// sink's row). `consts`: the bias, multipliers and shifts after the
+    /// prepared weights.
     #[inline(always)]
-    unsafe fn finish(s: __m256i, consts: *const i16, np: usize, v: usize, out: &mut [i32; MAX_WIDTH], sink: Sink<'_>) {
+    unsafe fn finish(s: __m256i, consts: *const i16, np: usize, v: usize, out: *mut i32, sink: Sink<'_>) {
         let bias = _mm256_loadu_si256(consts.add(v * LANES * 2) as *const __m256i);
         let mult = _mm256_loadu_si256(consts.add(np * 2 + v * LANES * 2) as *const __m256i);
         let shift = _mm256_cvtepi16_epi32(_mm_loadu_si128(consts.add(np * 4 + v * LANES) as *const __m128i));
         let t = requantize(_mm256_add_epi32(s, bias), mult, shift);
         match sink {
-            Sink::Sums => _mm256_storeu_si256(out.as_mut_ptr().add(v * LANES) as *mut __m256i, t),
+            Sink::Sums => _mm256_storeu_si256(out.add(v * LANES) as *mut __m256i, t),
             Sink::Sigmoid(table, row) => {
                 // super::super::activate, 8 lanes: table[clamp(t + 128, 0, 255)]
                 let at = _mm256_add_epi32(t, _mm256_set1_epi32(128));
@@ -404,35 +407,30 @@ mod x86 {
     /// each loaded pair of weight rows feeding all `MR` images. The input
     /// pairs are packed once, as the 32-bit lanes `pair` broadcasts.
     /// Safety: AVX2; `w` holds `prepared_len(k, np)` elements; each of the
-    /// `MR` inputs holds `k ≤ MAX_WIDTH` bytes.
+    /// `MR` inputs holds `k ≤ MAX_WIDTH` bytes; with `Sums`, `out` is valid
+    /// for `MR` rows of `np` writes, `MAX_WIDTH` apart.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn tile(
-        k: usize,
-        np: usize,
-        x: *const u8,
-        stride: usize,
-        w: &[i16],
-        out: &mut [[i32; MAX_WIDTH]; MR],
-        sink: Sink<'_>,
-    ) {
+    pub unsafe fn tile(k: usize, np: usize, x: *const u8, stride: usize, w: &[i16], out: *mut i32, sink: Sink<'_>) {
         debug_assert!(k <= MAX_WIDTH);
         let pairs = k.div_ceil(2);
-        // (x[2t], x[2t+1]) of each image as one u32 per lane, MR per t
-        let mut packed = [0u32; MAX_WIDTH / 2 * MR];
+        // (x[2t], x[2t+1]) of each image as one u32 per lane, MR per t (not
+        // zeroed first: every one that is read is written here)
+        let mut packed = [MaybeUninit::<u32>::uninit(); MAX_WIDTH / 2 * MR];
         for t in 0..pairs {
             for r in 0..MR {
                 let row = x.add(r * stride);
                 let x1 = if 2 * t + 1 < k { *row.add(2 * t + 1) as u32 } else { 0 };
-                *packed.get_unchecked_mut(t * MR + r) = *row.add(2 * t) as u32 | (x1 << 16);
+                packed.get_unchecked_mut(t * MR + r).write(*row.add(2 * t) as u32 | (x1 << 16));
             }
         }
+        let packed = core::slice::from_raw_parts(packed.as_ptr() as *const u32, pairs * MR);
         let consts = w.as_ptr().add(pairs_len(k, np));
         let nv = np / LANES;
         for v0 in (0..nv).step_by(2) {
             if nv - v0 >= 2 {
-                tile_cols::<2>(pairs, np, &packed, w, v0, consts, out, sink);
+                tile_cols::<2>(pairs, np, packed, w, v0, consts, out, sink);
             } else {
-                tile_cols::<1>(pairs, np, &packed, w, v0, consts, out, sink);
+                tile_cols::<1>(pairs, np, packed, w, v0, consts, out, sink);
             }
         }
     }
@@ -447,7 +445,7 @@ mod x86 {
         w: &[i16],
         v0: usize,
         consts: *const i16,
-        out: &mut [[i32; MAX_WIDTH]; MR],
+        out: *mut i32,
         sink: Sink<'_>,
     ) {
         let mut sum = [[_mm256_setzero_si256(); V]; MR];
@@ -471,7 +469,7 @@ mod x86 {
                 Sink::Sigmoid(table, rows) => Sink::Sigmoid(table, rows.add(r * MAX_WIDTH)),
             };
             for (v, &s) in sum_r.iter().enumerate() {
-                finish(s, consts, np, v0 + v, &mut out[r], sink);
+                finish(s, consts, np, v0 + v, out.add(r * MAX_WIDTH), sink);
             }
         }
     }
