@@ -170,7 +170,7 @@ mod x86 {
 
     use super::MR_FMA;
     use crate::activation::Activation;
-    use crate::kernels::avx2_fused::x86::epilogue;
+    use crate::kernels::avx2_fused::x86::{activate_all, add_bias};
     use crate::kernels::avx2_row::padded;
     use crate::kernels::avx2_row::x86::{store, tail_mask};
     use crate::kernels::params::LANES;
@@ -284,12 +284,22 @@ mod x86 {
                 }
             }
         }
+        // the epilogue on the whole tile, its sigmoids side by side
+        let mut masks = [_mm256_setzero_si256(); V];
+        for (v, mask) in masks.iter_mut().enumerate() {
+            *mask = tail_mask(n.saturating_sub(j0 + v * LANES).min(LANES));
+        }
+        let mut s = [_mm256_setzero_ps(); MR_FMA * 2];
         for (r, acc_r) in acc.iter().enumerate() {
-            for (v, &s) in acc_r.iter().enumerate() {
+            for v in 0..V {
+                s[r * V + v] = add_bias(acc_r[v], bias, j0 + v * LANES, masks[v]);
+            }
+        }
+        activate_all(&mut s[..MR_FMA * V], act);
+        for r in 0..MR_FMA {
+            for v in 0..V {
                 let j = j0 + v * LANES;
-                let mask = tail_mask(n.saturating_sub(j).min(LANES));
-                let s = epilogue(s, bias, j, mask, act);
-                store(c.as_mut_ptr().add(r * n + j), s, j + LANES <= n, mask);
+                store(c.as_mut_ptr().add(r * n + j), s[r * V + v], j + LANES <= n, masks[v]);
             }
         }
     }

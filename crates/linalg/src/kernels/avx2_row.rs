@@ -289,18 +289,24 @@ pub(super) mod x86 {
             fma_row::<V>(&mut acc[0], a.at(p), b.add(p * np));
             t += 1;
         }
-        // fold the U sets; on the last block the epilogue; store (masked on
-        // the last partial vector)
+        // fold the U sets; on the last block the epilogue, its sigmoids side
+        // by side; store (masked on the last partial vector)
+        let mut s = acc[0];
+        for acc_u in &acc[1..] {
+            for v in 0..V {
+                s[v] = _mm256_add_ps(s[v], acc_u[v]);
+            }
+        }
+        if let (true, Some((bias, act))) = (pass.last, pass.epilogue) {
+            use crate::kernels::avx2_fused::x86::{activate_all, add_bias};
+            for v in 0..V {
+                s[v] = add_bias(s[v], bias, j0 + v * LANES, masks[v]);
+            }
+            activate_all(&mut s, act);
+        }
         for v in 0..V {
-            let mut s = acc[0][v];
-            for acc_u in &acc[1..] {
-                s = _mm256_add_ps(s, acc_u[v]);
-            }
             let j = j0 + v * LANES;
-            if let (true, Some((bias, act))) = (pass.last, pass.epilogue) {
-                s = crate::kernels::avx2_fused::x86::epilogue(s, bias, j, masks[v], act);
-            }
-            store(c_row.as_mut_ptr().add(j), s, j + LANES <= j1, masks[v]);
+            store(c_row.as_mut_ptr().add(j), s[v], j + LANES <= j1, masks[v]);
         }
     }
 
