@@ -371,21 +371,43 @@ mod x86 {
         }
         // + bias, then requantized 8 lanes at a time
         let consts = w.as_ptr().add(pairs_len(k, np));
-        for (v, s) in sum.iter().enumerate() {
-            finish(*s, consts, np, v, acc, sink);
+        finish_all(&sum, consts, np, acc, sink);
+    }
+
+    /// A row's `V` column vectors of sums: `+ bias`, requantized 8 lanes at
+    /// a time, stored into `out` (or through the sigmoid into the sink's
+    /// row). `consts`: the bias, multipliers and shifts after the prepared
+    /// weights. Every requantization first, then the sinks, so that the
+    /// chains of several vectors overlap.
+    #[inline(always)]
+    unsafe fn finish_all<const V: usize>(
+        s: &[__m256i; V],
+        consts: *const i16,
+        np: usize,
+        out: *mut i32,
+        sink: Sink<'_>,
+    ) {
+        let mut t = [_mm256_setzero_si256(); V];
+        for v in 0..V {
+            t[v] = requantized(s[v], consts, np, v);
+        }
+        for (v, &t) in t.iter().enumerate() {
+            emit(t, v, out, sink);
         }
     }
 
-    /// Column vector `v` of a layer's sums: `+ bias`, requantized 8 lanes
-    /// at a time, stored into `out` (or through the sigmoid into the
-    /// sink's row). `consts`: the bias, multipliers and shifts after the
-    /// prepared weights.
+    /// Column vector `v`'s sums `+ bias`, requantized.
     #[inline(always)]
-    unsafe fn finish(s: __m256i, consts: *const i16, np: usize, v: usize, out: *mut i32, sink: Sink<'_>) {
+    unsafe fn requantized(s: __m256i, consts: *const i16, np: usize, v: usize) -> __m256i {
         let bias = _mm256_loadu_si256(consts.add(v * LANES * 2) as *const __m256i);
         let mult = _mm256_loadu_si256(consts.add(np * 2 + v * LANES * 2) as *const __m256i);
         let shift = _mm256_cvtepi16_epi32(_mm_loadu_si128(consts.add(np * 4 + v * LANES) as *const __m128i));
-        let t = requantize(_mm256_add_epi32(s, bias), mult, shift);
+        requantize(_mm256_add_epi32(s, bias), mult, shift)
+    }
+
+    /// Column vector `v` of requantized outputs `t` to the sink.
+    #[inline(always)]
+    unsafe fn emit(t: __m256i, v: usize, out: *mut i32, sink: Sink<'_>) {
         match sink {
             Sink::Sums => _mm256_storeu_si256(out.add(v * LANES) as *mut __m256i, t),
             Sink::Sigmoid(table, row) => {
@@ -462,14 +484,24 @@ mod x86 {
                 }
             }
         }
-        for (r, sum_r) in sum.iter().enumerate() {
+        // every requantization of the tile first, then the sinks (1.03× the
+        // int8 network at batch 100 against one vector at a time, both
+        // orders in one process, alternating rounds, AMD EPYC Zen 3: the
+        // chains of several vectors overlap)
+        let mut t = [[_mm256_setzero_si256(); V]; MR];
+        for (t_r, sum_r) in t.iter_mut().zip(&sum) {
+            for v in 0..V {
+                t_r[v] = requantized(sum_r[v], consts, np, v0 + v);
+            }
+        }
+        for (r, t_r) in t.iter().enumerate() {
             // image r's row of the next layer's inputs, MAX_WIDTH apart
             let sink = match sink {
                 Sink::Sums => Sink::Sums,
                 Sink::Sigmoid(table, rows) => Sink::Sigmoid(table, rows.add(r * MAX_WIDTH)),
             };
-            for (v, &s) in sum_r.iter().enumerate() {
-                finish(s, consts, np, v0 + v, out.add(r * MAX_WIDTH), sink);
+            for (v, &t_rv) in t_r.iter().enumerate() {
+                emit(t_rv, v0 + v, out.add(r * MAX_WIDTH), sink);
             }
         }
     }
