@@ -13,10 +13,13 @@
 //! vectors side by side, each step of `exp` for all four before the next
 //! (`x86::sigmoid_lockstep`): one vector's sigmoid is a chain of about 20
 //! dependent operations, and issued one after another the chains barely
-//! overlapped (about 90 ns for a row of 100 outputs on AMD Zen 3, against
-//! about 55 side by side). The same operations on every lane: the same
-//! results bit for bit (a test). Whole network: 1.04–1.06× at batch 100,
-//! batch 1 unchanged (in-process alternating rounds, AMD EPYC Zen 3).
+//! overlapped. The same operations on every lane: the same results bit for
+//! bit (a test). On AMD EPYC Zen 3, bias and sigmoid on 100 rows of 100
+//! outputs (a dense layer with k = 1, separate builds in turn): about
+//! 85–90 ns a row of 100 one vector at a time, 55–65 side by side; the
+//! whole network, builds in turn (8 pairs of `infer sweep --batch-sizes
+//! 1,100 --repeat 5`): 1.01× at batch 1 and at batch 100, the epilogue
+//! being a small part of it.
 //!
 //! Loop order: step 6's.
 //!
@@ -72,11 +75,16 @@ pub(super) mod x86 {
         match act {
             Activation::Identity => {}
             Activation::Sigmoid => {
+                // the last chunk at its own width (W1's 7 vectors are 4 + 3,
+                // W2's 13 are 4 + 4 + 4 + 1), not padded to four and copied
+                // in and out at a run-time length
                 for chunk in s.chunks_mut(LOCKSTEP) {
-                    let mut group = [_mm256_setzero_ps(); LOCKSTEP];
-                    group[..chunk.len()].copy_from_slice(chunk);
-                    sigmoid_lockstep(&mut group);
-                    chunk.copy_from_slice(&group[..chunk.len()]);
+                    match chunk.len() {
+                        1 => chunk[0] = sigmoid(chunk[0]),
+                        2 => in_lockstep::<2>(chunk),
+                        3 => in_lockstep::<3>(chunk),
+                        _ => in_lockstep::<LOCKSTEP>(chunk),
+                    }
                 }
             }
             Activation::Relu => {
@@ -87,11 +95,24 @@ pub(super) mod x86 {
         }
     }
 
-    /// How many sigmoids [`activate_all`] computes side by side. Whole
-    /// network, in-process alternating rounds, against one vector at a
-    /// time: 1.045×, 1.044×, 1.056× and 1.003× at batch 100 for 2, 3, 4
-    /// and 8 (8 runs out of registers), batch 1 unchanged (AMD EPYC Zen 3).
+    /// [`sigmoid_lockstep`] on the `G` vectors of `chunk`.
+    #[inline(always)]
+    unsafe fn in_lockstep<const G: usize>(chunk: &mut [__m256]) {
+        let mut group = [_mm256_setzero_ps(); G];
+        group.copy_from_slice(&chunk[..G]);
+        sigmoid_lockstep(&mut group);
+        chunk[..G].copy_from_slice(&group);
+    }
+
+    /// How many sigmoids [`activate_all`] computes side by side. Against
+    /// one vector at a time, the whole network at batch 100 behind a
+    /// run-time switch in one process: 1.045×, 1.044×, 1.056× and 1.003×
+    /// for 2, 3, 4 and 8 (8 runs out of registers; AMD EPYC Zen 3). The
+    /// switch overstates the gain, which across separate builds is 1.01×
+    /// (see the module's card), but ranks the sizes.
     pub const LOCKSTEP: usize = 4;
+    // activate_all's match has an arm for each shorter last chunk
+    const _: () = assert!(LOCKSTEP == 4);
 
     /// [`sigmoid`] of `G` vectors, each step of `exp` issued for all of
     /// them before the next: the same operations on every lane, so the same
@@ -190,14 +211,17 @@ pub(super) mod x86 {
             if !crate::kernels::avx2::is_available() {
                 return;
             }
-            // every float from -100 to 100 in steps of about 1e-3, and the
-            // clamps' edges
+            // floats from -100 to 100 in steps of about 1e-3, and the
+            // clamps' edges, in calls of 1 to 13 vectors (every width of a
+            // last chunk)
             let mut xs: std::vec::Vec<f32> = (0..200_000).map(|i| -100.0 + i as f32 * 1e-3).collect();
             xs.extend([-87.0, 88.0, -88.0, 87.0, 0.0, -0.0, f32::MIN_POSITIVE]);
-            while !xs.len().is_multiple_of(8 * LOCKSTEP) {
+            while !xs.len().is_multiple_of(8) {
                 xs.push(0.5);
             }
-            for chunk in xs.chunks(8 * LOCKSTEP) {
+            let (mut at, mut vectors) = (0, 1);
+            while at < xs.len() {
+                let chunk = &xs[at..xs.len().min(at + 8 * vectors)];
                 // SAFETY: AVX2 and FMA checked above; 8 floats per vector.
                 unsafe {
                     let mut v: std::vec::Vec<__m256> = chunk.chunks(8).map(|c| _mm256_loadu_ps(c.as_ptr())).collect();
@@ -211,6 +235,8 @@ pub(super) mod x86 {
                         }
                     }
                 }
+                at += chunk.len();
+                vectors = vectors % 13 + 1;
             }
         }
 
