@@ -210,7 +210,9 @@ pub fn logits_batch(
     // `emit` reads its first n (zeroing these 6 KB, and `tile`'s 3 KB of
     // packed inputs, was a `memset` per image at batch 1, 10% of int8's
     // samples in `perf`; without them: 1.12×, 1.12× at batch 1, 1.01×,
-    // 1.04× at batch 100, in-process alternating rounds, AMD EPYC Zen 3)
+    // 1.04× at batch 100 behind a run-time switch in one process, AMD EPYC
+    // Zen 3; `make compare`'s int8 batch 1 went from 702k–733k to
+    // 771k–801k images/s)
     let mut out = [[MaybeUninit::<i32>::uninit(); MAX_WIDTH]; MR];
     let out = out.as_mut_ptr() as *mut i32;
     // the sigmoid table widened to i32 lanes, for the kernels' vector gather
@@ -484,10 +486,10 @@ mod x86 {
                 }
             }
         }
-        // every requantization of the tile first, then the sinks (1.03× the
-        // int8 network at batch 100 against one vector at a time, both
-        // orders in one process, alternating rounds, AMD EPYC Zen 3: the
-        // chains of several vectors overlap)
+        // every requantization of the tile first, then the sinks, so that
+        // the chains of several vectors overlap: the int8 network 1.03× at
+        // batch 100, 1.02× at batch 1 against one vector at a time (builds
+        // in turn, 8 pairs, AMD EPYC Zen 3)
         let mut t = [[_mm256_setzero_si256(); V]; MR];
         for (t_r, sum_r) in t.iter_mut().zip(&sum) {
             for v in 0..V {

@@ -46,8 +46,9 @@ pub(super) mod x86 {
     /// 1 zeroing the 4 KB was a `memset` per image, 6% of the network's
     /// samples in `perf` (and 4 KB of L1 overwritten). Without it: the
     /// whole network at batch 1 1.11×, 1.09×, 1.07×, 1.07× in four
-    /// in-process runs of 11–15 alternating rounds, batch 100 1.00× (AMD
-    /// EPYC Zen 3).
+    /// in-process runs of 11–15 alternating rounds, batch 100 1.00×; builds
+    /// in turn, 8 pairs: 1.06× at batch 1, 1.01× at batch 100 (AMD EPYC
+    /// Zen 3).
     pub struct Indices([MaybeUninit<u32>; KC_ROWS + LANES]);
 
     impl Indices {
