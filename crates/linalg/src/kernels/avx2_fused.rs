@@ -114,48 +114,64 @@ pub(super) mod x86 {
     // activate_all's match has an arm for each shorter last chunk
     const _: () = assert!(LOCKSTEP == 4);
 
-    /// [`sigmoid`] of `G` vectors, each step of `exp` issued for all of
-    /// them before the next: the same operations on every lane, so the same
-    /// results bit for bit. One vector's sigmoid is a chain of about 20
-    /// dependent operations; issued one vector after another, the chains
-    /// of a row of C filled the scheduler and ran barely overlapped (about
-    /// 20 cycles a vector with the division, 19 without it: the chain, not
-    /// the division, was the cost); side by side they overlap.
+    /// [`sigmoid`] of `G` vectors, each step of [`exp_lockstep`] issued for
+    /// all of them before the next: the same operations on every lane, so
+    /// the same results bit for bit. One vector's sigmoid is a chain of
+    /// about 20 dependent operations; issued one vector after another, the
+    /// chains of a row of C filled the scheduler and ran barely overlapped
+    /// (about 20 cycles a vector with the division, 19 without it: the
+    /// chain, not the division, was the cost); side by side they overlap.
     ///
     /// Safety: AVX2 and FMA present.
     #[inline(always)]
     pub unsafe fn sigmoid_lockstep<const G: usize>(x: &mut [__m256; G]) {
-        // exp(-x), as `exp`, step by step over the G vectors
-        let mut r = [_mm256_setzero_ps(); G];
+        // sigmoid(x) = 1 / (1 + e^-x)
+        for x_g in x.iter_mut() {
+            *x_g = _mm256_sub_ps(_mm256_setzero_ps(), *x_g);
+        }
+        exp_lockstep(x);
+        let one = _mm256_set1_ps(1.0);
+        for x_g in x.iter_mut() {
+            *x_g = _mm256_div_ps(one, _mm256_add_ps(one, *x_g));
+        }
+    }
+
+    /// `e^x` of `G` vectors in place, lane by lane, each step for all `G`
+    /// before the next: `math::exp`'s range reduction and Cephes
+    /// polynomial, with FMA, for x clamped to `[-87, 88]` (outside it e^x is
+    /// not a normal f32; sigmoid there is 0 or 1 to within 1e-38).
+    ///
+    /// Safety: AVX2 and FMA present.
+    #[inline(always)]
+    pub unsafe fn exp_lockstep<const G: usize>(x: &mut [__m256; G]) {
         let mut n = [_mm256_setzero_ps(); G];
-        for g in 0..G {
-            let minus_x = _mm256_sub_ps(_mm256_setzero_ps(), x[g]);
-            r[g] = _mm256_min_ps(_mm256_max_ps(minus_x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.0));
+        for x_g in x.iter_mut() {
+            *x_g = _mm256_min_ps(_mm256_max_ps(*x_g, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.0));
         }
         for g in 0..G {
             n[g] = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
-                r[g],
+                x[g],
                 _mm256_set1_ps(core::f32::consts::LOG2_E),
             ));
         }
+        // r = x - n·ln 2, in two parts
         for g in 0..G {
-            r[g] = _mm256_fnmadd_ps(n[g], _mm256_set1_ps(math::C1), r[g]);
+            x[g] = _mm256_fnmadd_ps(n[g], _mm256_set1_ps(math::C1), x[g]);
         }
         for g in 0..G {
-            r[g] = _mm256_fnmadd_ps(n[g], _mm256_set1_ps(math::C2), r[g]);
+            x[g] = _mm256_fnmadd_ps(n[g], _mm256_set1_ps(math::C2), x[g]);
         }
         let mut p = [_mm256_set1_ps(math::P[0]); G];
         for &coef in &math::P[1..] {
             for g in 0..G {
-                p[g] = _mm256_fmadd_ps(p[g], r[g], _mm256_set1_ps(coef));
+                p[g] = _mm256_fmadd_ps(p[g], x[g], _mm256_set1_ps(coef));
             }
         }
         for g in 0..G {
-            let er = _mm256_add_ps(_mm256_fmadd_ps(p[g], _mm256_mul_ps(r[g], r[g]), r[g]), _mm256_set1_ps(1.0));
+            let r = x[g];
+            let er = _mm256_add_ps(_mm256_fmadd_ps(p[g], _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0));
             let pow2 = _mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(n[g]), _mm256_set1_epi32(127)));
-            let e = _mm256_mul_ps(er, _mm256_castsi256_ps(pow2));
-            // sigmoid(x) = 1 / (1 + e^-x)
-            x[g] = _mm256_div_ps(_mm256_set1_ps(1.0), _mm256_add_ps(_mm256_set1_ps(1.0), e));
+            x[g] = _mm256_mul_ps(er, _mm256_castsi256_ps(pow2));
         }
     }
 
@@ -173,32 +189,12 @@ pub(super) mod x86 {
         }
     }
 
-    /// `e^x` lane by lane: `math::exp`'s range reduction and Cephes
-    /// polynomial, with FMA, for x clamped to `[-87, 88]` (outside it e^x is
-    /// not a normal f32; sigmoid there is 0 or 1 to within 1e-38).
-    #[inline(always)]
-    pub unsafe fn exp(x: __m256) -> __m256 {
-        let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.0));
-        let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
-            x,
-            _mm256_set1_ps(core::f32::consts::LOG2_E),
-        ));
-        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(math::C1), x);
-        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(math::C2), r);
-        let mut p = _mm256_set1_ps(math::P[0]);
-        for &coef in &math::P[1..] {
-            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(coef));
-        }
-        let er = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0));
-        let pow2 = _mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)));
-        _mm256_mul_ps(er, _mm256_castsi256_ps(pow2))
-    }
-
-    /// `1 / (1 + e^-x)` lane by lane.
+    /// `1 / (1 + e^-x)` lane by lane: [`sigmoid_lockstep`] on one vector.
     #[inline(always)]
     pub unsafe fn sigmoid(x: __m256) -> __m256 {
-        let one = _mm256_set1_ps(1.0);
-        _mm256_div_ps(one, _mm256_add_ps(one, exp(_mm256_sub_ps(_mm256_setzero_ps(), x))))
+        let mut x = [x];
+        sigmoid_lockstep(&mut x);
+        x[0]
     }
 
     #[cfg(all(test, feature = "std"))]
@@ -251,7 +247,13 @@ pub(super) mod x86 {
                 let xs = [x, x + 1e-3, x + 2e-3, x + 3e-3, x + 4e-3, x + 5e-3, x + 6e-3, x + 7e-3];
                 let mut out = [0.0f32; 8];
                 // SAFETY: AVX2 and FMA checked above; 8 floats in and out.
-                unsafe { _mm256_storeu_ps(out.as_mut_ptr(), exp(_mm256_loadu_ps(xs.as_ptr()))) };
+                unsafe {
+                    {
+                        let mut v = [_mm256_loadu_ps(xs.as_ptr())];
+                        exp_lockstep(&mut v);
+                        _mm256_storeu_ps(out.as_mut_ptr(), v[0])
+                    }
+                };
                 for (o, x) in out.iter().zip(xs) {
                     let want = std::primitive::f32::exp(x);
                     worst = worst.max((o.to_bits() as i64 - want.to_bits() as i64).unsigned_abs());
