@@ -29,13 +29,18 @@
 //!   64-bit products of the even and the odd lanes (`vpmuldq`) and the
 //!   arithmetic shift done as a logical one of the value offset by 2^63
 //!   (AVX2 has no `vpsravq`); the sigmoid table is the portable pass's.
-//!   In [`logits_batch`] a hidden layer's 8 requantized lanes go through
-//!   that table in the kernel (one `vpgatherdd` from the table widened to
-//!   `i32`, then packed to bytes) straight into the next layer's input
-//!   row, instead of a store of `i32` sums and a scalar pass over them:
-//!   the whole int8 pass 1.03× and 1.05× at batch 100, 1.01× at batch 1
-//!   (AMD EPYC Zen 3, in-process alternating rounds, 11 each; `perf`
-//!   had put 15% of the time in the scalar pass).
+//!   In [`logits_batch`] a hidden layer's requantized lanes go through
+//!   that table in the kernel straight into the next layer's input row,
+//!   instead of a store of `i32` sums and a scalar pass over them (the
+//!   whole int8 pass 1.03× and 1.05× at batch 100, 1.01× at batch 1; `perf`
+//!   had put 15% of the time in the scalar pass). Four vectors at a time
+//!   are packed to 32 byte indices (the packs' saturation is the clamp to
+//!   0..=255) and looked up with 16 byte shuffles, one per 16-byte piece
+//!   of the table, each blended in where the index's high 4 bits pick that
+//!   piece: against one `vpgatherdd` per vector from the table widened to
+//!   `i32`, 1.06× at batch 1 and at batch 100 (builds in turn, 10 pairs of
+//!   `infer sweep --precision int8 --batch-sizes 1,100 --repeat 5`; a
+//!   gather costs many cycles on AMD Zen 3; all figures AMD EPYC Zen 3).
 //!
 //! Integer arithmetic has one right answer: `crates/infer/tests/int8.rs`
 //! checks that this pass gives the portable pass's logits on all 10,000
@@ -215,9 +220,11 @@ pub fn logits_batch(
     // 771k–801k images/s)
     let mut out = [[MaybeUninit::<i32>::uninit(); MAX_WIDTH]; MR];
     let out = out.as_mut_ptr() as *mut i32;
-    // the sigmoid table widened to i32 lanes, for the kernels' vector gather
+    // the sigmoid table in 16 pieces of 16 bytes, for the kernels' byte
+    // shuffles
     #[cfg(target_arch = "x86_64")]
-    let table: [i32; super::SIGMOID_LEN] = core::array::from_fn(|t| net.sigmoid[t] as i32);
+    // SAFETY: AVX2 present (checked above)
+    let table = unsafe { x86::pieces(net.sigmoid) };
     for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
         // layer i reads half (i - 1) % 2 of z (rows MAX_WIDTH apart) and
         // writes half i % 2
@@ -318,12 +325,76 @@ mod x86 {
     }
 
     /// Where a layer's requantized outputs go: as `i32` sums into the
-    /// caller's row, or (a hidden layer) through the sigmoid table (widened
-    /// to `i32`) as bytes into the next layer's input row, `n_pad` of them.
+    /// caller's row, or (a hidden layer) through the sigmoid table (in
+    /// [`pieces`]) as bytes into the next layer's input row, `n_pad` of
+    /// them.
     #[derive(Clone, Copy)]
     pub enum Sink<'a> {
         Sums,
-        Sigmoid(&'a [i32; super::super::SIGMOID_LEN], *mut u8),
+        Sigmoid(&'a Pieces, *mut u8),
+    }
+
+    /// The 256-byte sigmoid table as 16 pieces of 16 bytes, each in both
+    /// 128-bit halves of a vector: what [`lookup`] shuffles.
+    pub type Pieces = [__m256i; 16];
+
+    /// `table` cut into [`Pieces`]. Safety: AVX2 present.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn pieces(table: &[u8; super::super::SIGMOID_LEN]) -> Pieces {
+        const _: () = assert!(super::super::SIGMOID_LEN == 256);
+        let mut out = [_mm256_setzero_si256(); 16];
+        for (h, piece) in out.iter_mut().enumerate() {
+            *piece = _mm256_broadcastsi128_si256(_mm_loadu_si128(table.as_ptr().add(16 * h) as *const __m128i));
+        }
+        out
+    }
+
+    /// `table[i]` for each of 32 byte indices `i`: the low 4 bits pick a
+    /// byte of each piece (`vpshufb`), the high 4 bits the piece (a
+    /// compare and a blend per piece).
+    #[inline(always)]
+    unsafe fn lookup(table: &Pieces, i: __m256i) -> __m256i {
+        let low = _mm256_and_si256(i, _mm256_set1_epi8(0x0f));
+        let mut high = _mm256_and_si256(_mm256_srli_epi16::<4>(i), _mm256_set1_epi8(0x0f));
+        let mut y = _mm256_setzero_si256();
+        for piece in table {
+            // this piece's lanes: high == 0 before this step's decrement
+            let here = _mm256_cmpeq_epi8(high, _mm256_setzero_si256());
+            y = _mm256_blendv_epi8(y, _mm256_shuffle_epi8(*piece, low), here);
+            high = _mm256_sub_epi8(high, _mm256_set1_epi8(1));
+        }
+        y
+    }
+
+    /// `super::super::activate` on 4 vectors of requantized outputs:
+    /// `table[clamp(t + 128, 0, 255)]`, 32 bytes in lane order. The clamp
+    /// is the packing's saturation (to i16, then to u8); the packs work
+    /// within 128-bit halves, so a permute restores the order.
+    #[inline(always)]
+    unsafe fn sigmoid_bytes(table: &Pieces, t: [__m256i; 4]) -> __m256i {
+        let c = _mm256_set1_epi32(128);
+        let t01 = _mm256_packs_epi32(_mm256_add_epi32(t[0], c), _mm256_add_epi32(t[1], c));
+        let t23 = _mm256_packs_epi32(_mm256_add_epi32(t[2], c), _mm256_add_epi32(t[3], c));
+        let i = _mm256_packus_epi16(t01, t23);
+        let i = _mm256_permutevar8x32_epi32(i, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        lookup(table, i)
+    }
+
+    /// The vectors `t` of requantized outputs through the sigmoid, 8 bytes
+    /// each to `dest(q)` for the `q`-th, four vectors at a time.
+    ///
+    /// Safety: AVX2; each `dest(q)` is valid for 8 bytes.
+    #[inline(always)]
+    unsafe fn sigmoid_to(table: &Pieces, t: &[__m256i], dest: impl Fn(usize) -> *mut u8) {
+        for (g, group) in t.chunks(4).enumerate() {
+            let mut four = [_mm256_setzero_si256(); 4];
+            four[..group.len()].copy_from_slice(group);
+            let mut y = [0u64; 4];
+            _mm256_storeu_si256(y.as_mut_ptr() as *mut __m256i, sigmoid_bytes(table, four));
+            for (q, &y_q) in y.iter().enumerate().take(group.len()) {
+                (dest(4 * g + q) as *mut u64).write_unaligned(y_q);
+            }
+        }
     }
 
     /// [`layer`] with its outputs sent to `sink`: `Sums` to `t`. Safety:
@@ -393,8 +464,13 @@ mod x86 {
         for v in 0..V {
             t[v] = requantized(s[v], consts, np, v);
         }
-        for (v, &t) in t.iter().enumerate() {
-            emit(t, v, out, sink);
+        match sink {
+            Sink::Sums => {
+                for (v, &t) in t.iter().enumerate() {
+                    _mm256_storeu_si256(out.add(v * LANES) as *mut __m256i, t);
+                }
+            }
+            Sink::Sigmoid(table, row) => sigmoid_to(table, &t, |v| row.add(v * LANES)),
         }
     }
 
@@ -405,25 +481,6 @@ mod x86 {
         let mult = _mm256_loadu_si256(consts.add(np * 2 + v * LANES * 2) as *const __m256i);
         let shift = _mm256_cvtepi16_epi32(_mm_loadu_si128(consts.add(np * 4 + v * LANES) as *const __m128i));
         requantize(_mm256_add_epi32(s, bias), mult, shift)
-    }
-
-    /// Column vector `v` of requantized outputs `t` to the sink.
-    #[inline(always)]
-    unsafe fn emit(t: __m256i, v: usize, out: *mut i32, sink: Sink<'_>) {
-        match sink {
-            Sink::Sums => _mm256_storeu_si256(out.add(v * LANES) as *mut __m256i, t),
-            Sink::Sigmoid(table, row) => {
-                // super::super::activate, 8 lanes: table[clamp(t + 128, 0, 255)]
-                let at = _mm256_add_epi32(t, _mm256_set1_epi32(128));
-                let at = _mm256_min_epi32(_mm256_max_epi32(at, _mm256_setzero_si256()), _mm256_set1_epi32(255));
-                let y = _mm256_i32gather_epi32::<4>(table.as_ptr(), at);
-                // 8 values in 0..=255 to 8 bytes: packed within each 128-bit
-                // half, then the halves' first 4 bytes side by side
-                let b = _mm256_packus_epi16(_mm256_packus_epi32(y, y), _mm256_setzero_si256());
-                let (lo, hi) = (_mm256_castsi256_si128(b), _mm256_extracti128_si256::<1>(b));
-                _mm_storel_epi64(row.add(v * LANES) as *mut __m128i, _mm_unpacklo_epi32(lo, hi));
-            }
-        }
     }
 
     /// [`layer`] for `MR` images whose inputs start at `x`, `stride` bytes
@@ -496,14 +553,18 @@ mod x86 {
                 t_r[v] = requantized(sum_r[v], consts, np, v0 + v);
             }
         }
-        for (r, t_r) in t.iter().enumerate() {
+        match sink {
+            Sink::Sums => {
+                for (r, t_r) in t.iter().enumerate() {
+                    for (v, &t_rv) in t_r.iter().enumerate() {
+                        _mm256_storeu_si256(out.add(r * MAX_WIDTH + (v0 + v) * LANES) as *mut __m256i, t_rv);
+                    }
+                }
+            }
             // image r's row of the next layer's inputs, MAX_WIDTH apart
-            let sink = match sink {
-                Sink::Sums => Sink::Sums,
-                Sink::Sigmoid(table, rows) => Sink::Sigmoid(table, rows.add(r * MAX_WIDTH)),
-            };
-            for (v, &t_rv) in t_r.iter().enumerate() {
-                emit(t_rv, v0 + v, out.add(r * MAX_WIDTH), sink);
+            Sink::Sigmoid(table, rows) => {
+                let flat = core::slice::from_raw_parts(t.as_ptr() as *const __m256i, MR * V);
+                sigmoid_to(table, flat, |q| rows.add((q / V) * MAX_WIDTH + (v0 + q % V) * LANES))
             }
         }
     }
