@@ -170,7 +170,7 @@ mod x86 {
 
     use super::MR_FMA;
     use crate::activation::Activation;
-    use crate::kernels::avx2_fused::x86::{activate_all, add_bias};
+    use crate::kernels::avx2_fused::x86::epilogue_all;
     use crate::kernels::avx2_row::padded;
     use crate::kernels::avx2_row::x86::{store, tail_mask};
     use crate::kernels::params::LANES;
@@ -291,11 +291,9 @@ mod x86 {
         }
         let mut s = [_mm256_setzero_ps(); MR_FMA * 2];
         for (r, acc_r) in acc.iter().enumerate() {
-            for v in 0..V {
-                s[r * V + v] = add_bias(acc_r[v], bias, j0 + v * LANES, masks[v]);
-            }
+            s[r * V..(r + 1) * V].copy_from_slice(acc_r);
         }
-        activate_all(&mut s[..MR_FMA * V], act);
+        epilogue_all(&mut s[..MR_FMA * V], bias, j0, &masks, act);
         for r in 0..MR_FMA {
             for v in 0..V {
                 let j = j0 + v * LANES;

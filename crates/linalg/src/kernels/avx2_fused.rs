@@ -53,17 +53,33 @@ pub(super) mod x86 {
     use core::arch::x86_64::*;
 
     use crate::activation::Activation;
+    use crate::kernels::params::LANES;
     use crate::math;
 
     /// `s + bias[j..j+8]`, the lanes outside `mask` of the bias read as 0.
     ///
     /// Safety: AVX2 and FMA present; `bias` holds the lanes of `mask` at `j`.
     #[inline(always)]
-    pub unsafe fn add_bias(s: __m256, bias: Option<&[f32]>, j: usize, mask: __m256i) -> __m256 {
+    unsafe fn add_bias(s: __m256, bias: Option<&[f32]>, j: usize, mask: __m256i) -> __m256 {
         match bias {
             Some(bias) => _mm256_add_ps(s, _mm256_maskload_ps(bias.as_ptr().add(j), mask)),
             None => s,
         }
+    }
+
+    /// [`epilogue`] on rows of `masks.len()` vectors: vector `q` of `s` is
+    /// at column `j0 + (q % V)·8` of its row, with `masks[q % V]`; the
+    /// sigmoids side by side ([`activate_all`]).
+    ///
+    /// Safety: AVX2 and FMA present; `bias` holds the lanes of each mask
+    /// at its column.
+    #[inline(always)]
+    pub unsafe fn epilogue_all(s: &mut [__m256], bias: Option<&[f32]>, j0: usize, masks: &[__m256i], act: Activation) {
+        let v = masks.len();
+        for (q, s_q) in s.iter_mut().enumerate() {
+            *s_q = add_bias(*s_q, bias, j0 + (q % v) * LANES, masks[q % v]);
+        }
+        activate_all(s, act);
     }
 
     /// `act` on every vector of `s`, the same lanes as [`epilogue`]'s; the

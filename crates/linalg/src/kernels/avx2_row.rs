@@ -298,11 +298,7 @@ pub(super) mod x86 {
             }
         }
         if let (true, Some((bias, act))) = (pass.last, pass.epilogue) {
-            use crate::kernels::avx2_fused::x86::{activate_all, add_bias};
-            for v in 0..V {
-                s[v] = add_bias(s[v], bias, j0 + v * LANES, masks[v]);
-            }
-            activate_all(&mut s, act);
+            crate::kernels::avx2_fused::x86::epilogue_all(&mut s, bias, j0, &masks, act);
         }
         for v in 0..V {
             let j = j0 + v * LANES;

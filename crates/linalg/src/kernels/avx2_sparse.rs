@@ -58,7 +58,7 @@ pub(super) mod x86 {
             Indices([MaybeUninit::uninit(); KC_ROWS + LANES])
         }
 
-        /// Where index `t` goes.
+        /// The buffer's start, for [`push`]'s stores of 8 indices at once.
         #[inline(always)]
         pub fn as_mut_ptr(&mut self) -> *mut u32 {
             self.0.as_mut_ptr() as *mut u32

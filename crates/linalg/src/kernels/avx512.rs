@@ -157,7 +157,7 @@ mod x86 {
     use crate::kernels::avx2_row::{padded, Epilogue};
     use crate::kernels::avx2_sparse::x86::Indices;
     use crate::kernels::avx2_union::x86::{Packed, UnionRows};
-    use crate::kernels::params::{KC_ROWS, KC_SPARSE, LANES, MR_FMA};
+    use crate::kernels::params::{KC_SPARSE, LANES, MR_FMA};
 
     /// The rows of A a tile reads.
     #[derive(Clone, Copy)]
@@ -172,8 +172,8 @@ mod x86 {
     }
 
     /// The dense path's indices: every `p` of a piece, made at compile time.
-    static EVERY: [u32; KC_ROWS + LANES] = {
-        let mut every = [0; KC_ROWS + LANES];
+    static EVERY: [u32; KC_SPARSE] = {
+        let mut every = [0; KC_SPARSE];
         let mut p = 0;
         while p < every.len() {
             every[p] = p as u32;
