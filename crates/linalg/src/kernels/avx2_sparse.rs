@@ -2,7 +2,7 @@
 //!
 //! What changed from step 5 (avx2-row): before the FMAs, the indices `p`
 //! where `A[i][p] ≠ 0` are gathered, eight at a time (a compare gives an
-//! 8-bit mask, a table shuffle packs those lanes' indices to the front), into
+//! 8-bit mask, a table lists those lanes' numbers, packed to the front), into
 //! a stack buffer of `KC_ROWS = 1024` indices (4 KB); the micro-kernel of step 5
 //! then reads only those rows of B. About 81% of MNIST pixels are 0, so the
 //! first layer (87% of the network's FLOPs) does about a fifth of its dense
@@ -183,7 +183,7 @@ pub(super) mod x86 {
     }
 
     /// For each mask of 8 lanes, the positions of its set bits in order, one
-    /// per byte: the shuffle that packs the selected lanes to the front.
+    /// per byte: the selected lanes' numbers packed to the front.
     const COMPRESS: [u64; 256] = {
         let mut table = [0u64; 256];
         let mut mask = 0;
@@ -204,7 +204,7 @@ pub(super) mod x86 {
 
     /// Writes the indices `p` with `a[p] != 0` (NaN included) to the front of
     /// `idx`, in order, and returns how many there are. Eight at a time: a
-    /// compare gives an 8-bit mask, a table shuffle packs those lanes'
+    /// compare gives an 8-bit mask, a table lookup packs those lanes'
     /// indices together, and all 8 are stored (hence `LANES` of slack).
     ///
     /// Safety: AVX2 present; `a.len() <= KC_ROWS`.
@@ -229,7 +229,7 @@ pub(super) mod x86 {
 
     /// [`nonzeros`] for u8 pixels, thirty-two at a time: a byte compare
     /// with zero gives a 32-bit mask, and each 8-bit quarter goes through
-    /// the same table shuffle; then sixteen at a time, then one. (Thirty-two
+    /// the same table lookup; then sixteen at a time, then one. (Thirty-two
     /// at a time against sixteen: 1.03–1.04× the whole network at batches 1
     /// and 100, with the count of each mask's bits from a table rather than
     /// `count_ones`; AMD EPYC Zen 3, in-process alternating rounds.)
@@ -240,14 +240,16 @@ pub(super) mod x86 {
         debug_assert!(a.len() <= KC_ROWS);
         let mut nnz = 0;
         let mut p = 0;
+        // p in every lane, one add per eight inputs
+        let (mut base, eight) = (_mm256_setzero_si256(), _mm256_set1_epi32(LANES as i32));
         while p + 4 * LANES <= a.len() {
             let v = _mm256_loadu_si256(a.as_ptr().add(p) as *const __m256i);
             let zero = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())) as u32;
             let mask = !zero as usize;
-            nnz = push(idx, nnz, mask & 0xff, p);
-            nnz = push(idx, nnz, (mask >> LANES) & 0xff, p + LANES);
-            nnz = push(idx, nnz, (mask >> (2 * LANES)) & 0xff, p + 2 * LANES);
-            nnz = push(idx, nnz, (mask >> (3 * LANES)) & 0xff, p + 3 * LANES);
+            for q in 0..4 {
+                nnz = push_at(idx, nnz, (mask >> (q * LANES)) & 0xff, base);
+                base = _mm256_add_epi32(base, eight);
+            }
             p += 4 * LANES;
         }
         while p + 2 * LANES <= a.len() {
@@ -279,17 +281,27 @@ pub(super) mod x86 {
         table
     };
 
-    /// The table shuffle: appends `base + lane` for each set bit of the
+    /// The table lookup: appends `base + lane` for each set bit of the
     /// 8-bit `mask` to `idx[nnz..]` (storing all 8 lanes: the buffer's
     /// slack); returns the new count.
     ///
     /// Safety: AVX2 present; `mask < 256`; `nnz + LANES <= idx.len()`.
     #[inline(always)]
     pub unsafe fn push(idx: &mut Indices, nnz: usize, mask: usize, base: usize) -> usize {
-        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let shuffle = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(*COMPRESS.get_unchecked(mask) as i64));
-        let ids = _mm256_add_epi32(_mm256_permutevar8x32_epi32(lanes, shuffle), _mm256_set1_epi32(base as i32));
-        _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, ids);
+        push_at(idx, nnz, mask, _mm256_set1_epi32(base as i32))
+    }
+
+    /// [`push`] with `base` already in every lane. The mask's entry of
+    /// [`COMPRESS`] is the set lanes' numbers, widened to `i32` they are
+    /// the indices less `base`. (A permute of the lanes `0..8` by those
+    /// numbers, an identity the compiler kept, was one more instruction in
+    /// the dependency chain of every eight inputs.)
+    ///
+    /// Safety: as [`push`].
+    #[inline(always)]
+    pub unsafe fn push_at(idx: &mut Indices, nnz: usize, mask: usize, base: __m256i) -> usize {
+        let lanes = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(*COMPRESS.get_unchecked(mask) as i64));
+        _mm256_storeu_si256(idx.as_mut_ptr().add(nnz) as *mut __m256i, _mm256_add_epi32(lanes, base));
         nnz + *COUNTS.get_unchecked(mask) as usize
     }
 }

@@ -5,7 +5,7 @@
 //! one image only (step 4's tiles share each load among 6 images but do
 //! every FMA, zero or not): for a group of `MR_FMA = 6` rows of A, the
 //! indices `p` where *any* of the six is non-zero are gathered (the six rows
-//! OR-ed, then step 6's compare and table shuffle), and step 4's `6 × 16`
+//! OR-ed, then step 6's compare and table lookup), and step 4's `6 × 16`
 //! register tile runs over those indices only, broadcasting each of the six
 //! rows' values at `p` from the rows themselves: each loaded row of B feeds
 //! 6 images, and the rows no image of the group needs are not read. (u8
