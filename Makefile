@@ -3,15 +3,16 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NO_STD := crates/linalg/ensure_no_std/Cargo.toml
 
-.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare test-avx512
+.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare measure measure-smoke test-avx512
 
 ## make run: classify the 10,000 bundled test images, print Accuracy:0.9352
 run:
 	$(CARGO) run --release --quiet -p infer --
 
 ## make test: format, lints, every test, the benches once, the no_std build,
-## the docs, the freestanding runner and the C library
-test: fmt-check clippy unit bench-smoke no-std doc embedded-test
+## the docs, the freestanding runner and the C library, the measuring script
+## once (untimed)
+test: fmt-check clippy unit bench-smoke no-std doc embedded-test measure-smoke
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -102,3 +103,18 @@ embedded-test:
 ROUNDS ?= 5
 compare: build
 	scripts/compare.sh $(ROUNDS)
+
+## make measure: every per-CPU table of docs/performance.md and docs/matmul.md
+## in one Markdown file, target/measure/<cpu>-<date>.md (ladder, sweeps,
+## f32 against int8, breakdown, threads, the make run process, make
+## compare), one pinned core, ROUNDS rounds each; COMPARE=0 leaves out numpy
+## and ONNX Runtime. About 5 minutes; nothing else should run meanwhile
+measure: build
+	scripts/measure.sh $(ROUNDS)
+
+# the same script with one round of each and no comparison: a smoke test
+# that every command it runs still exists and succeeds
+measure-smoke: build
+	QUICK=1 scripts/measure.sh
+	@! grep -H 'the command failed' target/measure-quick/*.md
+	@grep -q '^Accuracy:0.9352' target/measure-quick/*.md

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# `make measure`: every measurement docs/performance.md and docs/matmul.md
+# keep per CPU, taken in one go on one pinned core and written to one
+# Markdown file, target/measure/<cpu>-<date>.md, ready to read or to paste
+# into the docs under the CPU's heading:
+#
+#   the CPU (model name, family/model, AVX-512 flags, caches), what the
+#   defaults pick on it (Kernel::best, IntKernel::best), the matmul ladder
+#   (infer kernels), f32 against int8 and every kernel this CPU runs
+#   (infer sweep, twice in a row: the two batch-100 speedups must agree
+#   within 10%), where the time goes (--breakdown), two threads against
+#   one, the whole `make run` process (wall time and peak RSS), and this
+#   project against numpy and ONNX Runtime (scripts/compare.sh).
+#
+# usage: scripts/measure.sh [ROUNDS] [CORE]     (defaults: 7 rounds, core 1)
+# env:   QUICK=1   one round of each, no comparison, into target/measure-quick
+#                  (a smoke test of this script, not a measurement)
+#        COMPARE=0 leave out the comparison with numpy and ONNX Runtime
+#                  (it makes a Python venv on first use: scripts/compare.sh)
+# Nothing else should run meanwhile: no build, test run or fuzzer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-7}
+CORE=${2:-$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)}
+QUICK=${QUICK:-0}
+COMPARE=${COMPARE:-1}
+DIR=target/measure
+if [ "$QUICK" = 1 ]; then ROUNDS=1; COMPARE=0; DIR=target/measure-quick; fi
+INFER=target/release/infer
+[ -x $INFER ] || { echo "measure: build first (make measure does)" >&2; exit 1; }
+
+cpuinfo() { grep -m1 "^$1[[:space:]]*:" /proc/cpuinfo | sed 's/^[^:]*: *//'; }
+has() { grep -qw "$1" /proc/cpuinfo; }
+MODEL=$(cpuinfo 'model name')
+SLUG=$(echo "$MODEL" | tr -cs 'A-Za-z0-9' '-' | sed 's/^-//; s/-$//')
+OUT=$DIR/$SLUG-f$(cpuinfo 'cpu family')m$(cpuinfo model)-$(date +%Y-%m-%d).md
+mkdir -p $DIR
+PIN="taskset -c $CORE"
+
+# the kernels and int8 passes this CPU runs, fastest steps only
+KERNELS=avx2
+PRECISIONS=f32,int8-avx2
+if has avx512f; then KERNELS=avx2,avx512; fi
+if has avx512f && has avx512_vnni; then PRECISIONS=$PRECISIONS,int8-vnni; fi
+
+# one section: a heading, the command (a shell line), and its output, in a
+# code block unless it is Markdown
+section() {
+    local title=$1 fence=$2 command=$3
+    echo "measure: $title" >&2
+    {
+        printf '\n## %s\n\n```sh\n%s\n```\n\n' "$title" "$command"
+        if [ "$fence" = fenced ]; then echo '```'; fi
+        bash -c "$command" 2>&1 || echo "(the command failed: exit status $?)"
+        if [ "$fence" = fenced ]; then echo '```'; fi
+    } >>"$OUT"
+}
+
+# the share of CPU time (all cores) that was not idle over one second,
+# from /proc/stat; this script itself sleeps meanwhile
+busy() {
+    local a b
+    a=($(head -1 /proc/stat))
+    sleep 1
+    b=($(head -1 /proc/stat))
+    local total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    local idle=$((b[4] - a[4] + b[5] - a[5]))
+    echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+
+# the batch-100 speedup of the f32 kernel in a sweep's Markdown table
+speedup100() { awk -F'|' -v k="$1" '$2 ~ /^ *100 *$/ && $3 ~ "^ *" k " *$" { gsub(/[ ×]/, "", $7); print $7; exit }' "$2"; }
+
+{
+    echo "# $MODEL, $(date +%Y-%m-%d)"
+    echo
+    echo "Written by \`scripts/measure.sh $ROUNDS $CORE\` (QUICK=$QUICK) at $(git rev-parse --short HEAD 2>/dev/null || echo '?')."
+    echo
+    echo "- CPU: \`model name : $MODEL\`, family $(cpuinfo 'cpu family') model $(cpuinfo model), $(nproc) cores seen"
+    echo "- AVX2/FMA: $(has avx2 && has fma && echo yes || echo no); AVX-512 flags: $(grep -o 'avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | tr '\n' ' ' | grep . || echo none)"
+    for c in /sys/devices/system/cpu/cpu0/cache/index*; do
+        [ -r "$c/size" ] && echo "- L$(cat "$c/level") $(cat "$c/type"): $(cat "$c/size")"
+    done
+    echo "- $(rustc -V 2>/dev/null || echo 'rustc ?'), release build, no RUSTFLAGS"
+    echo "- the other processes' use of the CPUs at the start: $(busy)% of all cores over one second (above a few percent, something else is running and the figures are not to be trusted)"
+} >"$OUT"
+
+section "What the defaults run here" fenced \
+    "$INFER eval | grep -E '^kernel|^Accuracy'; $INFER eval --precision int8 | grep -E '^precision|^Accuracy'"
+section "The matmul ladder" markdown \
+    "$PIN $INFER kernels --rounds $ROUNDS --markdown"
+section "The fastest kernels, batch 1 and 100" markdown \
+    "$PIN $INFER sweep --batch-sizes 1,100 --kernel $KERNELS --repeat $ROUNDS --markdown"
+
+# f32 against int8, twice in a row: the batch-100 speedups must agree
+first=$(mktemp)
+second=$(mktemp)
+section "f32 against int8, every int8 pass" markdown \
+    "$PIN $INFER sweep --batch-sizes 1,100 --precision $PRECISIONS --repeat $ROUNDS --markdown"
+echo "measure: the same sweep twice more" >&2
+$PIN $INFER sweep --batch-sizes 1,100 --precision f32,int8 --repeat "$ROUNDS" --markdown >"$first"
+$PIN $INFER sweep --batch-sizes 1,100 --precision f32,int8 --repeat "$ROUNDS" --markdown >"$second"
+f32=$($INFER eval | awk '/^kernel/ { print $2 }')
+a=$(speedup100 "$f32" "$first")
+b=$(speedup100 "$f32" "$second")
+awk -v a="$a" -v b="$b" -v k="$f32" 'BEGIN {
+    gap = (a > b ? a - b : b - a) / (a < b ? a : b)
+    printf "\nThe same sweep (f32 and int8) twice more in a row: %s'"'"'s speedup at batch 100 over batch 1 %.2f× and %.2f×, %.0f%% apart (%s 10%%).\n", k, a, b, 100 * gap, gap <= 0.10 ? "within" : "NOT within"
+}' >>"$OUT"
+rm -f "$first" "$second"
+
+section "Where the time goes" fenced \
+    "$PIN $INFER sweep --batch-sizes 1,100 --breakdown --repeat $ROUNDS"
+if [ "$(nproc)" -ge 2 ]; then
+    section "Two threads against one" markdown \
+        "taskset -c 0,1 $INFER sweep --batch-sizes 1,100 --threads 1,2 --precision f32,int8 --repeat $ROUNDS --markdown"
+fi
+
+# the whole process of `make run` (the binary itself, without cargo)
+runs=$([ "$QUICK" = 1 ] && echo 2 || echo 10)
+if command -v hyperfine >/dev/null; then
+    section "The whole process of make run (the binary, without cargo), wall time" markdown \
+        "hyperfine -N -w 3 -r $runs --style none --export-markdown $DIR/hyperfine.md $INFER >/dev/null && cat $DIR/hyperfine.md"
+else
+    section "The whole process of make run (the binary, without cargo), wall time (hyperfine not installed: $runs runs timed by bash)" fenced \
+        "for i in \$(seq $runs); do s=\$(date +%s%N); $INFER >/dev/null; echo \$(( (\$(date +%s%N) - s) / 1000 )) µs; done"
+fi
+if [ -x /usr/bin/time ]; then
+    section "The whole process of make run, peak RSS" fenced \
+        "/usr/bin/time -f 'peak RSS %M KB, wall %e s' $INFER >/dev/null"
+fi
+
+if [ "$COMPARE" = 1 ]; then
+    section "Against numpy and ONNX Runtime" fenced "scripts/compare.sh $ROUNDS $CORE"
+fi
+echo "measure: written to $OUT" >&2
