@@ -106,9 +106,10 @@ compare: build
 
 ## make measure: every per-CPU table of docs/performance.md and docs/matmul.md
 ## in one Markdown file, target/measure/<cpu>-<date>.md (ladder, sweeps,
-## f32 against int8, breakdown, threads, the make run process, make
-## compare), one pinned core, ROUNDS rounds each; COMPARE=0 leaves out numpy
-## and ONNX Runtime. About 5 minutes; nothing else should run meanwhile
+## f32 against int8, images/s against batch size with an SVG chart beside
+## it, breakdown, threads, the make run process, make compare), one pinned
+## core, ROUNDS rounds each; COMPARE=0 leaves out numpy and ONNX Runtime.
+## A few minutes; nothing else should run meanwhile
 measure: build
 	scripts/measure.sh $(ROUNDS)
 
@@ -117,4 +118,5 @@ measure: build
 measure-smoke: build
 	QUICK=1 scripts/measure.sh
 	@! grep -H 'the command failed' target/measure-quick/*.md
+	@ls target/measure-quick/*-sweep.svg >/dev/null
 	@grep -q '^Accuracy:0.9352' target/measure-quick/*.md

@@ -8,9 +8,10 @@
 #   defaults pick on it (Kernel::best, IntKernel::best), the matmul ladder
 #   (infer kernels), f32 against int8 and every kernel this CPU runs
 #   (infer sweep, twice in a row: the two batch-100 speedups must agree
-#   within 10%), where the time goes (--breakdown), two threads against
-#   one, the whole `make run` process (wall time and peak RSS), and this
-#   project against numpy and ONNX Runtime (scripts/compare.sh).
+#   within 10%), images/s against batch size 1 to 10,000 with an SVG chart,
+#   where the time goes (--breakdown), two threads against one, the whole
+#   `make run` process (wall time and peak RSS), and this project against
+#   numpy and ONNX Runtime (scripts/compare.sh).
 #
 # usage: scripts/measure.sh [ROUNDS] [CORE]     (defaults: 7 rounds, core 1)
 # env:   QUICK=1   one round of each, no comparison, into target/measure-quick
@@ -110,6 +111,8 @@ awk -v a="$a" -v b="$b" -v k="$f32" 'BEGIN {
 }' >>"$OUT"
 rm -f "$first" "$second"
 
+section "Images/s against batch size (chart: $(basename "${OUT%.md}")-sweep.svg beside this file)" markdown \
+    "$PIN $INFER sweep --kernel $KERNELS --precision f32,int8 --repeat $ROUNDS --markdown --plot ${OUT%.md}-sweep.svg"
 section "Where the time goes" fenced \
     "$PIN $INFER sweep --batch-sizes 1,100 --breakdown --repeat $ROUNDS"
 if [ "$(nproc)" -ge 2 ]; then
@@ -121,7 +124,7 @@ fi
 runs=$([ "$QUICK" = 1 ] && echo 2 || echo 10)
 if command -v hyperfine >/dev/null; then
     section "The whole process of make run (the binary, without cargo), wall time" markdown \
-        "hyperfine -N -w 3 -r $runs --style none --export-markdown $DIR/hyperfine.md $INFER >/dev/null && cat $DIR/hyperfine.md"
+        "hyperfine -N -w 3 -r $runs --style none --export-markdown $DIR/hyperfine.md $INFER >/dev/null && cat $DIR/hyperfine.md && rm $DIR/hyperfine.md"
 else
     section "The whole process of make run (the binary, without cargo), wall time (hyperfine not installed: $runs runs timed by bash)" fenced \
         "for i in \$(seq $runs); do s=\$(date +%s%N); $INFER >/dev/null; echo \$(( (\$(date +%s%N) - s) / 1000 )) µs; done"
