@@ -222,12 +222,11 @@ pub fn in_spans<W: FnMut(usize, &mut [u8])>(
 /// of `layers` (k, n) shapes whose first layer runs on `kernel`: the stages
 /// of [`Model::predict`].
 pub fn stage_names(layers: &[(usize, usize)], kernel: Kernel) -> Vec<String> {
-    // a kernel may read the pixels in place at some batch sizes
-    // (linalg::Kernel::reads_pixels_faster): no conversion there
-    let (convert, on) = match (kernel.reads_pixels_faster(usize::MAX), kernel.reads_pixels_faster(1)) {
-        (true, _) => ("pixels → f32 (none: W1 reads the u8 pixels)", " (u8 pixels)"),
-        (false, true) => ("pixels → f32 (x / 255; batches ≥ 6)", " (u8 pixels if < 6)"),
-        (false, false) => ("pixels → f32 (x / 255)", ""),
+    // a kernel that reads the pixels in place (linalg::Kernel::reads_pixels)
+    // needs no conversion
+    let (convert, on) = match kernel.reads_pixels() {
+        true => ("pixels → f32 (none: W1 reads the u8 pixels)", " (u8 pixels)"),
+        false => ("pixels → f32 (x / 255)", ""),
     };
     let mut v = vec![convert.to_string()];
     for (i, (k, n)) in layers.iter().enumerate() {
@@ -266,7 +265,7 @@ impl Model {
                 *t = now;
             };
             let pixels = &images.pixels[start..start + rows * k0];
-            let reads_pixels = self.kernel.reads_pixels_faster(rows);
+            let reads_pixels = self.kernel.reads_pixels();
             if !reads_pixels {
                 normalize_into(pixels, &mut x[..rows * k0]);
             }
@@ -330,7 +329,7 @@ impl<'n, 'w> Worker<'n, 'w> {
             // a row, so argmax is the same (a test checks all 10,000 images);
             // a kernel that reads the pixels in place needs no f32 copy
             // the first layer's kernel may read the u8 pixels in place
-            if self.net.layers()[0].kernel().reads_pixels_faster(rows) {
+            if self.net.layers()[0].kernel().reads_pixels() {
                 self.net.logits_pixels(rows, pixels, &mut self.scratch, y)
             } else {
                 let x = &mut self.x[..rows * k];

@@ -19,8 +19,18 @@
 //!   the results equal step 10's bit for bit (`tests/kernels.rs` checks this
 //!   where the CPU has AVX-512).
 //!
-//! The rows left over after the groups of 6 (batch 1 is all left over) go
-//! through step 10 unchanged.
+//! - **Rows of pixels.** u8 pixels into rows of C wider than 32 columns
+//!   (W1) go, at every batch size, through step 7's zero-skipping row with
+//!   16-lane vectors ([`dense_pixels`]): W1's 50 columns in 4 accumulators,
+//!   so each non-zero pixel costs 4 loads of B and 4 FMAs where step 10's
+//!   row costs 7 and 7, and 4 where the union tiles above do 24 for the
+//!   pixels of 6 images, many of them zero. Step 10 chose rows over union
+//!   tiles for the pixels on AVX2, where they measured the same on W1 and
+//!   saved the conversion pass; the same sums as step 7's rows, bit for
+//!   bit.
+//!
+//! The float rows left over after the groups of 6 (batch 1 is all left
+//! over) go through step 10 unchanged.
 //!
 //! Zen 4 executes a 512-bit FMA as two 256-bit halves, so there this step
 //! saves instructions (loads, broadcasts, loop overhead) but not FMA
@@ -29,7 +39,9 @@
 //! [`crate::kernels::Kernel::best`].
 //!
 //! Loop order (BLIS names): ic (MR_FMA rows), pieces of `KC_SPARSE` p,
-//! column blocks of up to 4 vectors, the union's (or every) p.
+//! column blocks of up to 4 vectors, the union's (or every) p; rows of
+//! pixels: i (one row), pieces of `KC_ROWS` p, column blocks of up to 4
+//! vectors, the row's non-zero p.
 //!
 //! Checked: kernel tests against the naive oracle and against step 10, and
 //! the predictions on all 10,000 test images, run on an emulated AVX-512
@@ -107,11 +119,17 @@ pub fn dense_pixels(
     assert!(is_available(), "the avx512 kernel needs a CPU with AVX-512F, AVX2 and FMA");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F, AVX2 and FMA are present and the slice lengths
-    // match the shapes (checked above), which is all x86::tiles relies on.
+    // match the shapes (checked above), which is all x86::rows and
+    // x86::tiles rely on.
     unsafe {
         use super::avx2_sparse::x86::Pixels;
+        let epilogue = Some((Some(bias), act));
+        if super::avx2_row::padded(n) > 4 * super::params::LANES {
+            // as step 10: wide rows of C (W1) each through the zero-skipping row
+            return x86::rows(m, k, n, Pixels(pixels), b, epilogue, c);
+        }
         let tile_rows = m - m % MR_FMA;
-        x86::tiles(tile_rows, k, n, x86::Rows::Sparse(Pixels(pixels)), b, Some((Some(bias), act)), c);
+        x86::tiles(tile_rows, k, n, x86::Rows::Sparse(Pixels(pixels)), b, epilogue, c);
         let (pixels, c) = (&pixels[tile_rows * k..], &mut c[tile_rows * n..]);
         super::avx2::dense_pixels(m - tile_rows, k, n, pixels, b, bias, act, c);
     }
@@ -152,12 +170,12 @@ mod x86 {
     use core::arch::x86_64::*;
 
     use super::{LANES_512, V512};
-    use crate::kernels::avx2_fused::x86::epilogue;
-    use crate::kernels::avx2_row::x86::{store, tail_mask, Pass};
+    use crate::kernels::avx2_fused::x86::epilogue_all;
+    use crate::kernels::avx2_row::x86::{store, tail_mask, Pass, Values};
     use crate::kernels::avx2_row::{padded, Epilogue};
-    use crate::kernels::avx2_sparse::x86::Indices;
+    use crate::kernels::avx2_sparse::x86::{Indices, SparseRows};
     use crate::kernels::avx2_union::x86::{Packed, UnionRows};
-    use crate::kernels::params::{KC_SPARSE, LANES, MR_FMA};
+    use crate::kernels::params::{KC_ROWS, KC_SPARSE, LANES, MR_FMA};
 
     /// The rows of A a tile reads.
     #[derive(Clone, Copy)]
@@ -288,23 +306,121 @@ mod x86 {
                 }
             }
         }
-        // the store: each 16-lane vector as two 8-lane halves, through step
-        // 7's epilogue on the last piece
         for (r, acc_r) in acc.iter().enumerate() {
-            for (v, &s) in acc_r.iter().enumerate() {
-                let low = _mm512_castps512_ps256(s);
-                let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)));
-                for (h, half) in [low, high].into_iter().enumerate() {
-                    let j = j0 + v * LANES_512 + h * LANES;
-                    if j >= n {
-                        break;
+            store_row(acc_r, c.as_mut_ptr().add(r * n), n, j0, pass);
+        }
+    }
+
+    /// One row of C over one piece of its inputs, `V` vectors from column
+    /// `j0`: step 7's loop with 16-lane vectors, `a[p] · B[p]` added for
+    /// each `p` of `ps` (the piece's non-zero inputs); `b` points at B's
+    /// row 0 of the piece.
+    ///
+    /// Safety: AVX-512F, AVX2 and FMA present; every `p` of `ps` indexes
+    /// `a` and a row of B; `c_row` holds the row's `n` columns.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn row<const V: usize>(
+        a: impl Values,
+        ps: &[u32],
+        b: *const f32,
+        np: usize,
+        n: usize,
+        j0: usize,
+        c_row: *mut f32,
+        pass: Pass<'_>,
+    ) {
+        let mut masks = [0 as __mmask16; V];
+        for (v, mask) in masks.iter_mut().enumerate() {
+            *mask = lanes(n, j0 + v * LANES_512);
+        }
+        let mut acc = [_mm512_setzero_ps(); V];
+        if !pass.first {
+            for v in 0..V {
+                acc[v] = _mm512_maskz_loadu_ps(masks[v], c_row.add(j0 + v * LANES_512));
+            }
+        }
+        // LOOP 0: the non-zero p
+        for &p in ps {
+            let p = p as usize;
+            let x = _mm512_set1_ps(a.at(p));
+            let b_row = b.add(p * np + j0);
+            for v in 0..V {
+                acc[v] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(masks[v], b_row.add(v * LANES_512)), acc[v]);
+            }
+        }
+        store_row(&acc, c_row, n, j0, pass);
+    }
+
+    /// Stores a row's `V` vectors of C from column `j0`, each as two 8-lane
+    /// halves, through step 7's epilogue (its sigmoids side by side) on the
+    /// last piece; halves past `n` are left out.
+    ///
+    /// Safety: AVX-512F, AVX2 and FMA present; `c_row` holds the row's `n`
+    /// columns, the bias (if any) `n`.
+    #[inline(always)]
+    unsafe fn store_row<const V: usize>(acc: &[__m512; V], c_row: *mut f32, n: usize, j0: usize, pass: Pass<'_>) {
+        let mut halves = [_mm256_setzero_ps(); 2 * V512];
+        let mut masks = [_mm256_setzero_si256(); 2 * V512];
+        for (v, &s) in acc.iter().enumerate() {
+            halves[2 * v] = _mm512_castps512_ps256(s);
+            halves[2 * v + 1] = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)));
+        }
+        for (q, mask) in masks.iter_mut().enumerate().take(2 * V) {
+            *mask = tail_mask(n.saturating_sub(j0 + q * LANES).min(LANES));
+        }
+        let (halves, masks) = (&mut halves[..2 * V], &masks[..2 * V]);
+        if let (true, Some((bias, act))) = (pass.last, pass.epilogue) {
+            epilogue_all(halves, bias, j0, masks, act);
+        }
+        for (q, (&half, &mask)) in halves.iter().zip(masks).enumerate() {
+            let j = j0 + q * LANES;
+            if j >= n {
+                break;
+            }
+            store(c_row.add(j), half, j + LANES <= n, mask);
+        }
+    }
+
+    /// Every row of A (`m` of them) on its own, as step 10 runs u8 pixels
+    /// for wide rows of C: each row's non-zero inputs gathered (step 6),
+    /// then [`row`] over them, `KC_ROWS` inputs at a time.
+    ///
+    /// Safety: AVX-512F, AVX2 and FMA present; `a` holds `m·k` entries,
+    /// `b` `k·n_pad`, `c` `m·n`, the bias (if any) `n`.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn rows<A: SparseRows>(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: A,
+        b: &[f32],
+        epilogue: Epilogue<'_>,
+        c: &mut [f32],
+    ) {
+        let np = padded(n);
+        let nv = n.div_ceil(LANES_512);
+        let mut idx = Indices::new();
+        // LOOP 3: one row of A and C
+        for i in 0..m {
+            let c_row = c[i * n..(i + 1) * n].as_mut_ptr();
+            // LOOP 2: pieces of KC_ROWS inputs (k = 0 still stores the
+            // epilogue)
+            for pc in (0..k.max(1)).step_by(KC_ROWS) {
+                let (p0, p1) = (pc.min(k), k.min(pc + KC_ROWS));
+                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
+                let piece = a.piece(i, k, p0, p1);
+                let nnz = A::nonzeros(piece, &mut idx);
+                let (ps, b_piece) = (idx.first(nnz), b.as_ptr().add(p0 * np));
+                // LOOP 1: column blocks of up to V512 vectors (64 columns)
+                for jv in (0..nv).step_by(V512) {
+                    let j0 = jv * LANES_512;
+                    match nv - jv {
+                        1 => row::<1>(piece, ps, b_piece, np, n, j0, c_row, pass),
+                        2 => row::<2>(piece, ps, b_piece, np, n, j0, c_row, pass),
+                        3 => row::<3>(piece, ps, b_piece, np, n, j0, c_row, pass),
+                        _ => row::<4>(piece, ps, b_piece, np, n, j0, c_row, pass),
                     }
-                    let mask = tail_mask((n - j).min(LANES));
-                    let half = match (pass.last, pass.epilogue) {
-                        (true, Some((bias, act))) => epilogue(half, bias, j, mask, act),
-                        _ => half,
-                    };
-                    store(c.as_mut_ptr().add(r * n + j), half, j + LANES <= n, mask);
                 }
             }
         }

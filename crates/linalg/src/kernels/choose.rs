@@ -5,7 +5,7 @@
 //! The work is the book's network in miniature, at batch 12 (two of the
 //! 6-row tiles): a first layer of 784 mostly-zero u8 pixels (one in five
 //! non-zero, as MNIST's) to 50 sigmoid units, read as `infer` reads them
-//! (in place where the kernel [reads them faster](Kernel::reads_pixels_faster),
+//! (in place where the kernel [reads them](Kernel::reads_pixels),
 //! else converted to f32 first), then a dense 50 → 100 layer; the weights
 //! on a cache line, as `infer` keeps them. The two kernels take turns,
 //! round after round, so that a change of the machine's speed between them
@@ -96,7 +96,7 @@ impl Work {
     fn time(&self) -> Duration {
         let mut out: Vec<Vec<f32>> = self.layers.iter().map(|l| vec![0.0; M * l.n]).collect();
         let mut x0 = vec![0.0; self.layers[0].x.len()];
-        let in_place = self.kernel.reads_pixels_faster(M);
+        let in_place = self.kernel.reads_pixels();
         let start = Instant::now();
         for _ in 0..PASSES {
             for (i, (l, c)) in self.layers.iter().zip(out.iter_mut()).enumerate() {

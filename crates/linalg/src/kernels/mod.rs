@@ -195,27 +195,18 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]):
-    /// steps 10 and 11.
+    /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]),
+    /// as `infer` then does at every batch size: steps 10 and 11. Both run
+    /// a wide first layer (W1) through step 7's zero-skipping rows on the
+    /// pixels themselves (step 11 with 16-lane vectors): no conversion
+    /// pass, and on AVX2 W1 as fast as step 9's union tiles on the
+    /// converted batch, the whole network 1.05–1.08× at batch 100 (AMD EPYC
+    /// Zen 3, 2026-11-28; not timed on AVX-512 yet). (Narrow layers of
+    /// pixels, in no network of the book, go through union tiles that
+    /// gather and pack each tile's pixels: 2–6% slower than converting
+    /// first, measured on AVX2.)
     pub fn reads_pixels(self) -> bool {
         matches!(self, Kernel::Avx2 | Kernel::Avx512)
-    }
-
-    /// Whether reading `m` rows of pixels in place is faster than
-    /// converting them to f32 first. Step 10 reads them in place at every
-    /// batch size (step 7's zero-skipping rows: no conversion pass, and W1
-    /// as fast as step 9's union tiles on the converted batch). Step 11
-    /// does for fewer than `MR_FMA = 6` rows, where it hands the rows to
-    /// step 10; from 6 rows on its union tiles gather and pack the pixels
-    /// of each tile, which step 9 on AVX2 measured 2–6% slower at batch 100
-    /// than converting the batch first (AMD EPYC Zen 3, `infer sweep
-    /// --kernel avx2-union,avx2`, 3 runs, 2026-11-28); not timed on
-    /// AVX-512 yet.
-    pub fn reads_pixels_faster(self, m: usize) -> bool {
-        match self {
-            Kernel::Avx2 => true,
-            _ => self.reads_pixels() && m < params::MR_FMA,
-        }
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
