@@ -161,7 +161,19 @@ fn kernels_checks_and_times_every_kernel_on_every_layer() {
     let rows: Vec<&str> = out.trim().trim_start_matches('[').trim_end_matches(']').split(",\n ").collect();
     let available = linalg::Kernel::ALL.iter().filter(|k| k.is_available()).count()
         + infer::quant::IntKernel::ALL.iter().filter(|k| k.is_available()).count();
-    assert_eq!(rows.len(), 3 * 2 * available, "{out}");
+    // and W1 read from the u8 pixels by each kernel that reads them
+    let on_pixels: Vec<&linalg::Kernel> =
+        linalg::Kernel::ALL.iter().filter(|k| k.is_available() && k.reads_pixels()).collect();
+    assert_eq!(rows.len(), 3 * 2 * available + 2 * on_pixels.len(), "{out}");
+    for m in [1, 100] {
+        for kernel in &on_pixels {
+            let head =
+                format!("{{\"layer\":\"W1\",\"k\":784,\"n\":50,\"m\":{m},\"kernel\":\"{} on u8\",", kernel.name());
+            let row = rows.iter().find(|r| r.starts_with(&head)).unwrap_or_else(|| panic!("no row {head} in {out}"));
+            let err: f64 = row.split("\"error\":").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+            assert!(err < 1e-5, "{row}");
+        }
+    }
     for (layer, k, n) in [("W1", 784, 50), ("W2", 50, 100), ("W3", 100, 10)] {
         for m in [1, 100] {
             for kernel in linalg::Kernel::ALL.iter().filter(|k| k.is_available()) {

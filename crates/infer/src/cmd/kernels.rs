@@ -4,6 +4,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use linalg::activation::Activation;
 use linalg::int8::{avx2 as int8_avx2, QDense};
 use linalg::kernels::naive;
 use linalg::kernels::peak::Isa;
@@ -35,6 +36,10 @@ measured too where the CPU has it. The kernels that skip zero inputs
 (avx2, int8-avx2) are counted dense-equivalent, so on W1 they can pass
 100%.
 
+For the kernels that read the u8 pixels in place (avx2, avx512: what the
+network runs), W1 has a second row, \"avx2 on u8\": the same product
+computed from the pixels themselves (with a zero bias), at every m.
+
 The int8 rows run one layer of the int8 model (int8 weights, u8 inputs:
 the pixels, then the int8 model's own activations), m inputs one call
 each; their GFLOP/s are integer GOP/s, and their error is the largest
@@ -55,6 +60,16 @@ const HELP_TAIL: &str = "  --kernel K        kernel names, comma-separated [ever
   -h, --help        this help
   -V, --version     the version of infer
 ";
+
+/// The name of a kernel's row for the first layer read as u8 pixels, for
+/// the kernels that read them in place ([`Kernel::reads_pixels`]).
+fn pixels_name(kernel: Kernel) -> Option<&'static str> {
+    match kernel {
+        Kernel::Avx2 => Some("avx2 on u8"),
+        Kernel::Avx512 => Some("avx512 on u8"),
+        _ => None,
+    }
+}
 
 /// Calls per sample so that one sample lasts at least 2 ms.
 fn calibrate(mut f: impl FnMut()) -> usize {
@@ -229,6 +244,25 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 let (layer, isa, name) = (format!("W{}", l + 1), kernel.isa(), kernel.name());
                 rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error: error as f64 });
                 jobs.push((Box::new(call), reps));
+                // the first layer as the network runs it with this kernel:
+                // the u8 pixels read in place (a zero bias, no activation,
+                // so that it computes what the row above does)
+                if let (0, Some(name)) = (l, pixels_name(kernel)) {
+                    let (pixels, zero) = (&images.pixels[..m * k], vec![0.0f32; n]);
+                    let mut b = Lines::zeroed(kernel.prepared_len(k, n));
+                    kernel.prepare(k, n, &layers[l].W, b.get_mut());
+                    let mut c = vec![0.0; m * n];
+                    kernel.dense_pixels(m, k, n, pixels, b.get(), &zero, Activation::Identity, &mut c);
+                    let error = c.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max) / scale;
+                    let mut call = move || {
+                        let (p, b, c) = (black_box(pixels), black_box(b.get()), black_box(&mut c));
+                        kernel.dense_pixels(m, k, n, p, b, &zero, Activation::Identity, c)
+                    };
+                    let reps = calibrate(&mut call);
+                    let layer = format!("W{}", l + 1);
+                    rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error: error as f64 });
+                    jobs.push((Box::new(call), reps));
+                }
             }
             // the integer passes: m images, one call each, on the int8 model's inputs
             let dense = q.layers[l].dense();

@@ -23,9 +23,9 @@
 //!
 //! Loop order: step 6's.
 //!
-//! Measured: `infer kernels --kernel avx2-sparse,avx2-fused` (the rows time
-//! the whole layer, bias and activation included); the table per CPU is in
-//! docs/matmul.md.
+//! Measured: `infer sweep --kernel avx2-sparse,avx2-fused`, the whole
+//! network (`infer kernels` times `C = A·B` alone, where this step is
+//! step 6); the table per CPU is in docs/matmul.md.
 
 use super::avx2_row::{layer, Nest};
 use crate::activation::Activation;
