@@ -1,9 +1,10 @@
-//! Step 11: step 10's tiles with AVX-512: sixteen lanes, masked edges.
+//! Step 11: step 10 with AVX-512: sixteen lanes, masked edges.
 //!
-//! What changed from step 10 (avx2), for whole groups of `MR_FMA = 6` rows:
+//! What changed from step 10 (avx2):
 //!
 //! - **512-bit vectors.** One `vfmadd231ps zmm` does 16 multiply-adds where
-//!   step 10 does 8, and a 6-row tile holds `6 × 4` vectors of C: 64
+//!   step 10 does 8. In the tiles, for whole groups of `MR_FMA = 6` rows of
+//!   floats, a 6-row tile holds `6 × 4` vectors of C: 64
 //!   columns, so W1 (n = 50) is one column block instead of four, and each
 //!   index of the union costs 4 loads of B and 6 broadcasts of A instead of
 //!   7 and 24. W2 (n = 100) is two blocks (4 + 3 vectors), W3 (n = 10) one.
@@ -13,21 +14,20 @@
 //!   padded to 8 columns, and the same prepared weights serve steps 5 to 11:
 //!   [`crate::kernels::Kernel::best`] can choose between them at run time.
 //! - **The same sums.** Each lane of C adds the same products in the same
-//!   order as step 9's union tiles (pixels and other mostly-zero inputs) or
-//!   step 10's dense tiles (the hidden layers), and the epilogue is step 7's
-//!   8-lane code on each half of the vector: for whole groups of 6 rows
-//!   the results equal step 10's bit for bit (`tests/kernels.rs` checks this
-//!   where the CPU has AVX-512).
-//!
+//!   order as step 9's union tiles (mostly-zero floats) or step 10's dense
+//!   tiles (the hidden layers), and the epilogue is step 7's 8-lane code
+//!   on each half of the vector: for whole groups of 6 rows the results
+//!   equal step 10's bit for bit (`tests/kernels.rs` checks this where the
+//!   CPU has AVX-512).
 //! - **Rows of pixels.** u8 pixels into rows of C wider than 32 columns
 //!   (W1) go, at every batch size, through step 7's zero-skipping row with
 //!   16-lane vectors ([`dense_pixels`]): W1's 50 columns in 4 accumulators,
-//!   so each non-zero pixel costs 4 loads of B and 4 FMAs where step 10's
-//!   row costs 7 and 7, and 4 where the union tiles above do 24 for the
-//!   pixels of 6 images, many of them zero. Step 10 chose rows over union
-//!   tiles for the pixels on AVX2, where they measured the same on W1 and
-//!   saved the conversion pass; the same sums as step 7's rows, bit for
-//!   bit.
+//!   so each non-zero pixel of an image costs 4 loads of B and 4 FMAs,
+//!   where step 10's row costs 7 and 7 and the tiles above 24 FMAs per
+//!   index of the union of 6 images' pixels, most of them on zeros. Step 10
+//!   chose rows over union tiles for the pixels on AVX2, where they
+//!   measured the same on W1 and saved the conversion pass. The same sums
+//!   as step 7's rows, bit for bit.
 //!
 //! The float rows left over after the groups of 6 (batch 1 is all left
 //! over) go through step 10 unchanged.

@@ -86,8 +86,8 @@ pub enum Kernel {
     /// Step 10, [`avx2`]: each input to the loop that suits it; the fastest
     /// without AVX-512.
     Avx2,
-    /// Step 11, [`avx512`]: step 10's tiles with AVX-512; needs a CPU with
-    /// AVX-512F.
+    /// Step 11, [`avx512`]: step 10 with AVX-512 (its tiles, and its rows for
+    /// the pixels, 16 lanes wide); needs a CPU with AVX-512F.
     Avx512,
 }
 
