@@ -18,10 +18,17 @@
 //!   time with `vptestmd`.
 //! - **A row of sums in registers**: up to 7 vectors (112 columns, every
 //!   layer of the book) for the whole input loop.
-//! - **The finish as the portable pass.** `+ bias` and the requantization
-//!   run in the portable pass's own integer code on the exact sums:
-//!   at most 100 outputs per layer, so a scalar finish costs little next to
-//!   the products, and the result is the portable one by construction.
+//! - **The requantization 16 lanes at a time**, while the sums are in
+//!   registers: `+ bias` (wrapping, as the portable pass), then
+//!   `(acc · mult + 2^(s-1)) >> s` with 64-bit products of the even and the
+//!   odd lanes (`vpmuldq`) and AVX-512's arithmetic shift of 64-bit lanes
+//!   by a per-lane count (`vpsravq`), the low 32 bits kept: the portable
+//!   pass's arithmetic, lane by lane. (Until the eighth session it ran in
+//!   the portable pass's scalar code on stored sums: about ten scalar
+//!   operations for each of the 160 outputs of an image, as many
+//!   instructions as the products of W2 and W3 together.) The hidden
+//!   layers' sigmoid table is still read by the shared driver, one output
+//!   at a time.
 //!
 //! Image by image, every layer (the batched tiles of step 1 are not carried
 //! over yet).
@@ -74,16 +81,25 @@ pub fn prepare(l: &QDense<'_>, out: &mut [u32]) {
     }
 }
 
-/// Whether this CPU runs the VNNI pass: AVX-512F and AVX-512 VNNI,
-/// detected at run time with `std`, fixed at compile time without it.
+/// Whether this CPU runs the VNNI pass: AVX-512F, BW, VL and VNNI (every
+/// CPU with VNNI so far has the other three), detected at run time with
+/// `std`, fixed at compile time without it.
 pub fn is_available() -> bool {
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     {
-        std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vnni")
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vnni")
     }
     #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
     {
-        cfg!(all(target_feature = "avx512f", target_feature = "avx512vnni"))
+        cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vl",
+            target_feature = "avx512vnni"
+        ))
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -105,12 +121,13 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) 
     net.forward(x, t, |l, i, input, out| {
         let w = prepared.get(i).copied().unwrap_or(&[]);
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX-512F and VNNI present, w holds prepared_len(k, n) and
-        // padded(n) ≤ VMAX·LANES (all checked above); input holds k bytes
+        // SAFETY: AVX-512F, BW, VL and VNNI present, w holds
+        // prepared_len(k, n) and padded(n) ≤ VMAX·LANES (all checked above);
+        // input holds k bytes; QNetwork::new checked that bias, mult and
+        // shift hold n each
         unsafe {
-            x86::sums(l.k, padded(l.n), input, w, out)
+            x86::requantized(l, padded(l.n), input, w, out)
         };
-        finish(l, out);
     })
 }
 
@@ -131,13 +148,15 @@ pub fn requantized(l: &QDense<'_>, prepared: &[u32], x: &[u8], t: &mut [i32]) ->
             found: prepared.len(),
         });
     }
+    if l.bias.len() != l.n || l.mult.len() != l.n || l.shift.len() != l.n {
+        return Err(ShapeError::Len { what: "bias, mult or shift", expected: l.n, found: l.bias.len() });
+    }
     let mut out = [0i32; MAX_WIDTH];
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512F and VNNI present; every length checked above
+    // SAFETY: AVX-512F, BW, VL and VNNI present; every length checked above
     unsafe {
-        x86::sums(l.k, padded(l.n), x, prepared, &mut out)
+        x86::requantized(l, padded(l.n), x, prepared, &mut out)
     };
-    finish(l, &mut out);
     t.copy_from_slice(&out[..l.n]);
     Ok(())
 }
@@ -155,39 +174,33 @@ fn check(net: &QNetwork<'_>, prepared: &[&[u32]]) -> Result<(), ShapeError> {
     needs.check(net, prepared)
 }
 
-/// `out[j] = requantize(out[j] + bias[j])` for the layer's `n` outputs:
-/// the portable pass's own arithmetic on the exact sums.
-fn finish(l: &QDense<'_>, out: &mut [i32; MAX_WIDTH]) {
-    for (((o, &b), &m), &s) in out.iter_mut().zip(l.bias).zip(l.mult).zip(l.shift) {
-        *o = super::requantize(o.wrapping_add(b), m, s);
-    }
-}
-
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{LANES, MAX_WIDTH};
+    use super::{QDense, LANES, MAX_WIDTH};
 
-    /// `out[j] = Σ_p x[p] · W[p][j]` for one layer, `np` columns (a
-    /// multiple of 16). Safety: AVX-512F and VNNI; `w` holds
-    /// `prepared_len(k, np)` words, `x` at least `k` bytes.
-    #[target_feature(enable = "avx512f,avx512vnni")]
-    pub unsafe fn sums(k: usize, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
+    /// `out[j] = requantize(Σ_p x[p] · W[p][j] + bias[j])` for one layer,
+    /// `np` columns (a multiple of 16); lanes past `n` hold 0. Safety:
+    /// AVX-512F, BW, VL and VNNI; `w` holds `prepared_len(k, np)` words,
+    /// `x` at least `k` bytes, the layer's bias, mult and shift `n` each.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+    pub unsafe fn requantized(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
         match np / LANES {
-            1 => row::<1>(k, np, x, w, out),
-            2 => row::<2>(k, np, x, w, out),
-            3 => row::<3>(k, np, x, w, out),
-            4 => row::<4>(k, np, x, w, out),
-            5 => row::<5>(k, np, x, w, out),
-            6 => row::<6>(k, np, x, w, out),
-            7 => row::<7>(k, np, x, w, out),
+            1 => row::<1>(l, np, x, w, out),
+            2 => row::<2>(l, np, x, w, out),
+            3 => row::<3>(l, np, x, w, out),
+            4 => row::<4>(l, np, x, w, out),
+            5 => row::<5>(l, np, x, w, out),
+            6 => row::<6>(l, np, x, w, out),
+            7 => row::<7>(l, np, x, w, out),
             _ => {}
         }
     }
 
     #[inline(always)]
-    unsafe fn row<const V: usize>(k: usize, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
+    unsafe fn row<const V: usize>(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
+        let k = l.k;
         let mut sum = [_mm512_setzero_si512(); V];
         let xp = x.as_ptr();
         // 16 quads (64 inputs) at a time: the quads with a non-zero input,
@@ -216,8 +229,40 @@ mod x86 {
             t += 1;
         }
         for (v, s) in sum.iter().enumerate() {
-            _mm512_storeu_si512(out.as_mut_ptr().add(v * LANES) as *mut _, *s);
+            let j = v * LANES;
+            let lanes = ((1u32 << l.n.saturating_sub(j).min(LANES)) - 1) as __mmask16;
+            let bias = _mm512_maskz_loadu_epi32(lanes, l.bias.as_ptr().add(j) as *const _);
+            let mult = _mm512_maskz_loadu_epi32(lanes, l.mult.as_ptr().add(j) as *const _);
+            let shift = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes, l.shift.as_ptr().add(j) as *const _));
+            let t = requantize(_mm512_add_epi32(*s, bias), mult, shift);
+            _mm512_storeu_si512(out.as_mut_ptr().add(j) as *mut _, t);
         }
+    }
+
+    /// `super::super::requantize` lane by lane: `(acc · mult + 2^(s-1)) >>
+    /// s` in 64 bits, `s` clamped to 1..=62, the low 32 bits kept. The
+    /// even lanes' products come from `vpmuldq` on the vectors as they
+    /// are, the odd lanes' from the same on both shifted down 32 bits.
+    #[inline(always)]
+    unsafe fn requantize(acc: __m512i, mult: __m512i, shift: __m512i) -> __m512i {
+        let s = _mm512_min_epi32(_mm512_max_epi32(shift, _mm512_set1_epi32(1)), _mm512_set1_epi32(62));
+        let even = round_shift(_mm512_mul_epi32(acc, mult), _mm512_and_si512(s, _mm512_set1_epi64(0xffff_ffff)));
+        let odd = round_shift(
+            _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), _mm512_srli_epi64::<32>(mult)),
+            _mm512_srli_epi64::<32>(s),
+        );
+        // the even lanes' results in the low halves, the odd lanes' in the high
+        _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
+    }
+
+    /// `(product + 2^(s-1)) >> s` on 64-bit lanes, the shift arithmetic.
+    /// (A function, not a closure: a closure is compiled on its own,
+    /// without AVX-512, when it is not inlined.)
+    #[inline(always)]
+    unsafe fn round_shift(product: __m512i, s: __m512i) -> __m512i {
+        let one = _mm512_set1_epi64(1);
+        let half = _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one));
+        _mm512_srav_epi64(_mm512_add_epi64(product, half), s)
     }
 
     /// Input quad `t` (four u8 in `word`) into every vector of sums.
