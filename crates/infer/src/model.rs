@@ -224,9 +224,10 @@ pub fn in_spans<W: FnMut(usize, &mut [u8])>(
 pub fn stage_names(layers: &[(usize, usize)], kernel: Kernel) -> Vec<String> {
     // a kernel that reads the pixels in place (linalg::Kernel::reads_pixels)
     // needs no conversion
-    let (convert, on) = match kernel.reads_pixels() {
-        true => ("pixels → f32 (none: W1 reads the u8 pixels)", " (u8 pixels)"),
-        false => ("pixels → f32 (x / 255)", ""),
+    let (convert, on) = if kernel.reads_pixels() {
+        ("pixels → f32 (none: W1 reads the u8 pixels)", " (u8 pixels)")
+    } else {
+        ("pixels → f32 (x / 255)", "")
     };
     let mut v = vec![convert.to_string()];
     for (i, (k, n)) in layers.iter().enumerate() {

@@ -230,37 +230,38 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let a = &a_full[..m * k];
             let mut want = vec![0.0; m * n];
             naive::matmul(m, k, n, a, &layer.W, &mut want);
+            // normwise: the largest difference over the largest |C|
+            let scale = want.iter().fold(0.0f32, |m, w| m.max(w.abs())).max(f32::MIN_POSITIVE);
+            let error_of =
+                |c: &[f32]| (c.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max) / scale) as f64;
             for &kernel in &kernels {
                 // on a cache line, as the network's (crate::lines)
                 let mut b = Lines::zeroed(kernel.prepared_len(k, n));
                 kernel.prepare(k, n, &layer.W, b.get_mut());
+                let (layer, isa) = (format!("W{}", l + 1), kernel.isa());
+                // the same weights for the first layer read as u8 pixels
+                let pixels_b = pixels_name(kernel).filter(|_| l == 0).map(|name| (name, b.clone()));
                 let mut c = vec![0.0; m * n];
                 kernel.run(m, k, n, a, b.get(), &mut c);
-                // normwise: the largest difference over the largest |C|
-                let scale = want.iter().fold(0.0f32, |m, w| m.max(w.abs())).max(f32::MIN_POSITIVE);
-                let error = c.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max) / scale;
+                let error = error_of(&c);
                 let mut call = move || kernel.run(m, k, n, black_box(a), black_box(b.get()), black_box(&mut c));
                 let reps = calibrate(&mut call);
-                let (layer, isa, name) = (format!("W{}", l + 1), kernel.isa(), kernel.name());
-                rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error: error as f64 });
+                rows.push(Row { layer: layer.clone(), k, n, m, name: kernel.name(), isa, samples: Vec::new(), error });
                 jobs.push((Box::new(call), reps));
                 // the first layer as the network runs it with this kernel:
                 // the u8 pixels read in place (a zero bias, no activation,
                 // so that it computes what the row above does)
-                if let (0, Some(name)) = (l, pixels_name(kernel)) {
+                if let Some((name, b)) = pixels_b {
                     let (pixels, zero) = (&images.pixels[..m * k], vec![0.0f32; n]);
-                    let mut b = Lines::zeroed(kernel.prepared_len(k, n));
-                    kernel.prepare(k, n, &layers[l].W, b.get_mut());
                     let mut c = vec![0.0; m * n];
                     kernel.dense_pixels(m, k, n, pixels, b.get(), &zero, Activation::Identity, &mut c);
-                    let error = c.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max) / scale;
+                    let error = error_of(&c);
                     let mut call = move || {
                         let (p, b, c) = (black_box(pixels), black_box(b.get()), black_box(&mut c));
                         kernel.dense_pixels(m, k, n, p, b, &zero, Activation::Identity, c)
                     };
                     let reps = calibrate(&mut call);
-                    let layer = format!("W{}", l + 1);
-                    rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error: error as f64 });
+                    rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error });
                     jobs.push((Box::new(call), reps));
                 }
             }

@@ -60,6 +60,34 @@ pub struct QDense<'w> {
 }
 
 impl QDense<'_> {
+    /// Checks that the slices have their lengths (`k·n` weights, `n` of
+    /// each of the others) and every shift is in 1..=62.
+    ///
+    /// # Errors
+    /// A [`ShapeError`] naming the first slice that is wrong.
+    pub const fn check(&self) -> Result<(), ShapeError> {
+        if self.Wq.len() != self.k * self.n {
+            return Err(ShapeError::Len { what: "Wq", expected: self.k * self.n, found: self.Wq.len() });
+        }
+        if self.bias.len() != self.n {
+            return Err(ShapeError::Len { what: "bias", expected: self.n, found: self.bias.len() });
+        }
+        if self.mult.len() != self.n {
+            return Err(ShapeError::Len { what: "mult", expected: self.n, found: self.mult.len() });
+        }
+        if self.shift.len() != self.n {
+            return Err(ShapeError::Len { what: "shift", expected: self.n, found: self.shift.len() });
+        }
+        let mut j = 0;
+        while j < self.n {
+            if self.shift[j] < 1 || self.shift[j] > 62 {
+                return Err(ShapeError::Dim { what: "shift (1 to 62)", expected: 31, found: self.shift[j] as usize });
+            }
+            j += 1;
+        }
+        Ok(())
+    }
+
     /// Bytes of the layer's data: weights, then 4 + 4 + 1 per output.
     pub const fn bytes(&self) -> usize {
         self.k * self.n + self.n * 9
@@ -95,7 +123,8 @@ pub struct QNetwork<'w> {
 }
 
 impl<'w> QNetwork<'w> {
-    /// Checks that every layer's slices have their lengths, the layers
+    /// Checks that every layer's slices have their lengths
+    /// ([`QDense::check`]), the layers
     /// chain, the hidden ones are at most [`MAX_WIDTH`] wide, and every
     /// shift is in 1..=62.
     ///
@@ -108,24 +137,8 @@ impl<'w> QNetwork<'w> {
         let mut i = 0;
         while i < layers.len() {
             let l = &layers[i];
-            if l.Wq.len() != l.k * l.n {
-                return Err(ShapeError::Len { what: "Wq", expected: l.k * l.n, found: l.Wq.len() });
-            }
-            if l.bias.len() != l.n {
-                return Err(ShapeError::Len { what: "bias", expected: l.n, found: l.bias.len() });
-            }
-            if l.mult.len() != l.n {
-                return Err(ShapeError::Len { what: "mult", expected: l.n, found: l.mult.len() });
-            }
-            if l.shift.len() != l.n {
-                return Err(ShapeError::Len { what: "shift", expected: l.n, found: l.shift.len() });
-            }
-            let mut j = 0;
-            while j < l.n {
-                if l.shift[j] < 1 || l.shift[j] > 62 {
-                    return Err(ShapeError::Dim { what: "shift (1 to 62)", expected: 31, found: l.shift[j] as usize });
-                }
-                j += 1;
+            if let Err(e) = l.check() {
+                return Err(e);
             }
             if l.n > MAX_WIDTH {
                 return Err(ShapeError::Dim { what: "layer width", expected: MAX_WIDTH, found: l.n });

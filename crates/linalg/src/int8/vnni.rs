@@ -148,9 +148,7 @@ pub fn requantized(l: &QDense<'_>, prepared: &[u32], x: &[u8], t: &mut [i32]) ->
             found: prepared.len(),
         });
     }
-    if l.bias.len() != l.n || l.mult.len() != l.n || l.shift.len() != l.n {
-        return Err(ShapeError::Len { what: "bias, mult or shift", expected: l.n, found: l.bias.len() });
-    }
+    l.check()?;
     let mut out = [0i32; MAX_WIDTH];
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F, BW, VL and VNNI present; every length checked above

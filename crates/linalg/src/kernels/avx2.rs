@@ -116,14 +116,21 @@ pub fn dense_pixels(
     unsafe {
         use super::avx2_sparse::x86::Pixels;
         let epilogue = Some((Some(bias), act));
-        if super::avx2_row::padded(n) > 4 * super::params::LANES {
+        if pixels_by_rows(n) {
             super::avx2_sparse::x86::rows(m, k, n, Pixels(pixels), b, epilogue, c)
         } else {
-            // step 7 sums narrow rows in several sets of accumulators, step 9
-            // in one: its tiles keep the result equal to the float path's
             super::avx2_union::x86::pixel_tiles(m, k, n, pixels, b, epilogue, c)
         }
     }
+}
+
+/// Whether u8 pixels into rows of C of `n` columns go through step 7's
+/// zero-skipping rows (steps 10 and 11): for rows wider than 32 columns
+/// (W1: 50). Step 7 sums narrower rows in several sets of accumulators,
+/// step 9 in one, so those go through step 9's tiles, which keep the
+/// result equal to the float path's.
+pub(super) fn pixels_by_rows(n: usize) -> bool {
+    super::avx2_row::padded(n) > 4 * super::params::LANES
 }
 
 /// `C = A·B`: the same kernel with no bias and no activation.

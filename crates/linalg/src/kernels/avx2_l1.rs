@@ -68,15 +68,12 @@ pub(super) mod x86 {
         // LOOP 4: MC rows of A and C, whose partial sums stay in cache
         for ic in (0..m).step_by(MC) {
             // LOOP 3: a block of kc rows of B, reused by each of the MC rows
-            // (k = 0 still makes one pass, to store the epilogue)
-            for pc in (0..k.max(1)).step_by(kc) {
-                let p1 = k.min(pc + kc);
-                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
+            for (p0, p1, pass) in Pass::pieces(k, kc, epilogue) {
                 // LOOP 2: the rows of the MC block
                 for i in ic..m.min(ic + MC) {
-                    let a_block = &a[i * k + pc.min(k)..i * k + p1];
+                    let a_block = &a[i * k + p0..i * k + p1];
                     let c_row = &mut c[i * n..(i + 1) * n];
-                    piece_row::<&[f32]>(a_block, b.as_ptr().add(pc * np), np, n, c_row, pass, &mut idx);
+                    piece_row::<&[f32]>(a_block, b.as_ptr().add(p0 * np), np, n, c_row, pass, &mut idx);
                 }
             }
         }

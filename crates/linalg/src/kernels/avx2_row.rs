@@ -190,6 +190,20 @@ pub(super) mod x86 {
         pub epilogue: Epilogue<'a>,
     }
 
+    impl<'a> Pass<'a> {
+        /// The pieces of at most `kc` inputs that a row of `k` inputs is cut
+        /// into, each as `(p0, p1, pass)`: inputs `p0..p1` and what the pass
+        /// over them does (k = 0 still makes one empty pass, which stores
+        /// the epilogue).
+        #[inline(always)]
+        pub fn pieces(k: usize, kc: usize, epilogue: Epilogue<'a>) -> impl Iterator<Item = (usize, usize, Pass<'a>)> {
+            (0..k.max(1)).step_by(kc).map(move |pc| {
+                let (p0, p1) = (pc.min(k), k.min(pc + kc));
+                (p0, p1, Pass { first: pc == 0, last: p1 == k, epilogue })
+            })
+        }
+    }
+
     /// The inputs `p` a row visits: all of them (`0..k`, step 5) or the
     /// indices of the non-zero ones (`&[u32]`, from step 6 on).
     pub trait Inputs: Copy {

@@ -148,13 +148,10 @@ pub(super) mod x86 {
         // LOOP 3: one row of A and C
         for i in 0..m {
             let c_row = &mut c[i * n..(i + 1) * n];
-            // LOOP 2: pieces of KC_ROWS inputs (k = 0 still stores the
-            // epilogue)
-            for pc in (0..k.max(1)).step_by(KC_ROWS) {
-                let p1 = k.min(pc + KC_ROWS);
-                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
-                let piece = a.piece(i, k, pc.min(k), p1);
-                piece_row::<A>(piece, b.as_ptr().add(pc * np), np, n, c_row, pass, &mut idx);
+            // LOOP 2: pieces of KC_ROWS inputs
+            for (p0, p1, pass) in Pass::pieces(k, KC_ROWS, epilogue) {
+                let piece = a.piece(i, k, p0, p1);
+                piece_row::<A>(piece, b.as_ptr().add(p0 * np), np, n, c_row, pass, &mut idx);
             }
         }
     }

@@ -251,11 +251,8 @@ pub(super) mod x86 {
         // LOOP 4: MR_FMA rows of A and C
         for i0 in (0..rows).step_by(MR_FMA) {
             let c_tile = &mut c[i0 * n..(i0 + MR_FMA) * n];
-            // LOOP 3: pieces of KC_SPARSE inputs (k = 0 still stores the
-            // epilogue)
-            for pc in (0..k.max(1)).step_by(KC_SPARSE) {
-                let (p0, p1) = (pc.min(k), k.min(pc + KC_SPARSE));
-                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
+            // LOOP 3: pieces of KC_SPARSE inputs
+            for (p0, p1, pass) in Pass::pieces(k, KC_SPARSE, epilogue) {
                 let nnz = a.union_nonzeros(i0, k, p0, p1, &mut idx);
                 let in_place = a.in_place(i0, k, p0);
                 if in_place.is_none() {

@@ -124,8 +124,7 @@ pub fn dense_pixels(
     unsafe {
         use super::avx2_sparse::x86::Pixels;
         let epilogue = Some((Some(bias), act));
-        if super::avx2_row::padded(n) > 4 * super::params::LANES {
-            // as step 10: wide rows of C (W1) each through the zero-skipping row
+        if super::avx2::pixels_by_rows(n) {
             return x86::rows(m, k, n, Pixels(pixels), b, epilogue, c);
         }
         let tile_rows = m - m % MR_FMA;
@@ -223,11 +222,8 @@ mod x86 {
         // LOOP 4: MR_FMA rows of A and C
         for i0 in (0..rows).step_by(MR_FMA) {
             let c_tile = &mut c[i0 * n..(i0 + MR_FMA) * n];
-            // LOOP 3: pieces of KC_SPARSE inputs (k = 0 still stores the
-            // epilogue)
-            for pc in (0..k.max(1)).step_by(KC_SPARSE) {
-                let (p0, p1) = (pc.min(k), k.min(pc + KC_SPARSE));
-                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
+            // LOOP 3: pieces of KC_SPARSE inputs
+            for (p0, p1, pass) in Pass::pieces(k, KC_SPARSE, epilogue) {
                 // A's values as (pointer, stride between rows, between indices)
                 let (ids, a_tile, row_stride, idx_stride) = match a {
                     Rows::Sparse(a) => {
@@ -404,11 +400,8 @@ mod x86 {
         // LOOP 3: one row of A and C
         for i in 0..m {
             let c_row = c[i * n..(i + 1) * n].as_mut_ptr();
-            // LOOP 2: pieces of KC_ROWS inputs (k = 0 still stores the
-            // epilogue)
-            for pc in (0..k.max(1)).step_by(KC_ROWS) {
-                let (p0, p1) = (pc.min(k), k.min(pc + KC_ROWS));
-                let pass = Pass { first: pc == 0, last: p1 == k || k == 0, epilogue };
+            // LOOP 2: pieces of KC_ROWS inputs
+            for (p0, p1, pass) in Pass::pieces(k, KC_ROWS, epilogue) {
                 let piece = a.piece(i, k, p0, p1);
                 let nnz = A::nonzeros(piece, &mut idx);
                 let (ps, b_piece) = (idx.first(nnz), b.as_ptr().add(p0 * np));
