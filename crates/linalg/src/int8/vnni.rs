@@ -26,12 +26,25 @@
 //!   pass's arithmetic, lane by lane. (Until the eighth session it ran in
 //!   the portable pass's scalar code on stored sums: about ten scalar
 //!   operations for each of the 160 outputs of an image, as many
-//!   instructions as the products of W2 and W3 together.) The hidden
-//!   layers' sigmoid table is still read by the shared driver, one output
-//!   at a time.
+//!   instructions as the products of W2 and W3 together.)
+//! - **The sigmoid table in registers** (ninth session): a hidden layer's
+//!   requantized vectors go through the 256-byte table held as 64 words in
+//!   four vectors (two `vpermt2d`, a blend, a shift: about ten
+//!   instructions for 16 outputs) and straight into the next layer's input
+//!   row as bytes (`vpmovdb` with the row's mask), the last layer's sums
+//!   straight into the caller's logits: no pass of the shared driver over
+//!   stored sums (a clamp, a table load and a store for each of the 150
+//!   hidden outputs of an image), as step 1's batched pass does with byte
+//!   shuffles. (Not byte permutes: `vpermb` needs AVX-512 VBMI, which
+//!   Cascade Lake lacks.)
 //!
-//! Image by image, every layer (the batched tiles of step 1 are not carried
-//! over yet).
+//! Image by image, every layer. Step 1's register tiles for the hidden
+//! layers are not carried over: there `MR` images share each load of the
+//! weights because `vpmaddwd` and its add are two instructions per load;
+//! `vpdpbusd` with its weights as a memory operand is one, so a tile would
+//! save only loads (and with 7 vectors of sums per image, at most 4
+//! images fit in the 32 registers). Whether loads limit this pass is a
+//! question for a VNNI CPU.
 //!
 //! Checked, not timed: written on AMD Zen 3 (no VNNI), it has run only on
 //! an emulated Ice Lake (Bochs 3, `AVX512_EMU_BOCHS=... make
@@ -117,18 +130,22 @@ pub fn is_available() -> bool {
 /// [`ShapeError::Kernel`] without AVX-512 VNNI.
 pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
     check(net, prepared)?;
-    // forward checks the lengths of x and t
-    net.forward(x, t, |l, i, input, out| {
-        let w = prepared.get(i).copied().unwrap_or(&[]);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX-512F, BW, VL and VNNI present, w holds
-        // prepared_len(k, n) and padded(n) ≤ VMAX·LANES (all checked above);
-        // input holds k bytes; QNetwork::new checked that bias, mult and
-        // shift hold n each
-        unsafe {
-            x86::requantized(l, padded(l.n), input, w, out)
-        };
-    })
+    if x.len() != net.input_len() {
+        return Err(ShapeError::Len { what: "x", expected: net.input_len(), found: x.len() });
+    }
+    if t.len() != net.output_len() {
+        return Err(ShapeError::Len { what: "t", expected: net.output_len(), found: t.len() });
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F, BW, VL and VNNI present; one prepared buffer of
+    // prepared_len(k, n) per layer, padded(n) ≤ VMAX·LANES ≤ MAX_WIDTH (all
+    // checked above); x holds the first layer's k bytes and t the last
+    // layer's n; QNetwork::new checked that the layers chain and that
+    // bias, mult and shift hold n each
+    unsafe {
+        x86::logits(net, prepared, x, t)
+    };
+    Ok(())
 }
 
 /// One layer alone on one input (`k` u8), its requantized outputs into `t`
@@ -176,28 +193,82 @@ fn check(net: &QNetwork<'_>, prepared: &[&[u32]]) -> Result<(), ShapeError> {
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{QDense, LANES, MAX_WIDTH};
+    use super::{padded, QDense, QNetwork, LANES, MAX_WIDTH};
+
+    /// Where a row's requantized outputs go: its `n` `i32` into a row of
+    /// sums (the last layer: the caller's logits), or through the sigmoid
+    /// table as `n` bytes into the next layer's input row.
+    #[derive(Clone, Copy)]
+    pub enum Sink<'a> {
+        Sums(*mut i32),
+        Sigmoid(&'a Table, *mut u8),
+    }
+
+    /// The 256-byte sigmoid table as 64 32-bit words in four vectors: what
+    /// [`sigmoid`] looks up with two `vpermt2d`.
+    pub type Table = [__m512i; 4];
+
+    /// `sigmoid` as a [`Table`]. Safety: AVX-512F present.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn table(sigmoid: &[u8; super::super::SIGMOID_LEN]) -> Table {
+        const _: () = assert!(super::super::SIGMOID_LEN == 256);
+        let mut out = [_mm512_setzero_si512(); 4];
+        for (q, words) in out.iter_mut().enumerate() {
+            *words = _mm512_loadu_si512(sigmoid.as_ptr().add(64 * q) as *const _);
+        }
+        out
+    }
+
+    /// The whole pass on one image: each layer's row of sums
+    /// ([`row`]), the hidden layers' outputs through the sigmoid table in
+    /// registers into the next layer's input, the last layer's `n` sums
+    /// into `t`. Safety: AVX-512F, BW, VL and VNNI; `prepared` holds one
+    /// buffer of `prepared_len(k, n)` words per layer, no layer wider than
+    /// `MAX_WIDTH` padded; `x` holds the first layer's `k` bytes, `t` the
+    /// last layer's `n`; the layers chain (`QNetwork::new`).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+    pub unsafe fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) {
+        let table = table(net.sigmoid);
+        // layer i reads half (i - 1) % 2 and writes half i % 2; zeroed
+        // (512 bytes), so that every input slice is initialized memory
+        let mut z = [[0u8; MAX_WIDTH]; 2];
+        let last = net.layers.len() - 1;
+        for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
+            let [even, odd] = &mut z;
+            let (prev, next) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
+            let input = if i == 0 { x } else { &prev[..l.k] };
+            let sink = if i == last { Sink::Sums(t.as_mut_ptr()) } else { Sink::Sigmoid(&table, next.as_mut_ptr()) };
+            layer_to(l, padded(l.n), input, w, sink);
+        }
+    }
 
     /// `out[j] = requantize(Σ_p x[p] · W[p][j] + bias[j])` for one layer,
-    /// `np` columns (a multiple of 16); lanes past `n` hold 0. Safety:
+    /// `np` columns (a multiple of 16), its `n` outputs into `out`. Safety:
     /// AVX-512F, BW, VL and VNNI; `w` holds `prepared_len(k, np)` words,
     /// `x` at least `k` bytes, the layer's bias, mult and shift `n` each.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
     pub unsafe fn requantized(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
+        layer_to(l, np, x, w, Sink::Sums(out.as_mut_ptr()))
+    }
+
+    /// [`requantized`] with the outputs sent to `sink`, which is valid
+    /// for the layer's `n` writes.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+    unsafe fn layer_to(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], sink: Sink<'_>) {
         match np / LANES {
-            1 => row::<1>(l, np, x, w, out),
-            2 => row::<2>(l, np, x, w, out),
-            3 => row::<3>(l, np, x, w, out),
-            4 => row::<4>(l, np, x, w, out),
-            5 => row::<5>(l, np, x, w, out),
-            6 => row::<6>(l, np, x, w, out),
-            7 => row::<7>(l, np, x, w, out),
+            1 => row::<1>(l, np, x, w, sink),
+            2 => row::<2>(l, np, x, w, sink),
+            3 => row::<3>(l, np, x, w, sink),
+            4 => row::<4>(l, np, x, w, sink),
+            5 => row::<5>(l, np, x, w, sink),
+            6 => row::<6>(l, np, x, w, sink),
+            7 => row::<7>(l, np, x, w, sink),
             _ => {}
         }
     }
 
     #[inline(always)]
-    unsafe fn row<const V: usize>(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
+    unsafe fn row<const V: usize>(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], sink: Sink<'_>) {
         let k = l.k;
         let mut sum = [_mm512_setzero_si512(); V];
         let xp = x.as_ptr();
@@ -226,15 +297,49 @@ mod x86 {
             }
             t += 1;
         }
-        for (v, s) in sum.iter().enumerate() {
+        // every vector requantized first, then the sinks, so that the
+        // chains of several vectors overlap (as in step 1)
+        let mut out = [_mm512_setzero_si512(); V];
+        for (v, (s, o)) in sum.iter().zip(&mut out).enumerate() {
             let j = v * LANES;
-            let lanes = ((1u32 << l.n.saturating_sub(j).min(LANES)) - 1) as __mmask16;
-            let bias = _mm512_maskz_loadu_epi32(lanes, l.bias.as_ptr().add(j) as *const _);
-            let mult = _mm512_maskz_loadu_epi32(lanes, l.mult.as_ptr().add(j) as *const _);
-            let shift = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes, l.shift.as_ptr().add(j) as *const _));
-            let t = requantize(_mm512_add_epi32(*s, bias), mult, shift);
-            _mm512_storeu_si512(out.as_mut_ptr().add(j) as *mut _, t);
+            let bias = _mm512_maskz_loadu_epi32(lanes(l.n, j), l.bias.as_ptr().add(j) as *const _);
+            let mult = _mm512_maskz_loadu_epi32(lanes(l.n, j), l.mult.as_ptr().add(j) as *const _);
+            let shift = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes(l.n, j), l.shift.as_ptr().add(j) as *const _));
+            *o = requantize(_mm512_add_epi32(*s, bias), mult, shift);
         }
+        for (v, &o) in out.iter().enumerate() {
+            let j = v * LANES;
+            match sink {
+                Sink::Sums(t) => _mm512_mask_storeu_epi32(t.add(j), lanes(l.n, j), o),
+                Sink::Sigmoid(table, next) => {
+                    _mm512_mask_cvtepi32_storeu_epi8(next.add(j) as *mut i8, lanes(l.n, j), sigmoid(table, o))
+                }
+            }
+        }
+    }
+
+    /// The lanes of vector `j / 16` that hold one of the `n` outputs.
+    #[inline(always)]
+    fn lanes(n: usize, j: usize) -> __mmask16 {
+        ((1u32 << n.saturating_sub(j).min(LANES)) - 1) as __mmask16
+    }
+
+    /// `super::super::activate` lane by lane: `table[clamp(t + 128, 0,
+    /// 255)]`, in the low byte of each lane. The index's top 6 bits pick
+    /// one of the table's 64 words (`vpermt2d` on the first and on the
+    /// last 32, a blend by bit 7), its low 2 bits the byte in that word.
+    /// About ten instructions for 16 outputs, against a scalar clamp, load
+    /// and store for each.
+    #[inline(always)]
+    unsafe fn sigmoid(table: &Table, t: __m512i) -> __m512i {
+        let i = _mm512_add_epi32(t, _mm512_set1_epi32(128));
+        let i = _mm512_min_epi32(_mm512_max_epi32(i, _mm512_setzero_si512()), _mm512_set1_epi32(255));
+        let word = _mm512_srli_epi32::<2>(i);
+        let first = _mm512_permutex2var_epi32(table[0], word, table[1]);
+        let second = _mm512_permutex2var_epi32(table[2], word, table[3]);
+        let words = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(i, _mm512_set1_epi32(128)), first, second);
+        let bits = _mm512_slli_epi32::<3>(_mm512_and_si512(i, _mm512_set1_epi32(3)));
+        _mm512_and_si512(_mm512_srlv_epi32(words, bits), _mm512_set1_epi32(0xff))
     }
 
     /// `super::super::requantize` lane by lane: `(acc · mult + 2^(s-1)) >>
