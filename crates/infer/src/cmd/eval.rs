@@ -7,6 +7,8 @@ use std::time::Instant;
 use mnist_data::{Images, Labels, Weights, CLASSES};
 
 use super::report;
+use linalg::kernels::Kernel;
+
 use crate::args::{Args, Flag};
 use crate::model::Model;
 use crate::pyfmt::py_float;
@@ -73,7 +75,11 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     args.no_positional()?;
     let batch_size = args.number("batch-size", 1, 100)?;
     let threads = super::threads(&args)?;
-    let kernel = super::kernel(&args)?;
+    // a named kernel is checked now; the default is chosen once the images
+    // are being read (on an AVX-512 CPU, Kernel::best times two kernels for
+    // about a millisecond, which would otherwise delay the inflating that
+    // bounds the whole process)
+    let kernel = args.get("kernel").map(super::kernel_named).transpose()?;
     let paths = super::DataPaths::from_args(&args)?;
     let predictions_path = args.get("predictions").map(Path::new);
     for flag in ["predictions", "misclassified"] {
@@ -92,7 +98,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         let (count, rows, cols) = stream.header()?;
         let labels = Labels::read_for(count, &paths.images, &paths.labels)?;
         let layers = weights.layers(rows * cols, CLASSES)?;
-        let model = Model::new(&layers, kernel)?;
+        let model = Model::new(&layers, kernel.unwrap_or_else(Kernel::best))?;
         let total = super::limit(&args, count, &paths.images)?;
         let int8 = match args.get("precision").unwrap_or("f32") {
             "f32" => None,
