@@ -15,7 +15,13 @@
 #     prediction on all 10,000 images at every batch size and thread count,
 #     the pixel path's logits bit for bit;
 #   - crates/infer/tests/int8.rs: every int8 pass the emulated CPU runs
-#     gives the portable pass's logits on all 10,000 images and odd shapes.
+#     gives the portable pass's logits on all 10,000 images and odd shapes;
+#   - the infer binary itself, on the commands `make measure` runs where
+#     the CPU has AVX-512 (and VNNI): `infer eval` with the default kernel
+#     and int8 pass (Kernel::best and IntKernel::best time their candidates
+#     at startup) must print Accuracy:0.9352, and `infer sweep` with
+#     `--kernel avx2,avx512` and the VNNI precision and `infer kernels` with
+#     the avx512 step must succeed (600 images; their speeds mean nothing).
 #
 # The int8 VNNI pass needs an emulated Ice Lake (AVX-512 VNNI), which
 # Debian's Bochs 2.7 does not boot Linux on. Bochs 3 does, with the kernel
@@ -91,6 +97,11 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("kernels", "accuracy", "int8"):
         print(m["executable"])')
+# the infer binary too, for the commands `make measure` runs on an
+# AVX-512 CPU
+(cd "$ROOT" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=target/avx512-emu/cargo \
+    cargo build --release -q -p infer --bin infer)
+bins="$bins $ROOT/target/avx512-emu/cargo/release/infer"
 
 rm -rf "$WORK/initramfs" "$WORK/iso"
 mkdir -p "$WORK/initramfs"/{bin,dev,proc,sys,t} "$WORK/initramfs$ROOT/crates/infer" "$WORK/iso/isolinux"
@@ -109,7 +120,24 @@ status=0
 TEST_KERNELS=avx512 /t/kernels --test-threads=1 || status=1
 TEST_KERNELS=avx2,avx512 /t/accuracy --test-threads=1 every_prediction pixels_read || status=1
 /t/int8 --test-threads=1 every_int8_kernel int8_fast_passes the_best_int8_pass || status=1
+# the commands make measure runs with AVX-512 (results, not speed): each
+# must succeed, and eval must print the book's accuracy
+passes=f32,int8-avx2
+grep -qw avx512_vnni /proc/cpuinfo && passes=\$passes,int8-vnni
+for cmd in "eval" "eval --precision int8" "eval --kernel avx512 --batch-size 1" \
+    "sweep --batch-sizes 1,100 --kernel avx2,avx512 --repeat 1 --limit 600 --markdown" \
+    "sweep --batch-sizes 1,100 --precision \$passes --repeat 1 --limit 600 --markdown" \
+    "kernels --kernel avx2,avx512 --layers 1 --batch-sizes 1 --rounds 1"; do
+    if /t/infer \$cmd >/t/out 2>&1; then
+        case "\$cmd" in eval*) grep -q '^Accuracy:0.9352\$' /t/out || { echo "EMU infer \$cmd: no Accuracy:0.9352"; status=1; } ;; esac
+        echo "EMU infer \$cmd: ok (\$(grep -m1 -E '^(kernel|precision) ' /t/out || tail -1 /t/out))"
+    else
+        echo "EMU infer \$cmd: failed"; sed 's/^/EMU   /' /t/out | tail -5; status=1
+    fi
+done
 echo "EMU-EXIT \$status"
+# let the serial console send the last lines before the power goes
+sleep 3
 poweroff -f
 EOF
 chmod +x "$WORK/initramfs/init"
