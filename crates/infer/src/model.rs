@@ -329,7 +329,6 @@ impl<'n, 'w> Worker<'n, 'w> {
             // the logits, not softmax(logits): softmax keeps the order within
             // a row, so argmax is the same (a test checks all 10,000 images);
             // a kernel that reads the pixels in place needs no f32 copy
-            // the first layer's kernel may read the u8 pixels in place
             if self.net.layers()[0].kernel().reads_pixels() {
                 self.net.logits_pixels(rows, pixels, &mut self.scratch, y)
             } else {

@@ -4,11 +4,10 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use linalg::kernels::Kernel;
 use mnist_data::{Images, Labels, Weights, CLASSES};
 
 use super::report;
-use linalg::kernels::Kernel;
-
 use crate::args::{Args, Flag};
 use crate::model::Model;
 use crate::pyfmt::py_float;
@@ -79,7 +78,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     // are being read (on an AVX-512 CPU, Kernel::best times two kernels for
     // about a millisecond, which would otherwise delay the inflating that
     // bounds the whole process)
-    let kernel = args.get("kernel").map(super::kernel_named).transpose()?;
+    let kernel = super::kernel(&args)?;
     let paths = super::DataPaths::from_args(&args)?;
     let predictions_path = args.get("predictions").map(Path::new);
     for flag in ["predictions", "misclassified"] {

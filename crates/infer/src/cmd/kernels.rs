@@ -61,16 +61,6 @@ const HELP_TAIL: &str = "  --kernel K        kernel names, comma-separated [ever
   -V, --version     the version of infer
 ";
 
-/// The name of a kernel's row for the first layer read as u8 pixels, for
-/// the kernels that read them in place ([`Kernel::reads_pixels`]).
-fn pixels_name(kernel: Kernel) -> Option<&'static str> {
-    match kernel {
-        Kernel::Avx2 => Some("avx2 on u8"),
-        Kernel::Avx512 => Some("avx512 on u8"),
-        _ => None,
-    }
-}
-
 /// Calls per sample so that one sample lasts at least 2 ms.
 fn calibrate(mut f: impl FnMut()) -> usize {
     f();
@@ -124,7 +114,7 @@ struct Row {
     n: usize,
     m: usize,
     /// The kernel's name (`avx2`, `int8-portable`, …).
-    name: &'static str,
+    name: String,
     /// Whose peak it is measured against.
     isa: Isa,
     /// Seconds per call, one sample per round.
@@ -240,13 +230,23 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 kernel.prepare(k, n, &layer.W, b.get_mut());
                 let (layer, isa) = (format!("W{}", l + 1), kernel.isa());
                 // the same weights for the first layer read as u8 pixels
-                let pixels_b = pixels_name(kernel).filter(|_| l == 0).map(|name| (name, b.clone()));
+                let pixels_b =
+                    (l == 0 && kernel.reads_pixels()).then(|| (format!("{} on u8", kernel.name()), b.clone()));
                 let mut c = vec![0.0; m * n];
                 kernel.run(m, k, n, a, b.get(), &mut c);
                 let error = error_of(&c);
                 let mut call = move || kernel.run(m, k, n, black_box(a), black_box(b.get()), black_box(&mut c));
                 let reps = calibrate(&mut call);
-                rows.push(Row { layer: layer.clone(), k, n, m, name: kernel.name(), isa, samples: Vec::new(), error });
+                rows.push(Row {
+                    layer: layer.clone(),
+                    k,
+                    n,
+                    m,
+                    name: kernel.name().to_string(),
+                    isa,
+                    samples: Vec::new(),
+                    error,
+                });
                 jobs.push((Box::new(call), reps));
                 // the first layer as the network runs it with this kernel:
                 // the u8 pixels read in place (a zero bias, no activation,
@@ -292,7 +292,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                     IntKernel::Portable => Isa::Sse2,
                 };
                 let (layer, name) = (format!("W{}", l + 1), ik.name());
-                rows.push(Row { layer, k, n, m, name, isa, samples: Vec::new(), error });
+                rows.push(Row { layer, k, n, m, name: name.to_string(), isa, samples: Vec::new(), error });
                 jobs.push((Box::new(call), reps));
             }
         }

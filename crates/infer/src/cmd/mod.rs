@@ -118,12 +118,14 @@ pub fn load(args: &Args, kernel: Kernel) -> Result<Loaded, Failure> {
     Ok(Loaded { data, images_path: paths.images, weights_paths: paths.weights, model, layers })
 }
 
-/// The kernel named by `--kernel`, or the fastest this CPU runs.
+/// The kernel named by `--kernel`, checked; `None` for the default
+/// ([`Kernel::best`]), which the caller chooses when it needs it (on an
+/// AVX-512 CPU `best` times two kernels for about a millisecond).
 ///
 /// # Errors
 /// An unknown name, or a kernel this CPU cannot run.
-pub fn kernel(args: &Args) -> Result<Kernel, Failure> {
-    args.get("kernel").map_or(Ok(Kernel::best()), kernel_named)
+pub fn kernel(args: &Args) -> Result<Option<Kernel>, Failure> {
+    args.get("kernel").map(kernel_named).transpose()
 }
 
 /// The kernel called `name`.

@@ -186,15 +186,16 @@ impl<'w> QNetwork<'w> {
     }
 
     /// The layer chain that every int8 pass shares: `layer(l, i, input,
-    /// out)` writes layer `i`'s requantized outputs into `out`; the hidden
-    /// ones go through the sigmoid table into the next layer's input, the
-    /// last one into `t`. Two buffers of [`MAX_WIDTH`] bytes and one of
-    /// [`MAX_WIDTH`] `i32` on the stack; no path in it can panic.
-    pub(crate) fn forward(
+    /// dest)` runs layer `i` on `input` and sends its outputs to `dest`: a
+    /// hidden layer's `n` activations (the sigmoid table applied) into the
+    /// next layer's input row, the last layer's `n` requantized sums into
+    /// `t`. Two buffers of [`MAX_WIDTH`] bytes on the stack; no path in it
+    /// can panic.
+    pub(crate) fn chain(
         &self,
         x: &[u8],
         t: &mut [i32],
-        mut layer: impl FnMut(&QDense<'_>, usize, &[u8], &mut [i32; MAX_WIDTH]),
+        mut layer: impl FnMut(&QDense<'_>, usize, &[u8], Dest<'_>),
     ) -> Result<(), ShapeError> {
         if x.len() != self.input_len() {
             return Err(ShapeError::Len { what: "x", expected: self.input_len(), found: x.len() });
@@ -203,25 +204,42 @@ impl<'w> QNetwork<'w> {
             return Err(ShapeError::Len { what: "t", expected: self.output_len(), found: t.len() });
         }
         let mut z = [[0u8; MAX_WIDTH]; 2];
-        let mut out = [0i32; MAX_WIDTH];
         let last = self.layers.len().saturating_sub(1);
         for (i, l) in self.layers.iter().enumerate() {
             // layer i reads half (i - 1) % 2 of z and writes half i % 2
             let [even, odd] = &mut z;
             let (prev, next) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
             let input: &[u8] = if i == 0 { x } else { prev.get(..l.k).unwrap_or(&[]) };
-            layer(l, i, input, &mut out);
-            if i == last {
-                for (o, &v) in t.iter_mut().zip(&out) {
-                    *o = v;
-                }
-            } else {
-                for (o, &v) in next.iter_mut().zip(&out).take(l.n) {
-                    *o = activate(self.sigmoid, v);
-                }
-            }
+            layer(l, i, input, if i == last { Dest::Logits(&mut *t) } else { Dest::Hidden(next) });
         }
         Ok(())
+    }
+
+    /// [`QNetwork::chain`] for passes whose `layer(l, i, input, out)` writes
+    /// layer `i`'s requantized outputs into `out`: this applies the sigmoid
+    /// table, or copies the logits, one output at a time.
+    pub(crate) fn forward(
+        &self,
+        x: &[u8],
+        t: &mut [i32],
+        mut layer: impl FnMut(&QDense<'_>, usize, &[u8], &mut [i32; MAX_WIDTH]),
+    ) -> Result<(), ShapeError> {
+        let mut out = [0i32; MAX_WIDTH];
+        self.chain(x, t, |l, i, input, dest| {
+            layer(l, i, input, &mut out);
+            match dest {
+                Dest::Logits(t) => {
+                    for (o, &v) in t.iter_mut().zip(&out) {
+                        *o = v;
+                    }
+                }
+                Dest::Hidden(next) => {
+                    for (o, &v) in next.iter_mut().zip(&out).take(l.n) {
+                        *o = activate(self.sigmoid, v);
+                    }
+                }
+            }
+        })
     }
 
     /// The predicted class of one image: argmax of [`QNetwork::logits`],
@@ -233,6 +251,14 @@ impl<'w> QNetwork<'w> {
         self.logits(x, t)?;
         Ok(argmax(t))
     }
+}
+
+/// Where [`QNetwork::chain`] sends a layer's outputs.
+pub(crate) enum Dest<'a> {
+    /// A hidden layer: its activations, bytes, into the next layer's input.
+    Hidden(&'a mut [u8; MAX_WIDTH]),
+    /// The last layer: its requantized sums, the logits.
+    Logits(&'a mut [i32]),
 }
 
 /// `acc = x·Wq + bias`, requantized, each output handed to `store(j, t)`.

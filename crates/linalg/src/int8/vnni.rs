@@ -54,7 +54,7 @@
 //! default (`infer::quant::IntKernel::best`) runs it only where a timing at
 //! startup finds it faster than step 1.
 
-use super::{QDense, QNetwork, MAX_WIDTH};
+use super::{Dest, QDense, QNetwork, MAX_WIDTH};
 use crate::mat::ShapeError;
 
 /// `i32` lanes per 512-bit vector.
@@ -130,22 +130,27 @@ pub fn is_available() -> bool {
 /// [`ShapeError::Kernel`] without AVX-512 VNNI.
 pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
     check(net, prepared)?;
-    if x.len() != net.input_len() {
-        return Err(ShapeError::Len { what: "x", expected: net.input_len(), found: x.len() });
-    }
-    if t.len() != net.output_len() {
-        return Err(ShapeError::Len { what: "t", expected: net.output_len(), found: t.len() });
-    }
+    // the sigmoid table in four vectors, for the rows' lookups
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512F, BW, VL and VNNI present; one prepared buffer of
-    // prepared_len(k, n) per layer, padded(n) ≤ VMAX·LANES ≤ MAX_WIDTH (all
-    // checked above); x holds the first layer's k bytes and t the last
-    // layer's n; QNetwork::new checked that the layers chain and that
-    // bias, mult and shift hold n each
-    unsafe {
-        x86::logits(net, prepared, x, t)
-    };
-    Ok(())
+    // SAFETY: AVX-512F present (checked above)
+    let table = unsafe { x86::table(net.sigmoid) };
+    // chain checks the lengths of x and t
+    net.chain(x, t, |l, i, input, dest| {
+        let w = prepared.get(i).copied().unwrap_or(&[]);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX-512F, BW, VL and VNNI present, w holds
+        // prepared_len(k, n) and padded(n) ≤ VMAX·LANES ≤ MAX_WIDTH (all
+        // checked above); input holds k bytes; dest holds the layer's n
+        // outputs; QNetwork::new checked that bias, mult and shift hold n
+        // each
+        unsafe {
+            let sink = match dest {
+                Dest::Logits(t) => x86::Sink::Sums(t.as_mut_ptr()),
+                Dest::Hidden(next) => x86::Sink::Sigmoid(&table, next.as_mut_ptr()),
+            };
+            x86::layer_to(l, padded(l.n), input, w, sink)
+        };
+    })
 }
 
 /// One layer alone on one input (`k` u8), its requantized outputs into `t`
@@ -193,7 +198,7 @@ fn check(net: &QNetwork<'_>, prepared: &[&[u32]]) -> Result<(), ShapeError> {
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{padded, QDense, QNetwork, LANES, MAX_WIDTH};
+    use super::{QDense, LANES, MAX_WIDTH};
 
     /// Where a row's requantized outputs go: its `n` `i32` into a row of
     /// sums (the last layer: the caller's logits), or through the sigmoid
@@ -210,36 +215,13 @@ mod x86 {
 
     /// `sigmoid` as a [`Table`]. Safety: AVX-512F present.
     #[target_feature(enable = "avx512f")]
-    unsafe fn table(sigmoid: &[u8; super::super::SIGMOID_LEN]) -> Table {
+    pub unsafe fn table(sigmoid: &[u8; super::super::SIGMOID_LEN]) -> Table {
         const _: () = assert!(super::super::SIGMOID_LEN == 256);
         let mut out = [_mm512_setzero_si512(); 4];
         for (q, words) in out.iter_mut().enumerate() {
             *words = _mm512_loadu_si512(sigmoid.as_ptr().add(64 * q) as *const _);
         }
         out
-    }
-
-    /// The whole pass on one image: each layer's row of sums
-    /// ([`row`]), the hidden layers' outputs through the sigmoid table in
-    /// registers into the next layer's input, the last layer's `n` sums
-    /// into `t`. Safety: AVX-512F, BW, VL and VNNI; `prepared` holds one
-    /// buffer of `prepared_len(k, n)` words per layer, no layer wider than
-    /// `MAX_WIDTH` padded; `x` holds the first layer's `k` bytes, `t` the
-    /// last layer's `n`; the layers chain (`QNetwork::new`).
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    pub unsafe fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) {
-        let table = table(net.sigmoid);
-        // layer i reads half (i - 1) % 2 and writes half i % 2; zeroed
-        // (512 bytes), so that every input slice is initialized memory
-        let mut z = [[0u8; MAX_WIDTH]; 2];
-        let last = net.layers.len() - 1;
-        for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
-            let [even, odd] = &mut z;
-            let (prev, next) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
-            let input = if i == 0 { x } else { &prev[..l.k] };
-            let sink = if i == last { Sink::Sums(t.as_mut_ptr()) } else { Sink::Sigmoid(&table, next.as_mut_ptr()) };
-            layer_to(l, padded(l.n), input, w, sink);
-        }
     }
 
     /// `out[j] = requantize(Σ_p x[p] · W[p][j] + bias[j])` for one layer,
@@ -254,7 +236,7 @@ mod x86 {
     /// [`requantized`] with the outputs sent to `sink`, which is valid
     /// for the layer's `n` writes.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn layer_to(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], sink: Sink<'_>) {
+    pub unsafe fn layer_to(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], sink: Sink<'_>) {
         match np / LANES {
             1 => row::<1>(l, np, x, w, sink),
             2 => row::<2>(l, np, x, w, sink),
