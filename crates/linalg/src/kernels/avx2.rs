@@ -172,7 +172,7 @@ pub fn fma_peak_loop(iterations: usize) -> f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(super) mod x86 {
     use core::arch::x86_64::*;
 
     use super::MR_FMA;
@@ -200,9 +200,7 @@ mod x86 {
             (None, Activation::Identity) => None,
             fused => Some(fused),
         };
-        // more than half of the first rows' inputs non-zero: a dense input
-        let probe = &a[..(MR_FMA * k).min(a.len())];
-        if nonzero_count(probe) * 2 <= probe.len() {
+        if mostly_zero(a, k) {
             return crate::kernels::avx2_union::x86::tiles(m, k, n, a, b, epilogue, c);
         }
         // whole groups of MR_FMA rows in register tiles, the rest row by row
@@ -212,6 +210,17 @@ mod x86 {
         }
         let (a, c, m) = (&a[tile_rows * k..], &mut c[tile_rows * n..], m - tile_rows);
         crate::kernels::avx2_row::x86::rows(m, k, n, a, b, epilogue, c);
+    }
+
+    /// Whether A (rows of `k`) is a sparse input such as the pixels: at
+    /// least half of the first `MR_FMA` rows' entries 0. Steps 10 and 11
+    /// choose their loops by it.
+    ///
+    /// Safety: AVX2 present.
+    #[inline(always)]
+    pub unsafe fn mostly_zero(a: &[f32], k: usize) -> bool {
+        let probe = &a[..(MR_FMA * k).min(a.len())];
+        nonzero_count(probe) * 2 <= probe.len()
     }
 
     /// How many of `a` are not 0 (NaN counts), eight at a time: each

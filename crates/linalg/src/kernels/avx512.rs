@@ -44,10 +44,17 @@
 //! vectors, the row's non-zero p.
 //!
 //! Checked: kernel tests against the naive oracle and against step 10, and
-//! the predictions on all 10,000 test images, run on an emulated AVX-512
-//! CPU (`make test-avx512`: Bochs, Skylake-X model) on a machine without
-//! AVX-512. Measured speed: see docs/matmul.md (only on machines with
-//! AVX-512).
+//! the predictions on all 10,000 test images, on an Intel Xeon with
+//! AVX-512 and on emulated ones (`make test-avx512`).
+//!
+//! Measured on that Xeon (family 6 model 167 under KVM, two 512-bit FMA
+//! units; `infer sweep --kernel avx2,avx512`, 2026-12-02): 0.74× step 10
+//! on the whole network at batch 1 and at batch 100, so there
+//! `Kernel::best` keeps step 10. Its W1 rows are 56 floats, so every
+//! other row's 512-bit loads span two cache lines; and in the network
+//! its 512-bit layers and the AVX2 code beside them ran slower than alone.
+//! Not timed on AMD Zen 4 yet. Tables and the experiments:
+//! docs/matmul.md, docs/performance.md.
 
 use super::avx2_row::check;
 use super::params::MR_FMA;
@@ -147,14 +154,14 @@ fn run(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: Option<&[f32]>,
             (None, Activation::Identity) => None,
             fused => Some(fused),
         };
-        // step 10's test: more than half of the first rows' inputs zero
-        let probe = &a[..(MR_FMA * k).min(a.len())];
-        let rows = if probe.iter().filter(|&&x| x != 0.0).count() * 2 <= probe.len() {
-            x86::Rows::Sparse(a)
-        } else {
-            x86::Rows::<&[f32]>::Dense(a)
-        };
-        x86::tiles(tile_rows, k, n, rows, b, epilogue, c);
+        // step 10's test, vectorised, and only where there are tiles to
+        // run: at batch 1 the scalar count of 50 or 100 inputs was 60–80 ns
+        // of W2's and W3's calls (`infer sweep --breakdown`, Intel Xeon)
+        if tile_rows > 0 {
+            let rows =
+                if super::avx2::x86::mostly_zero(a, k) { x86::Rows::Sparse(a) } else { x86::Rows::<&[f32]>::Dense(a) };
+            x86::tiles(tile_rows, k, n, rows, b, epilogue, c);
+        }
     }
     // the rows left over: step 10
     let (a, c, m) = (&a[tile_rows * k..], &mut c[tile_rows * n..], m - tile_rows);
