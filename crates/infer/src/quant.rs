@@ -34,7 +34,8 @@ pub enum IntKernel {
     /// `linalg::int8::avx2`: `vpmaddwd` on pairs of inputs, bit-identical.
     Avx2,
     /// `linalg::int8::vnni`: `vpdpbusd` on quads of inputs, bit-identical
-    /// (checked on an emulated Ice Lake); needs AVX-512 VNNI.
+    /// (checked on an Intel Xeon with VNNI and an emulated Ice Lake);
+    /// needs AVX-512 VNNI.
     Vnni,
 }
 

@@ -174,7 +174,9 @@ impl Kernel {
     /// this core, once per process (about a millisecond): AVX-512 doubles
     /// the FMA width on Intel's server cores but runs on 256-bit halves on
     /// AMD Zen 4, and a rule written from one of them would be a guess on
-    /// the other.
+    /// the other. (On an Intel Xeon with two 512-bit FMA units, step 11
+    /// measured 0.74× step 10 on the whole network, and this picks step
+    /// 10 there: docs/performance.md.)
     ///
     /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
     /// plain row-major weights in place (from a `static`, so from flash),
@@ -201,7 +203,8 @@ impl Kernel {
     /// pixels themselves (step 11 with 16-lane vectors): no conversion
     /// pass, and on AVX2 W1 as fast as step 9's union tiles on the
     /// converted batch, the whole network 1.05–1.08× at batch 100 (AMD EPYC
-    /// Zen 3, 2026-11-28; not timed on AVX-512 yet). (Narrow layers of
+    /// Zen 3, 2026-11-28; on an Intel Xeon step 10 on the pixels is also
+    /// W1's fastest f32 form, docs/matmul.md). (Narrow layers of
     /// pixels, in no network of the book, go through union tiles that
     /// gather and pack each tile's pixels: 2–6% slower than converting
     /// first, measured on AVX2.)
