@@ -216,8 +216,13 @@ pub(super) mod x86 {
     /// least half of the first `MR_FMA` rows' entries 0. Steps 10 and 11
     /// choose their loops by it.
     ///
+    /// Compiled with AVX2 itself, so that the count's intrinsics inline
+    /// into it when it is called from outside an AVX2 function (step 11's
+    /// `run`).
+    ///
     /// Safety: AVX2 present.
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx2")]
     pub unsafe fn mostly_zero(a: &[f32], k: usize) -> bool {
         let probe = &a[..(MR_FMA * k).min(a.len())];
         nonzero_count(probe) * 2 <= probe.len()
