@@ -155,7 +155,7 @@ fn run(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: Option<&[f32]>,
             fused => Some(fused),
         };
         // step 10's test, vectorised, and only where there are tiles to
-        // run: at batch 1 the scalar count of 50 or 100 inputs was 60–80 ns
+        // run: at batch 1 the scalar count of 50 or 100 inputs was 45–47 ns
         // of W2's and W3's calls (`infer sweep --breakdown`, Intel Xeon)
         if tile_rows > 0 {
             let rows =
