@@ -171,12 +171,15 @@ impl Kernel {
     /// is the portable [`Kernel::Tiled`]; with AVX2 and FMA, step 10
     /// ([`Kernel::Avx2`]); where the CPU also has AVX-512F, step 10 or step 11
     /// ([`Kernel::Avx512`]), whichever [`choose::faster`] measures faster on
-    /// this core, once per process (about a millisecond): AVX-512 doubles
+    /// this core, once per process (about a millisecond; step 11 only if
+    /// at least 10% faster, so that where the two are level, as on AMD Zen
+    /// 4, every process picks step 10): AVX-512 doubles
     /// the FMA width on Intel's server cores but runs on 256-bit halves on
     /// AMD Zen 4, and a rule written from one of them would be a guess on
     /// the other. (On an Intel Xeon with two 512-bit FMA units, step 11
     /// measured 0.74× step 10 on the whole network, and this picks step
-    /// 10 there: docs/performance.md.)
+    /// 10 there; on AMD Zen 4, 0.92–1.06× at batch 1 and 1.01–1.04× at
+    /// batch 100: docs/performance.md.)
     ///
     /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
     /// plain row-major weights in place (from a `static`, so from flash),
