@@ -172,7 +172,7 @@ impl Kernel {
     /// ([`Kernel::Avx2`]); where the CPU also has AVX-512F, step 10 or step 11
     /// ([`Kernel::Avx512`]), whichever [`choose::faster`] measures faster on
     /// this core, once per process (about a millisecond; step 11 only if
-    /// at least 10% faster, so that where the two are level, as on AMD Zen
+    /// more than 10% faster, so that where the two are level, as on AMD Zen
     /// 4, every process picks step 10): AVX-512 doubles
     /// the FMA width on Intel's server cores but runs on 256-bit halves on
     /// AMD Zen 4, and a rule written from one of them would be a guess on
