@@ -19,7 +19,8 @@ configuration in turn, so that a machine whose speed drifts slows all of
 them alike. The table shows each configuration's median images/s with the
 min–max of its R passes, and its speedup over the first batch size of the
 same kernel, computed within each round: the median of the R ratios, with
-their min–max.
+their min–max. Under the table, each kernel or int8 pass after the first
+f32 kernel against that kernel at the same batch size, round by round.
 
 GFLOP/s counts the dense network's FLOPs per image (2 × Σ k·n = 90,400 for
 784-50-100-10), whatever a kernel skips: it is comparable across kernels.
@@ -96,8 +97,9 @@ pub struct Point {
     /// and first batch size), round by round: (median, min, max) of the
     /// ratios.
     pub speedup: (f64, f64, f64),
-    /// An int8 point over the first f32 kernel at the same batch size, round
-    /// by round (median, min, max), when the sweep has both.
+    /// An int8 point, or a point of an f32 kernel after the first, over the
+    /// first f32 kernel at the same batch size and thread count, round by
+    /// round (median, min, max), when the sweep has both.
     pub vs_f32: Option<(f64, f64, f64)>,
     /// Over the same engine and batch size at the sweep's first thread
     /// count, round by round (median, min, max), for the other counts.
@@ -249,10 +251,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         let f32_twin = configs
             .iter()
             .position(|&(e2, t2, b2)| matches!(engines[e2], Engine::F32(_)) && t2 == threads && b2 == batch);
-        let vs_f32 = match (engines[e], f32_twin) {
-            (Engine::Int8(_), Some(f)) => Some(over(f)),
-            _ => None,
-        };
+        // (an int8 pass, or an f32 kernel after the first, against it)
+        let vs_f32 = f32_twin.filter(|&f| configs[f].0 != e).map(over);
         let one_count = configs.iter().position(|&(e2, t2, b2)| e2 == e && t2 == thread_counts[0] && b2 == batch);
         let vs_threads = one_count.filter(|_| threads != thread_counts[0]).map(over);
         let (median, min, max) = spread(&rates[c]);
@@ -388,18 +388,20 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "{}int8: GFLOP/s is integer GOP/s, the dense network's operations per image",
             if md { "\n" } else { "" }
         );
-        for p in points.iter().filter(|p| p.vs_f32.is_some()) {
-            let (m, lo, hi) = p.vs_f32.expect("filtered");
-            let with = if several { format!(", {} thread(s)", p.threads) } else { String::new() };
-            outln!(
-                "{}{} at batch {}{with} against {} at batch {}{with}: {m:.2}× (per round, {lo:.2}–{hi:.2})",
-                if md { "- " } else { "" },
-                p.kernel.name(),
-                p.batch_size,
-                engines.iter().find(|e| matches!(e, Engine::F32(_))).map_or("f32", |e| e.name()),
-                p.batch_size
-            );
-        }
+    } else if points.iter().any(|p| p.vs_f32.is_some()) && md {
+        outln!();
+    }
+    for p in points.iter().filter(|p| p.vs_f32.is_some()) {
+        let (m, lo, hi) = p.vs_f32.expect("filtered");
+        let with = if several { format!(", {} thread(s)", p.threads) } else { String::new() };
+        outln!(
+            "{}{} at batch {}{with} against {} at batch {}{with}: {m:.2}× (per round, {lo:.2}–{hi:.2})",
+            if md { "- " } else { "" },
+            p.kernel.name(),
+            p.batch_size,
+            engines.iter().find(|e| matches!(e, Engine::F32(_))).map_or("f32", |e| e.name()),
+            p.batch_size
+        );
     }
     if args.has("breakdown") {
         let model = match &runners[0] {
