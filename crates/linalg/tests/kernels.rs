@@ -264,6 +264,63 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
     assert!(best.is_available(), "{}", best.name());
     assert_eq!(Kernel::best(), best);
     if Kernel::Avx2.is_available() {
-        assert!(matches!(best, Kernel::Avx2 | Kernel::Avx512), "{}", best.name());
+        assert!(matches!(best, Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512), "{}", best.name());
+    }
+}
+
+/// Steps 12 and 13 add each lane's products in step 10's order (step 13's
+/// extra terms, on one image's zero pixels, add exactly nothing) and apply
+/// the same epilogue, so their results equal step 10's bit for bit: on
+/// pixels in every path (W1's split copy; pairs with a main part of 32 or
+/// 48 columns; an odd last row; rows of more than `KC_ROWS` pixels; tails
+/// of 3 or 4 columns; shapes without the split copy) and on floats.
+#[test]
+fn lines_and_pairs_equal_step_10_bit_for_bit() {
+    if !Kernel::Avx2.is_available() {
+        return;
+    }
+    let mut rng = Rng(1213);
+    for (m, k, n) in [
+        (1, 784, 50),
+        (2, 784, 50),
+        (100, 784, 50),
+        (101, 784, 50),
+        (5, 784, 34),
+        (4, 784, 35),
+        (3, 700, 100),
+        (3, 2100, 50),
+        (2, 1024, 49),
+        (6, 50, 100),
+        (7, 100, 10),
+        (2, 0, 50),
+    ] {
+        // about four in five pixels 0; every 9th row all 0 (its pair's
+        // union is then the other row's pixels alone)
+        let pixels: Vec<u8> = (0..m * k)
+            .map(|i| {
+                let v = rng.next().abs();
+                if v < 0.6 || (i / k.max(1)) % 9 == 8 {
+                    0
+                } else {
+                    (v * 255.0) as u8
+                }
+            })
+            .collect();
+        let mut x = vec![0.0; m * k];
+        linalg::pixels::normalize(&pixels, &mut x);
+        let (b, bias) = (rng.vec(k * n), rng.vec(n));
+        let run = |kernel: Kernel| {
+            let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
+            kernel.prepare(k, n, &b, &mut prepared);
+            let (mut on_pixels, mut on_floats) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+            kernel.dense_pixels(m, k, n, &pixels, &prepared, &bias, Activation::Sigmoid, &mut on_pixels);
+            kernel.dense(m, k, n, &x, &prepared, &bias, Activation::Sigmoid, &mut on_floats);
+            let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+            (bits(on_pixels), bits(on_floats))
+        };
+        let want = run(Kernel::Avx2);
+        for kernel in [Kernel::Avx2Lines, Kernel::Avx2Pairs] {
+            assert!(run(kernel) == want, "{} m={m} k={k} n={n}", kernel.name());
+        }
     }
 }

@@ -18,6 +18,8 @@
 //! | 9 | `avx2_union.rs` | step 4's register tiles over the union of 6 rows' non-zero inputs |
 //! | 10 | `avx2.rs` | per input: step 9 for pixels (read as u8 in place), step 4's tiles or step 5's rows for dense inputs |
 //! | 11 | `avx512.rs` | step 10's tiles on 16-lane AVX-512 vectors with masked edges; chosen by [`Kernel::best`] only where it measures faster |
+//! | 12 | `avx2_lines.rs` | step 10 with W1's rows on whole cache lines: 48 columns on three lines, the last 2 in a table that stays in L1 |
+//! | 13 | `avx2_pairs.rs` | step 12 two images at a time over the union of their pixels: each row of W1 loaded once for both |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -29,6 +31,8 @@
 pub mod avx2;
 pub mod avx2_fused;
 pub mod avx2_l1;
+pub mod avx2_lines;
+pub mod avx2_pairs;
 pub mod avx2_row;
 pub mod avx2_sparse;
 pub mod avx2_tile;
@@ -89,6 +93,12 @@ pub enum Kernel {
     /// Step 11, [`avx512`]: step 10 with AVX-512 (its tiles, and its rows for
     /// the pixels, 16 lanes wide); needs a CPU with AVX-512F.
     Avx512,
+    /// Step 12, [`avx2_lines`]: step 10 with W1's rows on whole cache
+    /// lines for the pixels.
+    Avx2Lines,
+    /// Step 13, [`avx2_pairs`]: step 12 two images at a time over the
+    /// union of their pixels.
+    Avx2Pairs,
 }
 
 impl Kernel {
@@ -106,6 +116,8 @@ impl Kernel {
         Kernel::Avx2Union,
         Kernel::Avx2,
         Kernel::Avx512,
+        Kernel::Avx2Lines,
+        Kernel::Avx2Pairs,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -123,6 +135,8 @@ impl Kernel {
             Kernel::Avx2Union => "avx2-union",
             Kernel::Avx2 => "avx2",
             Kernel::Avx512 => "avx512",
+            Kernel::Avx2Lines => "avx2-lines",
+            Kernel::Avx2Pairs => "avx2-pairs",
         }
     }
 
@@ -143,7 +157,8 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel is written with AVX2 and FMA (steps 4 to 10).
+    /// Whether the kernel is written with AVX2 and FMA (steps 4 to 10, 12
+    /// and 13).
     fn is_avx2(self) -> bool {
         matches!(
             self,
@@ -154,6 +169,8 @@ impl Kernel {
                 | Kernel::Avx2Fused
                 | Kernel::Avx2Union
                 | Kernel::Avx2
+                | Kernel::Avx2Lines
+                | Kernel::Avx2Pairs
         )
     }
 
@@ -168,28 +185,41 @@ impl Kernel {
     }
 
     /// With `std`: the fastest kernel this CPU can run. Without AVX2 that
-    /// is the portable [`Kernel::Tiled`]; with AVX2 and FMA, step 10
-    /// ([`Kernel::Avx2`]); where the CPU also has AVX-512F, step 10 or step 11
-    /// ([`Kernel::Avx512`]), whichever [`choose::faster`] measures faster on
-    /// this core, once per process (about a millisecond; step 11 only if
-    /// more than 10% faster, so that where the two are level, as on AMD Zen
-    /// 4, every process picks step 10): AVX-512 doubles
-    /// the FMA width on Intel's server cores but runs on 256-bit halves on
-    /// AMD Zen 4, and a rule written from one of them would be a guess on
-    /// the other. (On an Intel Xeon with two 512-bit FMA units, step 11
-    /// measured 0.74× step 10 on the whole network, and this picks step
-    /// 10 there; on AMD Zen 4, 0.92–1.06× at batch 1 and 1.01–1.04× at
-    /// batch 100: docs/performance.md.)
+    /// is the portable [`Kernel::Tiled`]. With AVX2 and FMA, step 12
+    /// ([`Kernel::Avx2Lines`]: step 10 with W1's rows on whole cache lines,
+    /// the same instructions on fewer lines) or step 13
+    /// ([`Kernel::Avx2Pairs`]: images two at a time), whichever
+    /// [`choose::faster_on_pixels`] measures faster on this core (on the
+    /// first layer, where alone they differ); where the CPU also has
+    /// AVX-512F, that one or step 11 ([`Kernel::Avx512`]), by
+    /// [`choose::faster`] on two layers. Once per process, about a millisecond a choice; the second
+    /// of a pair only if more than 10% faster, so that where the two are
+    /// level (steps 10 and 11 on AMD Zen 4) every process picks the first.
+    /// Step 13 loads each row of W1 once for two images and does more
+    /// FMAs: it gains where the loads are the limit (AMD EPYC Zen 3: W1
+    /// 1.21–1.24× step 10 at batch 100) and may lose where the FMAs are.
+    /// AVX-512 doubles the FMA width on Intel's server cores but runs on
+    /// 256-bit halves on AMD Zen 4. Rules written from one of these CPUs
+    /// would be guesses on the others. (On an Intel Xeon with two 512-bit FMA units, step 11
+    /// measured 0.74× step 10 on the whole network; on AMD Zen 4, 0.92–1.06×
+    /// at batch 1 and 1.01–1.04× at batch 100: docs/performance.md.)
     ///
     /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
     /// plain row-major weights in place (from a `static`, so from flash),
-    /// with no prepared copy in RAM; or the AVX2 kernel if the build enables
-    /// AVX2 and FMA.
+    /// with no prepared copy in RAM; or step 10 ([`Kernel::Avx2`], one copy
+    /// of the weights) if the build enables AVX2 and FMA.
     pub fn best() -> Kernel {
         #[cfg(feature = "std")]
-        if avx512::is_available() {
+        if avx2::is_available() {
             static CHOICE: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
-            return *CHOICE.get_or_init(|| choose::faster(Kernel::Avx2, Kernel::Avx512));
+            return *CHOICE.get_or_init(|| {
+                let avx2 = choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs);
+                if avx512::is_available() {
+                    choose::faster(avx2, Kernel::Avx512)
+                } else {
+                    avx2
+                }
+            });
         }
         if avx2::is_available() {
             Kernel::Avx2
@@ -201,10 +231,11 @@ impl Kernel {
     }
 
     /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]),
-    /// as `infer` then does at every batch size: steps 10 and 11. Both run
+    /// as `infer` then does at every batch size: steps 10 to 13. All run
     /// a wide first layer (W1) through step 7's zero-skipping rows on the
-    /// pixels themselves (step 11 with 16-lane vectors): no conversion
-    /// pass, and on AVX2 W1 as fast as step 9's union tiles on the
+    /// pixels themselves (step 11 with 16-lane vectors, step 12 on whole
+    /// lines, step 13 two rows at a time): no conversion
+    /// pass, and on AVX2 step 10's W1 as fast as step 9's union tiles on the
     /// converted batch, the whole network 1.05–1.08× at batch 100 (AMD EPYC
     /// Zen 3, 2026-11-28; on an Intel Xeon step 10 on the pixels is also
     /// W1's fastest f32 form, docs/matmul.md). (Narrow layers of
@@ -212,7 +243,7 @@ impl Kernel {
     /// gather and pack each tile's pixels: 2–6% slower than converting
     /// first, measured on AVX2.)
     pub fn reads_pixels(self) -> bool {
-        matches!(self, Kernel::Avx2 | Kernel::Avx512)
+        matches!(self, Kernel::Avx2 | Kernel::Avx512 | Kernel::Avx2Lines | Kernel::Avx2Pairs)
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
@@ -237,6 +268,8 @@ impl Kernel {
     ) {
         match self {
             Kernel::Avx512 => avx512::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx2Lines => avx2_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx2Pairs => avx2_pairs::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
                 avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
@@ -257,6 +290,7 @@ impl Kernel {
             | Kernel::Avx2Union
             | Kernel::Avx2
             | Kernel::Avx512 => avx2_row::prepared_len(k, n),
+            Kernel::Avx2Lines | Kernel::Avx2Pairs => avx2_lines::prepared_len(k, n),
         }
     }
 
@@ -285,6 +319,7 @@ impl Kernel {
             | Kernel::Avx2Union
             | Kernel::Avx2
             | Kernel::Avx512 => avx2_row::prepare(k, n, b, out),
+            Kernel::Avx2Lines | Kernel::Avx2Pairs => avx2_lines::prepare(k, n, b, out),
         }
     }
 
@@ -307,6 +342,8 @@ impl Kernel {
             Kernel::Avx2Union => avx2_union::matmul(m, k, n, a, b, c),
             Kernel::Avx2 => avx2::matmul(m, k, n, a, b, c),
             Kernel::Avx512 => avx512::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Lines => avx2_lines::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Pairs => avx2_pairs::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -333,6 +370,8 @@ impl Kernel {
             Kernel::Avx2Union => return avx2_union::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2 => return avx2::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx512 => return avx512::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2Lines => return avx2_lines::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2Pairs => return avx2_pairs::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
