@@ -52,16 +52,20 @@ use crate::activation::Activation;
 
 pub use super::avx2_row::{prepare, prepared_len};
 
-/// Whether this CPU has AVX2 and FMA: detected at run time with `std`,
-/// fixed at compile time (`-C target-feature`) without it.
+/// Whether this CPU has AVX2 and FMA (and POPCNT, which the gathering of
+/// non-zero inputs counts with, and every CPU with AVX2 has): detected at
+/// run time with `std`, fixed at compile time (`-C target-feature`)
+/// without it.
 pub fn is_available() -> bool {
     #[cfg(all(target_arch = "x86_64", feature = "std"))]
     {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("popcnt")
     }
     #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
     {
-        cfg!(all(target_feature = "avx2", target_feature = "fma"))
+        cfg!(all(target_feature = "avx2", target_feature = "fma", target_feature = "popcnt"))
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

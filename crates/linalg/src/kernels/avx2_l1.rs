@@ -59,7 +59,7 @@ pub(super) mod x86 {
     ///
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,popcnt")]
     pub unsafe fn blocks(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], epilogue: Epilogue<'_>, c: &mut [f32]) {
         let np = padded(n);
         // rows of B per cache block: kc·n_pad floats fit the L1 budget

@@ -175,7 +175,7 @@ pub(super) mod x86 {
     /// Safety: AVX2 and FMA present; `pixels`, `main`, `tail`, `c`, `bias`
     /// hold `m·k`, `k·n_main`, `k·TW`, `m·n` and `n` elements; 32 < n ≤ 100
     /// with a tail of 1 to 4 columns.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,popcnt")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn rows(
         m: usize,

@@ -123,7 +123,7 @@ mod x86 {
     ///
     /// Safety: AVX2 and FMA present; `pixels`, `main`, `tail`, `c`, `bias`
     /// hold `m·k`, `k·8V`, `2k`, `m·n` and `n` elements; `n - 8V` is 1 or 2.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,popcnt")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn rows<const V: usize>(
         m: usize,

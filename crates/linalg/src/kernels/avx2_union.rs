@@ -188,7 +188,7 @@ pub(super) mod x86 {
     ///
     /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,popcnt")]
     pub unsafe fn tiles(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], epilogue: Epilogue<'_>, c: &mut [f32]) {
         tiles_of(m, k, n, a, b, epilogue, c)
     }
@@ -197,7 +197,7 @@ pub(super) mod x86 {
     /// 10 and 11 where its rows are 32 columns or narrower).
     ///
     /// Safety: as [`tiles`].
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,popcnt")]
     pub unsafe fn pixel_tiles(
         m: usize,
         k: usize,

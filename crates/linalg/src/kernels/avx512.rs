@@ -212,7 +212,7 @@ mod x86 {
     /// Safety: AVX-512F, AVX2 and FMA present; A (either kind) and `c` hold
     /// at least `rows·k` and `rows·n` elements, `b` `k·n_pad`, the bias (if
     /// any) `n`.
-    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
     pub unsafe fn tiles<A: UnionRows>(
         rows: usize,
         k: usize,
@@ -391,7 +391,7 @@ mod x86 {
     ///
     /// Safety: AVX-512F, AVX2 and FMA present; `a` holds `m·k` entries,
     /// `b` `k·n_pad`, `c` `m·n`, the bias (if any) `n`.
-    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
     pub unsafe fn rows<A: SparseRows>(
         m: usize,
         k: usize,

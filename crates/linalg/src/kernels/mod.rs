@@ -174,9 +174,9 @@ impl Kernel {
         )
     }
 
-    /// Whether this CPU can run the kernel. With the `std` feature AVX2 and
-    /// FMA are detected at run time; without it, only if the build enables
-    /// them (`-C target-feature=+avx2,+fma`).
+    /// Whether this CPU can run the kernel. With the `std` feature AVX2,
+    /// FMA and POPCNT are detected at run time; without it, only if the
+    /// build enables them (`-C target-feature=+avx2,+fma,+popcnt`).
     pub fn is_available(self) -> bool {
         match self {
             Kernel::Avx512 => avx512::is_available(),
@@ -207,7 +207,7 @@ impl Kernel {
     /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
     /// plain row-major weights in place (from a `static`, so from flash),
     /// with no prepared copy in RAM; or step 10 ([`Kernel::Avx2`], one copy
-    /// of the weights) if the build enables AVX2 and FMA.
+    /// of the weights) if the build enables AVX2, FMA and POPCNT.
     pub fn best() -> Kernel {
         #[cfg(feature = "std")]
         if avx2::is_available() {
