@@ -20,7 +20,8 @@
 #     the CPU has AVX-512 (and VNNI): `infer eval` with the default kernel
 #     and int8 pass (Kernel::best and IntKernel::best time their candidates
 #     at startup) must print Accuracy:0.9352, and `infer sweep` with
-#     `--kernel avx2,avx512` and the VNNI precision and `infer kernels` with
+#     `--kernel avx2,avx2-lines,avx2-pairs,avx512` (what make measure runs
+#     there) and the VNNI precision and `infer kernels` with
 #     the avx512 step must succeed (600 images; their speeds mean nothing).
 #
 # The int8 VNNI pass needs an emulated Ice Lake (AVX-512 VNNI), which
@@ -125,7 +126,7 @@ TEST_KERNELS=avx2,avx512 /t/accuracy --test-threads=1 every_prediction pixels_re
 passes=f32,int8-avx2
 grep -qw avx512_vnni /proc/cpuinfo && passes=\$passes,int8-vnni
 for cmd in "eval" "eval --precision int8" "eval --kernel avx512 --batch-size 1" \
-    "sweep --batch-sizes 1,100 --kernel avx2,avx512 --repeat 1 --limit 600 --markdown" \
+    "sweep --batch-sizes 1,100 --kernel avx2,avx2-lines,avx2-pairs,avx512 --repeat 1 --limit 600 --markdown" \
     "sweep --batch-sizes 1,100 --precision \$passes --repeat 1 --limit 600 --markdown" \
     "kernels --kernel avx2,avx512 --layers 1 --batch-sizes 1 --rounds 1"; do
     if /t/infer \$cmd >/t/out 2>&1; then

@@ -38,15 +38,17 @@ OUT=$DIR/$SLUG-f$(cpuinfo 'cpu family')m$(cpuinfo model)-$(date +%Y-%m-%d).md
 mkdir -p $DIR
 PIN="taskset -c $CORE"
 
-# the kernels and int8 passes this CPU runs, fastest steps only
-KERNELS=avx2
+# the kernels and int8 passes this CPU runs, fastest steps only: step 10
+# as the reference, then the ones Kernel::best chooses among (12 and 13,
+# and 11 where the CPU has AVX-512)
+KERNELS=avx2,avx2-lines,avx2-pairs
 PRECISIONS=f32,int8-avx2
-if has avx512f; then KERNELS=avx2,avx512; fi
+if has avx512f; then KERNELS=$KERNELS,avx512; fi
 if has avx512f && has avx512_vnni; then PRECISIONS=$PRECISIONS,int8-vnni; fi
-# the f32 kernel the defaults pick, asked once: where the CPU has AVX-512,
-# each process measures step 10 against step 11 (Kernel::best), and where
-# the two are level (AMD Zen 4) processes can pick differently; the two
-# sweeps whose speedups are compared must time the same kernel
+# the f32 kernel the defaults pick, asked once: each process times step 12
+# against step 13, and where the CPU has AVX-512 the faster against step 11
+# (Kernel::best); where two are close, processes can pick differently, and
+# the two sweeps whose speedups are compared must time the same kernel
 F32=$($INFER eval | awk '/^kernel/ { print $2 }')
 
 # one section: a heading, the command (a shell line), and its output, in a

@@ -31,9 +31,14 @@
 //! Loop order (BLIS names): i (two rows), the union's p (rows of at most
 //! `KC_ROWS = 1024` pixels, one piece; longer ones go to step 12).
 //!
-//! Measured: `infer kernels --kernel avx2,avx2-lines,avx2-pairs` and
-//! `infer sweep --kernel avx2,avx2-lines,avx2-pairs`; the tables per CPU
-//! are in docs/matmul.md.
+//! Measured on AMD EPYC Zen 3 (2026-12-02; `infer sweep --batch-sizes
+//! 1,100 --kernel avx2,avx2-lines,avx2-pairs`, per-round ratios): the whole
+//! network 1.13–1.21× step 10 at batch 100, four sweeps of 11 rounds
+//! (1.00–1.04× at batch 1, where it runs step 12's rows); W1 alone
+//! 1.19–1.24×. There a vector load costs about a cycle, twice Zen 3's
+//! specification, and loads set the pace of the pixel loop. Not yet timed
+//! on Intel or on AMD Zen 4, where `Kernel::best` decides by timing it.
+//! Tables: docs/matmul.md.
 
 use super::avx2_lines;
 use crate::activation::Activation;
