@@ -32,9 +32,9 @@
 //! non-zero p.
 //!
 //! Measured on AMD EPYC Zen 3 (2026-12-02; `infer sweep --batch-sizes
-//! 1,100 --kernel avx2,avx2-lines,avx2-pairs`, per-round ratios): 1.03–1.07×
-//! step 10 on the whole network at batch 1 and at batch 100, four sweeps
-//! of 11 rounds; W1 alone 1.03–1.06×. A small gain alone: the point is the
+//! 1,100 --kernel avx2,avx2-lines,avx2-pairs`, per-round ratios): 1.03–1.08×
+//! step 10 on the whole network at batch 1 and at batch 100, six sweeps
+//! of 7–11 rounds; W1 alone 1.03–1.06×. A small gain alone: the point is the
 //! layout, on which step 13 fits AVX2's registers. Not yet timed on Intel
 //! or on AMD Zen 4. Tables: docs/matmul.md (`infer kernels` and `infer
 //! sweep` with these kernels).
@@ -177,7 +177,7 @@ pub(super) mod x86 {
     /// Every row of pixels through [`row`], its main part `V` vectors and
     /// its tail `TW` columns wide.
     ///
-    /// Safety: AVX2 and FMA present; `pixels`, `main`, `tail`, `c`, `bias`
+    /// Safety: AVX2, FMA and POPCNT present; `pixels`, `main`, `tail`, `c`, `bias`
     /// hold `m·k`, `k·n_main`, `k·TW`, `m·n` and `n` elements; 32 < n ≤ 100
     /// with a tail of 1 to 4 columns.
     #[target_feature(enable = "avx2,fma,popcnt")]

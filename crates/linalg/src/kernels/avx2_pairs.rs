@@ -33,8 +33,8 @@
 //!
 //! Measured on AMD EPYC Zen 3 (2026-12-02; `infer sweep --batch-sizes
 //! 1,100 --kernel avx2,avx2-lines,avx2-pairs`, per-round ratios): the whole
-//! network 1.13–1.21× step 10 at batch 100, four sweeps of 11 rounds
-//! (1.00–1.04× at batch 1, where it runs step 12's rows); W1 alone
+//! network 1.11–1.21× step 10 at batch 100, six sweeps of 7–11 rounds
+//! (0.99–1.04× at batch 1, where it runs step 12's rows); W1 alone
 //! 1.19–1.24×. There a vector load costs about a cycle, twice Zen 3's
 //! specification, and loads set the pace of the pixel loop. Not yet timed
 //! on Intel or on AMD Zen 4, where `Kernel::best` decides by timing it.
@@ -126,7 +126,7 @@ mod x86 {
     /// LOOP 2: the rows two at a time ([`pair`]), an odd last one through
     /// step 12's row; the main part `V` vectors wide, the tail 2 columns.
     ///
-    /// Safety: AVX2 and FMA present; `pixels`, `main`, `tail`, `c`, `bias`
+    /// Safety: AVX2, FMA and POPCNT present; `pixels`, `main`, `tail`, `c`, `bias`
     /// hold `m·k`, `k·8V`, `2k`, `m·n` and `n` elements; `n - 8V` is 1 or 2.
     #[target_feature(enable = "avx2,fma,popcnt")]
     #[allow(clippy::too_many_arguments)]

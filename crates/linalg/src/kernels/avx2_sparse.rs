@@ -131,7 +131,7 @@ pub(super) mod x86 {
     /// The loop nest of this step, for [`super::matmul`] and, with its
     /// epilogue, for step 7 and the rows steps 9 and 10 leave over (floats or pixels).
     ///
-    /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
+    /// Safety: AVX2, FMA and POPCNT present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
     #[target_feature(enable = "avx2,fma,popcnt")]
     pub unsafe fn rows<A: SparseRows>(

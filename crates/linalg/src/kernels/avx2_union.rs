@@ -186,7 +186,7 @@ pub(super) mod x86 {
 
     /// The loop nest of this step for floats; see [`tiles_of`].
     ///
-    /// Safety: AVX2 and FMA present; `a`, `b` and `c` hold `m·k`,
+    /// Safety: AVX2, FMA and POPCNT present; `a`, `b` and `c` hold `m·k`,
     /// `k·n_pad` and `m·n` elements, the bias (if any) `n`.
     #[target_feature(enable = "avx2,fma,popcnt")]
     pub unsafe fn tiles(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], epilogue: Epilogue<'_>, c: &mut [f32]) {

@@ -209,7 +209,7 @@ mod x86 {
     /// Whole groups of `MR_FMA` rows (`rows` a multiple of it) in tiles of
     /// `MR_FMA × ≤ V512` vectors.
     ///
-    /// Safety: AVX-512F, AVX2 and FMA present; A (either kind) and `c` hold
+    /// Safety: AVX-512F, AVX2, FMA and POPCNT present; A (either kind) and `c` hold
     /// at least `rows·k` and `rows·n` elements, `b` `k·n_pad`, the bias (if
     /// any) `n`.
     #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
@@ -389,7 +389,7 @@ mod x86 {
     /// for wide rows of C: each row's non-zero inputs gathered (step 6),
     /// then [`row`] over them, `KC_ROWS` inputs at a time.
     ///
-    /// Safety: AVX-512F, AVX2 and FMA present; `a` holds `m·k` entries,
+    /// Safety: AVX-512F, AVX2, FMA and POPCNT present; `a` holds `m·k` entries,
     /// `b` `k·n_pad`, `c` `m·n`, the bias (if any) `n`.
     #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
     pub unsafe fn rows<A: SparseRows>(

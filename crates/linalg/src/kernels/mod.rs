@@ -192,17 +192,20 @@ impl Kernel {
     /// [`choose::faster_on_pixels`] measures faster on this core (on the
     /// first layer, where alone they differ); where the CPU also has
     /// AVX-512F, that one or step 11 ([`Kernel::Avx512`]), by
-    /// [`choose::faster`] on two layers. Once per process, about a millisecond a choice; the second
-    /// of a pair only if more than 10% faster, so that where the two are
-    /// level (steps 10 and 11 on AMD Zen 4) every process picks the first.
+    /// [`choose::faster`] on two layers. Once per process, about a
+    /// millisecond a choice; the second of a pair only if more than 10%
+    /// faster, so that where the two are level (steps 10 and 11 on AMD Zen
+    /// 4) every process picks the first.
+    ///
     /// Step 13 loads each row of W1 once for two images and does more
     /// FMAs: it gains where the loads are the limit (AMD EPYC Zen 3: W1
-    /// 1.21–1.24× step 10 at batch 100) and may lose where the FMAs are.
+    /// 1.19–1.24× step 10 at batch 100) and may lose where the FMAs are.
     /// AVX-512 doubles the FMA width on Intel's server cores but runs on
     /// 256-bit halves on AMD Zen 4. Rules written from one of these CPUs
-    /// would be guesses on the others. (On an Intel Xeon with two 512-bit FMA units, step 11
-    /// measured 0.74× step 10 on the whole network; on AMD Zen 4, 0.92–1.06×
-    /// at batch 1 and 1.01–1.04× at batch 100: docs/performance.md.)
+    /// would be guesses on the others. (On an Intel Xeon with two 512-bit
+    /// FMA units, step 11 measured 0.74× step 10 on the whole network; on
+    /// AMD Zen 4, 0.92–1.06× at batch 1 and 1.01–1.04× at batch 100:
+    /// docs/performance.md. Steps 12 and 13 have not run on either yet.)
     ///
     /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
     /// plain row-major weights in place (from a `static`, so from flash),
