@@ -40,14 +40,14 @@ PIN="taskset -c $CORE"
 
 # the kernels and int8 passes this CPU runs, fastest steps only: step 10
 # as the reference, then the ones Kernel::best chooses among (12 and 13,
-# and 11 where the CPU has AVX-512)
+# and 11 and 14 where the CPU has AVX-512)
 KERNELS=avx2,avx2-lines,avx2-pairs
 PRECISIONS=f32,int8-avx2
-if has avx512f; then KERNELS=$KERNELS,avx512; fi
+if has avx512f; then KERNELS=$KERNELS,avx512,avx512-lines; fi
 if has avx512f && has avx512_vnni; then PRECISIONS=$PRECISIONS,int8-vnni; fi
 # the f32 kernel the defaults pick, asked once: each process times step 12
-# against step 13, and where the CPU has AVX-512 the faster against step 11
-# (Kernel::best); where two are close, processes can pick differently, and
+# against step 13, and where the CPU has AVX-512 the faster against step
+# 14, then against step 11 (Kernel::best); where two are close, processes can pick differently, and
 # the two sweeps whose speedups are compared must time the same kernel
 F32=$($INFER eval | awk '/^kernel/ { print $2 }')
 

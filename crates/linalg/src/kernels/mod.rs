@@ -20,6 +20,7 @@
 //! | 11 | `avx512.rs` | step 10's tiles on 16-lane AVX-512 vectors with masked edges; chosen by [`Kernel::best`] only where it measures faster |
 //! | 12 | `avx2_lines.rs` | step 10 with W1's rows on whole cache lines: 48 columns on three lines, the last 2 in a table that stays in L1 |
 //! | 13 | `avx2_pairs.rs` | step 12 two images at a time over the union of their pixels: each row of W1 loaded once for both |
+//! | 14 | `avx512_lines.rs` | step 12's rows of pixels on 512-bit vectors: three loads of one line each and three FMAs per pixel |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -38,6 +39,7 @@ pub mod avx2_sparse;
 pub mod avx2_tile;
 pub mod avx2_union;
 pub mod avx512;
+pub mod avx512_lines;
 pub mod blocked;
 #[cfg(feature = "std")]
 pub mod choose;
@@ -99,6 +101,9 @@ pub enum Kernel {
     /// Step 13, [`avx2_pairs`]: step 12 two images at a time over the
     /// union of their pixels.
     Avx2Pairs,
+    /// Step 14, [`avx512_lines`]: step 12's layout on AVX-512, a group of
+    /// images at a time over the union of their pixels.
+    Avx512Lines,
 }
 
 impl Kernel {
@@ -118,6 +123,7 @@ impl Kernel {
         Kernel::Avx512,
         Kernel::Avx2Lines,
         Kernel::Avx2Pairs,
+        Kernel::Avx512Lines,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -137,6 +143,7 @@ impl Kernel {
             Kernel::Avx512 => "avx512",
             Kernel::Avx2Lines => "avx2-lines",
             Kernel::Avx2Pairs => "avx2-pairs",
+            Kernel::Avx512Lines => "avx512-lines",
         }
     }
 
@@ -148,7 +155,7 @@ impl Kernel {
     /// The instruction set the kernel is written for: the peak its speed is
     /// measured against.
     pub fn isa(self) -> peak::Isa {
-        if self == Kernel::Avx512 {
+        if matches!(self, Kernel::Avx512 | Kernel::Avx512Lines) {
             peak::Isa::Avx512
         } else if self.is_avx2() {
             peak::Isa::Avx2
@@ -179,7 +186,7 @@ impl Kernel {
     /// build enables them (`-C target-feature=+avx2,+fma,+popcnt`).
     pub fn is_available(self) -> bool {
         match self {
-            Kernel::Avx512 => avx512::is_available(),
+            Kernel::Avx512 | Kernel::Avx512Lines => avx512::is_available(),
             _ => !self.is_avx2() || avx2::is_available(),
         }
     }
@@ -191,7 +198,9 @@ impl Kernel {
     /// ([`Kernel::Avx2Pairs`]: images two at a time), whichever
     /// [`choose::faster_on_pixels`] measures faster on this core (on the
     /// first layer, where alone they differ); where the CPU also has
-    /// AVX-512F, that one or step 11 ([`Kernel::Avx512`]), by
+    /// AVX-512F, that one or step 14 ([`Kernel::Avx512Lines`]: step 12's
+    /// rows on 512-bit vectors), again on the first layer, then the
+    /// faster of those and step 11 ([`Kernel::Avx512`]), by
     /// [`choose::faster`] on two layers. Once per process, about a
     /// millisecond a choice; the second of a pair only if more than 10%
     /// faster, so that where the two are level (steps 10 and 11 on AMD Zen
@@ -218,7 +227,8 @@ impl Kernel {
             return *CHOICE.get_or_init(|| {
                 let avx2 = choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs);
                 if avx512::is_available() {
-                    choose::faster(avx2, Kernel::Avx512)
+                    let lines = choose::faster_on_pixels(avx2, Kernel::Avx512Lines);
+                    choose::faster(lines, Kernel::Avx512)
                 } else {
                     avx2
                 }
@@ -234,7 +244,7 @@ impl Kernel {
     }
 
     /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]),
-    /// as `infer` then does at every batch size: steps 10 to 13. All run
+    /// as `infer` then does at every batch size: steps 10 to 14. All run
     /// a wide first layer (W1) through step 7's zero-skipping rows on the
     /// pixels themselves (step 11 with 16-lane vectors, step 12 on whole
     /// lines, step 13 two rows at a time): no conversion
@@ -246,7 +256,7 @@ impl Kernel {
     /// gather and pack each tile's pixels: 2–6% slower than converting
     /// first, measured on AVX2.)
     pub fn reads_pixels(self) -> bool {
-        matches!(self, Kernel::Avx2 | Kernel::Avx512 | Kernel::Avx2Lines | Kernel::Avx2Pairs)
+        matches!(self, Kernel::Avx2 | Kernel::Avx512 | Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Lines)
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
@@ -273,6 +283,7 @@ impl Kernel {
             Kernel::Avx512 => avx512::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Lines => avx2_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Pairs => avx2_pairs::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Lines => avx512_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
                 avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
@@ -293,7 +304,7 @@ impl Kernel {
             | Kernel::Avx2Union
             | Kernel::Avx2
             | Kernel::Avx512 => avx2_row::prepared_len(k, n),
-            Kernel::Avx2Lines | Kernel::Avx2Pairs => avx2_lines::prepared_len(k, n),
+            Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Lines => avx2_lines::prepared_len(k, n),
         }
     }
 
@@ -322,7 +333,7 @@ impl Kernel {
             | Kernel::Avx2Union
             | Kernel::Avx2
             | Kernel::Avx512 => avx2_row::prepare(k, n, b, out),
-            Kernel::Avx2Lines | Kernel::Avx2Pairs => avx2_lines::prepare(k, n, b, out),
+            Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Lines => avx2_lines::prepare(k, n, b, out),
         }
     }
 
@@ -347,6 +358,7 @@ impl Kernel {
             Kernel::Avx512 => avx512::matmul(m, k, n, a, b, c),
             Kernel::Avx2Lines => avx2_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx2Pairs => avx2_pairs::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -375,6 +387,7 @@ impl Kernel {
             Kernel::Avx512 => return avx512::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Lines => return avx2_lines::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Pairs => return avx2_pairs::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Lines => return avx512_lines::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
