@@ -10,7 +10,7 @@
 //! else converted to f32 first), then a dense 50 → 100 layer; the weights
 //! on a cache line, as `infer` keeps them. The two kernels take turns,
 //! round after round, so that a change of the machine's speed between them
-//! shows in both; each keeps its fastest round. About a millisecond in all.
+//! shows in both; each keeps its fastest round. About a millisecond a choice.
 
 use super::Kernel;
 use crate::activation::Activation;
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use std::{vec, vec::Vec};
 
 /// Rounds of the two kernels in turn.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 7;
 /// Passes over both layers per kernel per round.
 const PASSES: usize = 8;
 /// Rows of the batch: two tiles of 6.
@@ -48,6 +48,28 @@ pub fn faster(a: Kernel, b: Kernel) -> Kernel {
 /// layer's time, the same for both, does not dilute the difference.
 pub fn faster_on_pixels(a: Kernel, b: Kernel) -> Kernel {
     pick(&Work::new(a, &LAYERS[..1]), &Work::new(b, &LAYERS[..1]), Work::time, MARGIN).kernel
+}
+
+/// For a kernel `b` that differs from `a` on the first layer only and
+/// wins there on single images (step 14 against steps 12 and 13 on an
+/// Intel Xeon: 1.22–1.37× on W1 at batch 1, 1.04–1.17× at batch 12,
+/// docs/matmul.md): `b` if it runs the pixels of the work above one image
+/// at a time faster than `a` (no margin: with one, 1.12–1.30× in ten
+/// processes there, the choice flipped), and a batch of them in no more
+/// than 1.25 times `a`'s time; else `a`. So `b` is chosen where it gains
+/// on single images and does not lose much on batches. (The bound is
+/// loose because the drawn rings favour step 13, whose pairs of rings
+/// share more pixels than pairs of digits do: on that Xeon step 14 ran
+/// this work's batch of 12 at 0.82–1.10× step 13's speed in 22
+/// processes, but W1 at batch 12 of the test images at 1.04–1.17×, and
+/// the network at batch 100 level with it. With a bound of 1.1, 1.15 or
+/// 1.2 the choice differed between processes.)
+pub fn faster_on_pixels_one_by_one(a: Kernel, b: Kernel) -> Kernel {
+    let (work_a, work_b) = (Work::new(a, &LAYERS[..1]), Work::new(b, &LAYERS[..1]));
+    if pick(&work_a, &work_b, Work::time_one_by_one, (1, 1)).kernel != b {
+        return a;
+    }
+    pick(&work_a, &work_b, Work::time, (5, 4)).kernel
 }
 
 /// Of `a` and `b`, the one `time` finds faster: the two take turns for
@@ -140,6 +162,29 @@ impl Work {
             })
             .collect();
         Work { kernel, layers }
+    }
+
+    /// The time of `PASSES` passes over the first layer's `M` rows of
+    /// pixels one at a time, as `infer` runs batch 1.
+    fn time_one_by_one(&self) -> Duration {
+        let l = &self.layers[0];
+        let (k, n, w, b, act) = (l.k, l.n, l.weights(), &l.bias, Activation::Sigmoid);
+        let (mut c, mut x0) = (vec![0.0; M * n], vec![0.0; k]);
+        let start = Instant::now();
+        for _ in 0..PASSES {
+            for (r, c_row) in c.chunks_exact_mut(n).enumerate() {
+                let pixels = &l.pixels[r * k..(r + 1) * k];
+                if self.kernel.reads_pixels() {
+                    self.kernel.dense_pixels(1, k, n, pixels, w, b, act, c_row)
+                } else {
+                    crate::pixels::normalize(pixels, &mut x0);
+                    self.kernel.dense(1, k, n, &x0, w, b, act, c_row)
+                }
+            }
+        }
+        let elapsed = start.elapsed();
+        std::hint::black_box(&c);
+        elapsed
     }
 
     /// The time of `PASSES` passes over every layer.

@@ -199,7 +199,9 @@ impl Kernel {
     /// [`choose::faster_on_pixels`] measures faster on this core (on the
     /// first layer, where alone they differ); where the CPU also has
     /// AVX-512F, that one or step 14 ([`Kernel::Avx512Lines`]: step 12's
-    /// rows on 512-bit vectors), again on the first layer, then the
+    /// rows on 512-bit vectors), again on the first layer, by
+    /// [`choose::faster_on_pixels_one_by_one`] (faster on single images,
+    /// not slower on a batch), then the
     /// faster of those and step 11 ([`Kernel::Avx512`]), by
     /// [`choose::faster`] on two layers. Once per process, about a
     /// millisecond a choice; the second of a pair only if more than 10%
@@ -227,7 +229,7 @@ impl Kernel {
             return *CHOICE.get_or_init(|| {
                 let avx2 = choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs);
                 if avx512::is_available() {
-                    let lines = choose::faster_on_pixels(avx2, Kernel::Avx512Lines);
+                    let lines = choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Lines);
                     choose::faster(lines, Kernel::Avx512)
                 } else {
                     avx2
