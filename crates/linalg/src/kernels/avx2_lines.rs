@@ -35,9 +35,10 @@
 //! 1,100 --kernel avx2,avx2-lines,avx2-pairs`, per-round ratios): 1.03–1.08×
 //! step 10 on the whole network at batch 1 and at batch 100, six sweeps
 //! of 7–11 rounds; W1 alone 1.03–1.06×. A small gain alone: the point is the
-//! layout, on which step 13 fits AVX2's registers. Not yet timed on Intel
-//! or on AMD Zen 4. Tables: docs/matmul.md (`infer kernels` and `infer
-//! sweep` with these kernels).
+//! layout, on which steps 13 and 14 build. On an Intel Xeon (family 6
+//! model 167, 2026-12-02): 1.01–1.03× at batch 1, 1.03–1.15× at batch 100
+//! (three sweeps). Not yet timed on AMD Zen 4. Tables: docs/matmul.md
+//! (`infer kernels` and `infer sweep` with these kernels).
 
 use super::avx2_row::prepared_len as row_len;
 use crate::activation::Activation;

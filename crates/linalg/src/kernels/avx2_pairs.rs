@@ -36,9 +36,11 @@
 //! network 1.11–1.21× step 10 at batch 100, six sweeps of 7–11 rounds
 //! (0.99–1.04× at batch 1, where it runs step 12's rows); W1 alone
 //! 1.19–1.24×. There a vector load costs about a cycle, twice Zen 3's
-//! specification, and loads set the pace of the pixel loop. Not yet timed
-//! on Intel or on AMD Zen 4, where `Kernel::best` decides by timing it.
-//! Tables: docs/matmul.md.
+//! specification, and loads set the pace of the pixel loop. On an Intel
+//! Xeon (family 6 model 167, 2026-12-02): 1.16–1.22× step 10 at batch 100,
+//! 1.00–1.05× at batch 1 (three sweeps), where step 14 does as well at
+//! batch 100 and better at batch 1. Not yet timed on AMD Zen 4, where
+//! `Kernel::best` decides by timing it. Tables: docs/matmul.md.
 
 use super::avx2_lines;
 use crate::activation::Activation;

@@ -53,6 +53,10 @@
 //! `Kernel::best` keeps step 10. Its W1 rows are 56 floats, so every
 //! other row's 512-bit loads span two cache lines; and in the network
 //! its 512-bit layers and the AVX2 code beside them ran slower than alone.
+//! (Step 14 reads W1's pixels rows with 512-bit loads on step 12's whole
+//! lines. In a later session on the same CPU model, in a slower state of
+//! the VM, step 11 measured 0.96–1.01× step 10 at batch 1 and 1.00–1.04×
+//! at batch 100, three sweeps.)
 //! Not timed on AMD Zen 4 yet. Tables and the experiments:
 //! docs/matmul.md, docs/performance.md.
 

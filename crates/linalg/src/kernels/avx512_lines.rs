@@ -20,12 +20,15 @@
 //! not split.
 //!
 //! Grouping images, as step 13 does on AVX2, was tried on this step's
-//! vectors too: 2, 3, 4, 6 or 8 images over the union of their pixels (the
-//! 24 accumulators of 8 images and the tails of all 8 in one vector fit in
-//! AVX-512's 32 registers). On W1 alone at batch 100 every group size from
-//! 1 to 6 measured the same within the noise (1.08–1.25× step 13), 8 was
-//! slower (0.86–0.88×), so the step stays one image at a time: no union
-//! to gather, and the same loop at batch 1.
+//! vectors too (a prototype, not kept): 2, 3, 4, 6 or 8 images over the
+//! union of their pixels (the 24 accumulators of 8 images and the tails
+//! of all 8 in one vector fit in AVX-512's 32 registers). On W1 alone at
+//! batch 100 on the Xeon below every group size from 1 to 6 measured the
+//! same within the noise (1.08–1.25× step 13, best of 11 rounds, three
+//! runs each), 8 was slower (0.86–0.88× step 13), and in the network at
+//! batch 100 groups of 4 and 6 were no faster than one image at a time.
+//! So the step stays one image at a time: no union to gather, and the same
+//! loop at batch 1.
 //!
 //! The same sums as step 12 (hence step 10): each lane adds the same
 //! products in the same order (an FMA on 512-bit lanes rounds as on
@@ -37,9 +40,20 @@
 //! non-zero p.
 //!
 //! Measured on an Intel Xeon (family 6 model 167 under KVM, AVX-512 with
-//! two 512-bit FMA units, 2026-12-02): the header of docs/matmul.md's step
-//! 14 and its tables. [`crate::kernels::Kernel::best`] times it against
-//! steps 12 and 13 on the first layer wherever the CPU has AVX-512F.
+//! two 512-bit FMA units, 2026-12-02, in a slow state of the VM; per-round
+//! ratios of `infer sweep --batch-sizes 1,100 --kernel
+//! avx2,...,avx512-lines`): the whole network 1.13–1.18× step 10 at batch
+//! 1 (step 13 there 1.00–1.05×) and 1.18–1.28× at batch 100 (step 13
+//! 1.16–1.22×), three sweeps; W1 alone on the pixels 0.528 µs at batch 1
+//! against step 13's 0.598 and step 10's 0.737, 60.4 µs at batch 100
+//! against 73.2 and 84.6 (`infer kernels`, `make measure`). There
+//! [`crate::kernels::Kernel::best`] picks it, in 20 of 20 processes; it
+//! times it against the faster of steps 12 and 13 wherever the CPU has
+//! AVX-512F. Not timed on AMD Zen 4, whose 512-bit FMAs run as two
+//! halves. Also tried on that Xeon and dropped: the rows of floats left
+//! over after step 10's tiles (batch 1: all of W2 and W3) on 512-bit
+//! vectors, the same sums bit for bit: W2 alone 1.03–1.23× at batch 1,
+//! W3 0.95×, the network within the noise. Tables: docs/matmul.md.
 
 use super::avx2_lines;
 use crate::activation::Activation;

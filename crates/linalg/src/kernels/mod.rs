@@ -214,9 +214,12 @@ impl Kernel {
     /// AVX-512 doubles the FMA width on Intel's server cores but runs on
     /// 256-bit halves on AMD Zen 4. Rules written from one of these CPUs
     /// would be guesses on the others. (On an Intel Xeon with two 512-bit
-    /// FMA units, step 11 measured 0.74× step 10 on the whole network; on
-    /// AMD Zen 4, 0.92–1.06× at batch 1 and 1.01–1.04× at batch 100:
-    /// docs/performance.md. Steps 12 and 13 have not run on either yet.)
+    /// FMA units, step 11 measured 0.74× step 10 on the whole network and
+    /// in a later session 0.96–1.04×, and step 14 1.13–1.18× at batch 1
+    /// and 1.18–1.28× at batch 100, where step 13 gave 1.00–1.05× and
+    /// 1.16–1.22×: there this picks step 14, in 20 of 20 processes. On AMD
+    /// Zen 4, step 11 0.92–1.06× at batch 1 and 1.01–1.04× at batch 100;
+    /// steps 12 to 14 have not run there: docs/performance.md.)
     ///
     /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
     /// plain row-major weights in place (from a `static`, so from flash),
