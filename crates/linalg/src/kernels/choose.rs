@@ -10,7 +10,8 @@
 //! else converted to f32 first), then a dense 50 → 100 layer; the weights
 //! on a cache line, as `infer` keeps them. The two kernels take turns,
 //! round after round, so that a change of the machine's speed between them
-//! shows in both; each keeps its fastest round. About a millisecond a choice.
+//! shows in both; each keeps its fastest round. About a millisecond a
+//! choice (2–4 ms on an Intel Xeon in a slow state of its VM).
 
 use super::Kernel;
 use crate::activation::Activation;
@@ -52,7 +53,7 @@ pub fn faster_on_pixels(a: Kernel, b: Kernel) -> Kernel {
 
 /// For a kernel `b` that differs from `a` on the first layer only and
 /// wins there on single images (step 14 against steps 12 and 13 on an
-/// Intel Xeon: 1.22–1.37× on W1 at batch 1, 1.04–1.17× at batch 12,
+/// Intel Xeon: 1.22–1.34× on W1 at batch 1, 1.04–1.17× at batch 12,
 /// docs/matmul.md): `b` if it runs the pixels of the work above one image
 /// at a time faster than `a` (no margin: with one, 1.12–1.30× in ten
 /// processes there, the choice flipped), and a batch of them in no more

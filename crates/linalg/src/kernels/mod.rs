@@ -101,8 +101,9 @@ pub enum Kernel {
     /// Step 13, [`avx2_pairs`]: step 12 two images at a time over the
     /// union of their pixels.
     Avx2Pairs,
-    /// Step 14, [`avx512_lines`]: step 12's layout on AVX-512, a group of
-    /// images at a time over the union of their pixels.
+    /// Step 14, [`avx512_lines`]: step 12's rows of pixels on 512-bit
+    /// vectors (W1's main part, three whole lines a row); needs a CPU
+    /// with AVX-512F.
     Avx512Lines,
 }
 
@@ -201,10 +202,11 @@ impl Kernel {
     /// AVX-512F, that one or step 14 ([`Kernel::Avx512Lines`]: step 12's
     /// rows on 512-bit vectors), again on the first layer, by
     /// [`choose::faster_on_pixels_one_by_one`] (faster on single images,
-    /// not slower on a batch), then the
-    /// faster of those and step 11 ([`Kernel::Avx512`]), by
-    /// [`choose::faster`] on two layers. Once per process, about a
-    /// millisecond a choice; the second of a pair only if more than 10%
+    /// no more than 1.25× slower on a batch), then the faster of those and
+    /// step 11 ([`Kernel::Avx512`]), by [`choose::faster`] on two layers.
+    /// Once per process, about a millisecond a choice (2–4 ms on an Intel
+    /// Xeon in a slow state of its VM: 7–9 ms for the four); the second of
+    /// a pair, but for step 14's single images, only if more than 10%
     /// faster, so that where the two are level (steps 10 and 11 on AMD Zen
     /// 4) every process picks the first.
     ///
