@@ -47,8 +47,8 @@ if has avx512f; then KERNELS=$KERNELS,avx512,avx512-lines; fi
 if has avx512f && has avx512_vnni; then PRECISIONS=$PRECISIONS,int8-vnni; fi
 # the f32 kernel the defaults pick, asked once: each process times step 12
 # against step 13, and where the CPU has AVX-512 the faster against step
-# 14, then against step 11 (Kernel::best); where two are close, processes can pick differently, and
-# the two sweeps whose speedups are compared must time the same kernel
+# 14 (Kernel::best); where two are close, processes can pick differently,
+# and the two sweeps whose speedups are compared must time the same kernel
 F32=$($INFER eval | awk '/^kernel/ { print $2 }')
 
 # one section: a heading, the command (a shell line), and its output, in a

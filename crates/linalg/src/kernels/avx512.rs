@@ -56,9 +56,13 @@
 //! (Step 14 reads W1's pixels rows with 512-bit loads on step 12's whole
 //! lines. In a later session on the same CPU model, in a slower state of
 //! the VM, step 11 measured 0.96–1.01× step 10 at batch 1 and 1.00–1.04×
-//! at batch 100, three sweeps.)
-//! Not timed on AMD Zen 4 yet. Tables and the experiments:
-//! docs/matmul.md, docs/performance.md.
+//! at batch 100, three sweeps.) On AMD Zen 4, whose 512-bit FMAs run as
+//! two halves (2026-12-02 and 12-03): level with step 10 (0.92–1.06× at
+//! batch 1, 1.01–1.04× at batch 100), 0.88–0.92× step 14 at batch 1 and
+//! 0.84–0.85× at batch 100. Slower than step 14 on both AVX-512 CPUs, so
+//! `Kernel::best` no longer times it; it stays as the step that shows
+//! what 16 lanes alone buy. Tables and the experiments: docs/matmul.md,
+//! docs/performance.md.
 
 use super::avx2_row::check;
 use super::params::MR_FMA;

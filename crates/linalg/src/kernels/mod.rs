@@ -202,13 +202,22 @@ impl Kernel {
     /// AVX-512F, that one or step 14 ([`Kernel::Avx512Lines`]: step 12's
     /// rows on 512-bit vectors), again on the first layer, by
     /// [`choose::faster_on_pixels_one_by_one`] (faster on single images,
-    /// no more than 1.25× slower on a batch), then the faster of those and
-    /// step 11 ([`Kernel::Avx512`]), by [`choose::faster`] on two layers.
-    /// Once per process, about a millisecond a choice (2–4 ms on an Intel
-    /// Xeon in a slow state of its VM: 7–9 ms for the four); the second of
-    /// a pair, but for step 14's single images, only if more than 10%
-    /// faster, so that where the two are level (steps 10 and 11 on AMD Zen
-    /// 4) every process picks the first.
+    /// no more than 1.25× slower on a batch). Once per process, about a
+    /// millisecond a choice (2–4 ms on an Intel Xeon in a slow state of
+    /// its VM); the second of a pair, but for step 14's single images, only
+    /// if more than 10% faster, so that where the two are level every
+    /// process picks the first.
+    ///
+    /// Step 11 ([`Kernel::Avx512`]) is not timed: on both AVX-512 CPUs
+    /// measured it is slower in the network than step 14, which is
+    /// chosen there. On AMD Zen 4 (2026-12-03, `infer sweep --batch-sizes
+    /// 1,100 --kernel avx512-lines,avx512,avx2-pairs --repeat 11`, two
+    /// runs) 0.88–0.92× step 14 at batch 1 and 0.84–0.85× at batch 100,
+    /// and below step 13 too at batch 100; on the Intel Xeon 0.96–1.04×
+    /// step 10 where step 14 gave 1.13–1.28×. Timing it cost a fourth
+    /// choice: on Zen 4 the four took 4.4–6.7 ms, the three 3.2–6.2 ms
+    /// (0.72× in the median of 8 processes of each in turn), of a process
+    /// meant to take 30 ms; on the Xeon the four took 7–9 ms.
     ///
     /// Step 13 loads each row of W1 once for two images and does more
     /// FMAs: it gains where the loads are the limit (AMD EPYC Zen 3: W1
@@ -220,8 +229,11 @@ impl Kernel {
     /// in a later session 0.96–1.04×, and step 14 1.13–1.18× at batch 1
     /// and 1.18–1.28× at batch 100, where step 13 gave 1.00–1.05× and
     /// 1.16–1.22×: there this picks step 14, in 20 of 20 processes. On AMD
-    /// Zen 4, step 11 0.92–1.06× at batch 1 and 1.01–1.04× at batch 100;
-    /// steps 12 to 14 have not run there: docs/performance.md.)
+    /// Zen 4, step 14 1.13–1.15× step 10 at batch 1 and 1.15–1.40× at
+    /// batch 100, and 1.06–1.09× step 13 at batch 1 and 1.04–1.06× at
+    /// batch 100 (two sweeps of 11 rounds; per-round ratios from 0.74 to
+    /// 1.41): this picks step 14 there, in 40 of 40 `infer eval`
+    /// processes (step 13 in one of 8 others): docs/performance.md.)
     ///
     /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
     /// plain row-major weights in place (from a `static`, so from flash),
@@ -234,8 +246,7 @@ impl Kernel {
             return *CHOICE.get_or_init(|| {
                 let avx2 = choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs);
                 if avx512::is_available() {
-                    let lines = choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Lines);
-                    choose::faster(lines, Kernel::Avx512)
+                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Lines)
                 } else {
                     avx2
                 }
