@@ -37,7 +37,9 @@
 //! of 7–11 rounds; W1 alone 1.03–1.06×. A small gain alone: the point is the
 //! layout, on which steps 13 and 14 build. On an Intel Xeon (family 6
 //! model 167, 2026-12-02): 1.01–1.03× at batch 1, 1.03–1.15× at batch 100
-//! (three sweeps). Not yet timed on AMD Zen 4. Tables: docs/matmul.md
+//! (three sweeps). On AMD Zen 4 (2026-12-03): 1.04–1.05× at batch 1,
+//! 1.08–1.12× at batch 100 (two sweeps); W1 alone on the pixels 1.17× at
+//! batch 1 and 1.11× at batch 100 (`infer kernels`). Tables: docs/matmul.md
 //! (`infer kernels` and `infer sweep` with these kernels).
 
 use super::avx2_row::prepared_len as row_len;

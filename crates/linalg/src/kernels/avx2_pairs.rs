@@ -39,8 +39,11 @@
 //! specification, and loads set the pace of the pixel loop. On an Intel
 //! Xeon (family 6 model 167, 2026-12-02): 1.16–1.22× step 10 at batch 100,
 //! 1.00–1.05× at batch 1 (three sweeps), where step 14 does as well at
-//! batch 100 and better at batch 1. Not yet timed on AMD Zen 4, where
-//! `Kernel::best` decides by timing it. Tables: docs/matmul.md.
+//! batch 100 and better at batch 1. On AMD Zen 4 (2026-12-03): 1.20× and
+//! 1.28× step 10 at batch 100, 0.96× and 1.12× at batch 1 (two sweeps);
+//! W1 alone 1.29× at batch 100; step 14 there is 1.04–1.06× this step at
+//! batch 100 and 1.06–1.09× at batch 1 (two sweeps of 11 rounds), and
+//! `Kernel::best` picks step 14. Tables: docs/matmul.md.
 
 use super::avx2_lines;
 use crate::activation::Activation;

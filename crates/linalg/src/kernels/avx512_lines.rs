@@ -49,8 +49,16 @@
 //! against 73.2 and 84.6 (`infer kernels`, `make measure`). There
 //! [`crate::kernels::Kernel::best`] picks it, in 20 of 20 processes; it
 //! times it against the faster of steps 12 and 13 wherever the CPU has
-//! AVX-512F. Not timed on AMD Zen 4, whose 512-bit FMAs run as two
-//! halves. Also tried on that Xeon and dropped: the rows of floats left
+//! AVX-512F. On AMD Zen 4, whose 512-bit FMAs run as two 256-bit halves
+//! (2026-12-03): the whole network 1.13× step 10 at batch 1 and 1.15×
+//! and 1.40× at batch 100 (two sweeps), 1.06–1.09× and 1.04–1.06× step 13
+//! (two more); W1 alone on the pixels 0.300 µs at batch 1 against step
+//! 13's 0.355 and step 10's 0.394, 33.3 µs at batch 100 against 34.2 and
+//! 44.2; picked there in 40 of 40 processes. Tried on Zen 4 and dropped:
+//! blocks of W1's rows shared by the batch (64 images a block, the sums
+//! kept between blocks: 0.95–1.02× with 392 rows, down to 0.56–0.64× with
+//! 128) and `prefetchnta` of the rows 8 pixels ahead (0.89–0.99× at batch
+//! 1). Tried on the Xeon and dropped: the rows of floats left
 //! over after step 10's tiles (batch 1: all of W2 and W3) on 512-bit
 //! vectors, the same sums bit for bit: W2 alone 1.03–1.23× at batch 1,
 //! W3 0.95×, the network within the noise. Tables: docs/matmul.md.
