@@ -57,8 +57,10 @@
 //! 44.2; picked there in 40 of 40 processes. Tried on Zen 4 and dropped:
 //! blocks of W1's rows shared by the batch (64 images a block, the sums
 //! kept between blocks: 0.95–1.02× with 392 rows, down to 0.56–0.64× with
-//! 128) and `prefetchnta` of the rows 8 pixels ahead (0.89–0.99× at batch
-//! 1). Tried on the Xeon and dropped: the rows of floats left
+//! 128), `prefetchnta` of the rows 8 pixels ahead (0.89–0.99× at batch
+//! 1), and the gathering of non-zero pixels on 512-bit vectors
+//! (`vpcompressd`: W1 alone up to 1.2× faster, the network level).
+//! Tried on the Xeon and dropped: the rows of floats left
 //! over after step 10's tiles (batch 1: all of W2 and W3) on 512-bit
 //! vectors, the same sums bit for bit: W2 alone 1.03–1.23× at batch 1,
 //! W3 0.95×, the network within the noise. Tables: docs/matmul.md.
