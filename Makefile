@@ -29,8 +29,8 @@ bench-smoke:
 
 ## make test-avx512: the AVX-512 kernels' tests on an emulated Skylake-X
 ## (Debian's Bochs), or Ice Lake with VNNI (AVX512_EMU_BOCHS=path to a
-## Bochs 3 build, see the script), for machines without AVX-512: 10 to 60
-## minutes, results only (an emulator says nothing about speed)
+## Bochs 3 build, see the script), for machines without AVX-512: an hour
+## or more, results only (an emulator says nothing about speed)
 test-avx512:
 	bash scripts/avx512-emu.sh
 
