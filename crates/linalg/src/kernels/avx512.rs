@@ -57,9 +57,9 @@
 //! lines. In a later session on the same CPU model, in a slower state of
 //! the VM, step 11 measured 0.96–1.01× step 10 at batch 1 and 1.00–1.04×
 //! at batch 100, three sweeps.) On AMD Zen 4, whose 512-bit FMAs run as
-//! two halves (2026-12-02 and 12-03): level with step 10 (0.92–1.06× at
-//! batch 1, 1.01–1.04× at batch 100), 0.88–0.92× step 14 at batch 1 and
-//! 0.84–0.85× at batch 100. Slower than step 14 on both AVX-512 CPUs, so
+//! two halves: level with step 10 (2026-12-02: 0.92–1.06× at batch 1,
+//! 1.01–1.04× at batch 100), and 0.88–0.92× step 14 at batch 1 and
+//! 0.84–0.85× at batch 100 (2026-12-03). Slower than step 14 on both AVX-512 CPUs, so
 //! `Kernel::best` no longer times it; it stays as the step that shows
 //! what 16 lanes alone buy. Tables and the experiments: docs/matmul.md,
 //! docs/performance.md.

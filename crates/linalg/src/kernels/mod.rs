@@ -229,7 +229,7 @@ impl Kernel {
     /// in a later session 0.96–1.04×, and step 14 1.13–1.18× at batch 1
     /// and 1.18–1.28× at batch 100, where step 13 gave 1.00–1.05× and
     /// 1.16–1.22×: there this picks step 14, in 20 of 20 processes. On AMD
-    /// Zen 4, step 14 1.13–1.15× step 10 at batch 1 and 1.15–1.40× at
+    /// Zen 4, step 14 1.13× step 10 at batch 1 and 1.15–1.40× at
     /// batch 100, and 1.06–1.09× step 13 at batch 1 and 1.04–1.06× at
     /// batch 100 (two sweeps of 11 rounds; per-round ratios from 0.74 to
     /// 1.41): this picks step 14 there, in 40 of 40 `infer eval`
