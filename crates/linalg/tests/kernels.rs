@@ -265,23 +265,26 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
     assert_eq!(Kernel::best(), best);
     if Kernel::Avx2.is_available() {
         assert!(
-            matches!(best, Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512 | Kernel::Avx512Lines),
+            matches!(best, Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Lines | Kernel::Avx512Prefetch),
             "{}",
             best.name()
         );
     }
 }
 
-/// Steps 12, 13 and 14 add each lane's products in step 10's order (step
-/// 13's extra terms, on one image's zero pixels, add exactly nothing) and
-/// apply the same epilogue, so their results equal step 10's bit for bit
-/// (step 14 where the CPU has AVX-512F; `make test-avx512` runs it on an
-/// emulated one): on
-/// pixels in every path (W1's split copy; pairs with a main part of 32 or
-/// 48 columns; an odd last row; rows of more than `KC_ROWS` pixels; tails
-/// of 3 or 4 columns; shapes without the split copy) and on floats.
+/// Steps 12 to 16 add each lane's products in step 10's order (step 13's
+/// extra terms, on one image's zero pixels, add exactly nothing) and apply
+/// the same epilogue (steps 15 and 16 on 16 lanes instead of 8, the same
+/// operations on each), so their results equal step 10's bit for bit
+/// (steps 14 to 16 where the CPU has AVX-512F; `make test-avx512` runs
+/// them on an emulated one): on pixels in every path (W1's split copy;
+/// pairs with a main part of 32 or 48 columns; an odd last row; rows of
+/// more than `KC_ROWS` pixels; tails of 3 or 4 columns; shapes without the
+/// split copy), on mostly-zero floats, and on dense floats (the register
+/// tiles of whole groups of 6 rows, their edges and the rows left over)
+/// with the sigmoid and with the identity.
 #[test]
-fn steps_12_to_14_equal_step_10_bit_for_bit() {
+fn steps_12_to_16_equal_step_10_bit_for_bit() {
     if !Kernel::Avx2.is_available() {
         return;
     }
@@ -298,6 +301,9 @@ fn steps_12_to_14_equal_step_10_bit_for_bit() {
         (2, 1024, 49),
         (6, 50, 100),
         (7, 100, 10),
+        (100, 50, 100),
+        (13, 100, 10),
+        (12, 40, 24),
         (2, 0, 50),
     ] {
         // about four in five pixels 0; every 9th row all 0 (its pair's
@@ -315,17 +321,22 @@ fn steps_12_to_14_equal_step_10_bit_for_bit() {
         let mut x = vec![0.0; m * k];
         linalg::pixels::normalize(&pixels, &mut x);
         let (b, bias) = (rng.vec(k * n), rng.vec(n));
+        // dense inputs (no zeros): the hidden layers' register tiles
+        let dense: Vec<f32> = rng.vec(m * k).into_iter().map(|v| v + 1.5).collect();
         let run = |kernel: Kernel| {
             let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
             kernel.prepare(k, n, &b, &mut prepared);
-            let (mut on_pixels, mut on_floats) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
-            kernel.dense_pixels(m, k, n, &pixels, &prepared, &bias, Activation::Sigmoid, &mut on_pixels);
-            kernel.dense(m, k, n, &x, &prepared, &bias, Activation::Sigmoid, &mut on_floats);
-            let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
-            (bits(on_pixels), bits(on_floats))
+            let mut outs = vec![vec![f32::NAN; m * n]; 4];
+            kernel.dense_pixels(m, k, n, &pixels, &prepared, &bias, Activation::Sigmoid, &mut outs[0]);
+            kernel.dense(m, k, n, &x, &prepared, &bias, Activation::Sigmoid, &mut outs[1]);
+            kernel.dense(m, k, n, &dense, &prepared, &bias, Activation::Sigmoid, &mut outs[2]);
+            kernel.dense(m, k, n, &dense, &prepared, &bias, Activation::Identity, &mut outs[3]);
+            outs.into_iter().map(|v| v.into_iter().map(f32::to_bits).collect::<Vec<_>>()).collect::<Vec<_>>()
         };
         let want = run(Kernel::Avx2);
-        for kernel in [Kernel::Avx2Lines, Kernel::Avx2Pairs, Kernel::Avx512Lines] {
+        for kernel in
+            [Kernel::Avx2Lines, Kernel::Avx2Pairs, Kernel::Avx512Lines, Kernel::Avx512Epilogue, Kernel::Avx512Prefetch]
+        {
             if !kernel.is_available() {
                 continue;
             }

@@ -47,9 +47,10 @@
 //! 1.16–1.22×), three sweeps; W1 alone on the pixels 0.528 µs at batch 1
 //! against step 13's 0.598 and step 10's 0.737, 60.4 µs at batch 100
 //! against 73.2 and 84.6 (`infer kernels`, `make measure`). There
-//! [`crate::kernels::Kernel::best`] picks it, in 20 of 20 processes; it
-//! times it against the faster of steps 12 and 13 wherever the CPU has
-//! AVX-512F. On AMD Zen 4, whose 512-bit FMAs run as two 256-bit halves
+//! [`crate::kernels::Kernel::best`] picked it, in 20 of 20 processes,
+//! timing it against the faster of steps 12 and 13 wherever the CPU has
+//! AVX-512F (since 2026-12-03 it times step 16, this step with 16-lane
+//! epilogues and a prefetch, in its place). On AMD Zen 4, whose 512-bit FMAs run as two 256-bit halves
 //! (2026-12-03): the whole network 1.13× step 10 at batch 1 and 1.15×
 //! and 1.40× at batch 100 (two sweeps), 1.06–1.09× and 1.04–1.06× step 13
 //! (two more); W1 alone on the pixels 0.300 µs at batch 1 against step
@@ -128,16 +129,37 @@ pub fn dense_pixels(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(super) mod x86 {
     use core::arch::x86_64::*;
 
     use crate::activation::Activation;
     use crate::kernels::avx2_fused::x86::epilogue_all;
-    use crate::kernels::avx2_lines::tail_width;
     use crate::kernels::avx2_row::x86::{store, tail_mask};
     use crate::kernels::avx2_sparse::x86::{nonzero_pixels, Indices};
     use crate::kernels::avx512::LANES_512;
     use crate::kernels::params::{KC_ROWS, LANES};
+
+    /// `$f::<W, TW>(args)` for a B of `n` columns that `splits`: `W` 512-bit
+    /// vectors of the main part (2 to 6, n from 33 to 100) and a tail of
+    /// `TW` columns; for steps 14 to 16.
+    macro_rules! by_parts {
+        ($n:expr, $f:ident($($arg:expr),*)) => {
+            match (($n - $n % 16) / $crate::kernels::avx512::LANES_512, $crate::kernels::avx2_lines::tail_width($n)) {
+                (2, 2) => $f::<2, 2>($($arg),*),
+                (2, _) => $f::<2, 4>($($arg),*),
+                (3, 2) => $f::<3, 2>($($arg),*),
+                (3, _) => $f::<3, 4>($($arg),*),
+                (4, 2) => $f::<4, 2>($($arg),*),
+                (4, _) => $f::<4, 4>($($arg),*),
+                (5, 2) => $f::<5, 2>($($arg),*),
+                (5, _) => $f::<5, 4>($($arg),*),
+                (6, 2) => $f::<6, 2>($($arg),*),
+                (6, _) => $f::<6, 4>($($arg),*),
+                _ => unreachable!("splits() admits 32 < n <= 100 only"),
+            }
+        };
+    }
+    pub(in crate::kernels) use by_parts;
 
     /// Every row of pixels through [`row`], its main part `W` 512-bit
     /// vectors and its tail `TW` columns wide.
@@ -158,20 +180,7 @@ mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
-        // W: 2 to 6 main vectors (n from 33 to 100)
-        match ((n - n % 16) / LANES_512, tail_width(n)) {
-            (2, 2) => each_row::<2, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (2, _) => each_row::<2, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            (3, 2) => each_row::<3, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (3, _) => each_row::<3, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            (4, 2) => each_row::<4, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (4, _) => each_row::<4, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            (5, 2) => each_row::<5, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (5, _) => each_row::<5, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            (6, 2) => each_row::<6, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (6, _) => each_row::<6, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            _ => unreachable!("splits() admits 32 < n <= 100 only"),
-        }
+        by_parts!(n, each_row(m, k, n, pixels, main, tail, bias, act, c))
     }
 
     /// LOOP 2: one row of pixels and of C at a time.
@@ -195,10 +204,10 @@ mod x86 {
         }
     }
 
-    /// One row of C: the non-zero pixels gathered `KC_ROWS` at a time
-    /// (step 6), then for each `a[p] · B[p]` on `W` 512-bit vectors of the
-    /// main part and the `TW` columns of the tail ([`sums`]); then step 7's
-    /// epilogue on the `2W` 256-bit halves and the tail, and a store.
+    /// One row of C: its sums ([`row_sums`]: for each non-zero `p`,
+    /// `a[p] · B[p]` on `W` 512-bit vectors of the main part and the `TW`
+    /// columns of the tail), then step 7's epilogue on the `2W` 256-bit
+    /// halves and the tail, and a store.
     ///
     /// Safety: as [`rows`], for one row.
     #[inline(always)]
@@ -215,19 +224,7 @@ mod x86 {
     ) {
         let n_main = W * LANES_512;
         let tail_cols = tail_mask(n - n_main);
-        let k = x.len();
-        let (mut acc, mut acc_t) = ([_mm512_setzero_ps(); W], _mm_setzero_ps());
-        let mut p0 = 0;
-        // LOOP 1: pieces of KC_ROWS inputs (one for W1's 784)
-        loop {
-            let p1 = k.min(p0 + KC_ROWS);
-            let nnz = nonzero_pixels(&x[p0..p1], idx);
-            (acc, acc_t) = sums::<W, TW>(x, p0, main, tail, idx.first(nnz), acc, acc_t);
-            if p1 == k {
-                break;
-            }
-            p0 = p1;
-        }
+        let (acc, acc_t) = row_sums::<W, TW>(x, main, tail, idx);
         // the 512-bit sums as 256-bit halves, then as step 12's row of
         // 2W + 1 vectors
         let mut s = [_mm256_setzero_ps(); 13];
@@ -243,6 +240,32 @@ mod x86 {
             _mm256_storeu_ps(c_row.as_mut_ptr().add(v * LANES), *s_v);
         }
         store(c_row.as_mut_ptr().add(n_main), s[2 * W], false, tail_cols);
+    }
+
+    /// One row's sums before the epilogue: the non-zero pixels gathered
+    /// `KC_ROWS` at a time (step 6), each piece through [`sums`].
+    ///
+    /// Safety: as [`rows`], for one row.
+    #[inline(always)]
+    pub(in crate::kernels) unsafe fn row_sums<const W: usize, const TW: usize>(
+        x: &[u8],
+        main: &[f32],
+        tail: &[f32],
+        idx: &mut Indices,
+    ) -> ([__m512; W], __m128) {
+        let k = x.len();
+        let (mut acc, mut acc_t) = ([_mm512_setzero_ps(); W], _mm_setzero_ps());
+        let mut p0 = 0;
+        // LOOP 1: pieces of KC_ROWS inputs (one for W1's 784)
+        loop {
+            let p1 = k.min(p0 + KC_ROWS);
+            let nnz = nonzero_pixels(&x[p0..p1], idx);
+            (acc, acc_t) = sums::<W, TW>(x, p0, main, tail, idx.first(nnz), acc, acc_t);
+            if p1 == k {
+                return (acc, acc_t);
+            }
+            p0 = p1;
+        }
     }
 
     /// LOOP 0: `acc` and `acc_t` plus `a[p] · B[p]` for the non-zero `p` of

@@ -21,6 +21,8 @@
 //! | 12 | `avx2_lines.rs` | step 10 with W1's rows on whole cache lines: 48 columns on three lines, the last 2 in a table that stays in L1 |
 //! | 13 | `avx2_pairs.rs` | step 12 two images at a time over the union of their pixels: each row of W1 loaded once for both |
 //! | 14 | `avx512_lines.rs` | step 12's rows of pixels on 512-bit vectors: three loads of one line each and three FMAs per pixel |
+//! | 15 | `avx512_epilogue.rs` | step 14 with the bias and sigmoid on 16 lanes: W1's rows and the hidden layers' tiles |
+//! | 16 | `avx512_prefetch.rs` | step 15 with the next image's pixels fetched ahead while this one is summed |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -39,7 +41,9 @@ pub mod avx2_sparse;
 pub mod avx2_tile;
 pub mod avx2_union;
 pub mod avx512;
+pub mod avx512_epilogue;
 pub mod avx512_lines;
+pub mod avx512_prefetch;
 pub mod blocked;
 #[cfg(feature = "std")]
 pub mod choose;
@@ -105,6 +109,13 @@ pub enum Kernel {
     /// vectors (W1's main part, three whole lines a row); needs a CPU
     /// with AVX-512F.
     Avx512Lines,
+    /// Step 15, [`avx512_epilogue`]: step 14 with the bias and sigmoid on
+    /// 512-bit vectors (W1's rows and the hidden layers' tiles); needs a
+    /// CPU with AVX-512F.
+    Avx512Epilogue,
+    /// Step 16, [`avx512_prefetch`]: step 15 with the next image's pixels
+    /// fetched ahead; needs a CPU with AVX-512F.
+    Avx512Prefetch,
 }
 
 impl Kernel {
@@ -125,6 +136,8 @@ impl Kernel {
         Kernel::Avx2Lines,
         Kernel::Avx2Pairs,
         Kernel::Avx512Lines,
+        Kernel::Avx512Epilogue,
+        Kernel::Avx512Prefetch,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -145,6 +158,8 @@ impl Kernel {
             Kernel::Avx2Lines => "avx2-lines",
             Kernel::Avx2Pairs => "avx2-pairs",
             Kernel::Avx512Lines => "avx512-lines",
+            Kernel::Avx512Epilogue => "avx512-epilogue",
+            Kernel::Avx512Prefetch => "avx512-prefetch",
         }
     }
 
@@ -156,13 +171,18 @@ impl Kernel {
     /// The instruction set the kernel is written for: the peak its speed is
     /// measured against.
     pub fn isa(self) -> peak::Isa {
-        if matches!(self, Kernel::Avx512 | Kernel::Avx512Lines) {
+        if self.is_avx512() {
             peak::Isa::Avx512
         } else if self.is_avx2() {
             peak::Isa::Avx2
         } else {
             peak::Isa::Sse2
         }
+    }
+
+    /// Whether the kernel is written with AVX-512F (steps 11 and 14 to 16).
+    fn is_avx512(self) -> bool {
+        matches!(self, Kernel::Avx512 | Kernel::Avx512Lines | Kernel::Avx512Epilogue | Kernel::Avx512Prefetch)
     }
 
     /// Whether the kernel is written with AVX2 and FMA (steps 4 to 10, 12
@@ -187,7 +207,7 @@ impl Kernel {
     /// build enables them (`-C target-feature=+avx2,+fma,+popcnt`).
     pub fn is_available(self) -> bool {
         match self {
-            Kernel::Avx512 | Kernel::Avx512Lines => avx512::is_available(),
+            _ if self.is_avx512() => avx512::is_available(),
             _ => !self.is_avx2() || avx2::is_available(),
         }
     }
@@ -199,18 +219,27 @@ impl Kernel {
     /// ([`Kernel::Avx2Pairs`]: images two at a time), whichever
     /// [`choose::faster_on_pixels`] measures faster on this core (on the
     /// first layer, where alone they differ); where the CPU also has
-    /// AVX-512F, that one or step 14 ([`Kernel::Avx512Lines`]: step 12's
-    /// rows on 512-bit vectors), again on the first layer, by
+    /// AVX-512F, that one or step 16 ([`Kernel::Avx512Prefetch`]: step
+    /// 12's rows on 512-bit vectors, the epilogues on 16 lanes, the next
+    /// image's pixels fetched ahead), again on the first layer, by
     /// [`choose::faster_on_pixels_one_by_one`] (faster on single images,
     /// no more than 1.25× slower on a batch). Once per process, about a
     /// millisecond a choice (2–4 ms on an Intel Xeon in a slow state of
-    /// its VM); the second of a pair, but for step 14's single images, only
+    /// its VM); the second of a pair, but for step 16's single images, only
     /// if more than 10% faster, so that where the two are level every
     /// process picks the first.
     ///
+    /// Step 16 took step 14's place in that choice on 2026-12-03: its
+    /// results equal step 14's bit for bit, and on AMD Zen 4 the whole
+    /// network ran 1.11–1.14× faster at batch 100 and 1.01–1.05× at batch
+    /// 1 (two sweeps of 11 rounds). On the Intel Xeon it has not been
+    /// timed; what it adds to step 14 (16-lane epilogues, a prefetch of 13
+    /// lines an image) should cost nothing there, and the choice still
+    /// times it against the AVX2 steps.
+    ///
     /// Step 11 ([`Kernel::Avx512`]) is not timed: on both AVX-512 CPUs
-    /// measured it is slower in the network than step 14, which is
-    /// chosen there. On AMD Zen 4 (2026-12-03, `infer sweep --batch-sizes
+    /// measured it is slower in the network than step 14, which was
+    /// chosen there before step 16. On AMD Zen 4 (2026-12-03, `infer sweep --batch-sizes
     /// 1,100 --kernel avx512-lines,avx512,avx2-pairs --repeat 11`, two
     /// runs) 0.88–0.92× step 14 at batch 1 and 0.84–0.85× at batch 100,
     /// and below step 13 too at batch 100; on the Intel Xeon 0.96–1.04×
@@ -228,11 +257,11 @@ impl Kernel {
     /// FMA units, step 11 measured 0.74× step 10 on the whole network and
     /// in a later session 0.96–1.04×, and step 14 1.13–1.18× at batch 1
     /// and 1.18–1.28× at batch 100, where step 13 gave 1.00–1.05× and
-    /// 1.16–1.22×: there this picks step 14, in 20 of 20 processes. On AMD
+    /// 1.16–1.22×: there this picked step 14, in 20 of 20 processes. On AMD
     /// Zen 4, step 14 1.13× step 10 at batch 1 and 1.15–1.40× at
     /// batch 100, and 1.06–1.09× step 13 at batch 1 and 1.04–1.06× at
     /// batch 100 (two sweeps of 11 rounds; per-round ratios from 0.74 to
-    /// 1.41): this picks step 14 there, in 40 of 40 `infer eval`
+    /// 1.41): this picked step 14 there, in 40 of 40 `infer eval`
     /// processes (step 13 in one of 8 others): docs/performance.md.)
     ///
     /// Without `std`, for embedded builds: [`Kernel::Ikj`], which reads
@@ -246,7 +275,7 @@ impl Kernel {
             return *CHOICE.get_or_init(|| {
                 let avx2 = choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs);
                 if avx512::is_available() {
-                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Lines)
+                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Prefetch)
                 } else {
                     avx2
                 }
@@ -274,7 +303,7 @@ impl Kernel {
     /// gather and pack each tile's pixels: 2–6% slower than converting
     /// first, measured on AVX2.)
     pub fn reads_pixels(self) -> bool {
-        matches!(self, Kernel::Avx2 | Kernel::Avx512 | Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Lines)
+        matches!(self, Kernel::Avx2 | Kernel::Avx2Lines | Kernel::Avx2Pairs) || self.is_avx512()
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
@@ -302,6 +331,8 @@ impl Kernel {
             Kernel::Avx2Lines => avx2_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Pairs => avx2_pairs::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Lines => avx512_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Epilogue => avx512_epilogue::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Prefetch => avx512_prefetch::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
                 avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
@@ -322,7 +353,11 @@ impl Kernel {
             | Kernel::Avx2Union
             | Kernel::Avx2
             | Kernel::Avx512 => avx2_row::prepared_len(k, n),
-            Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Lines => avx2_lines::prepared_len(k, n),
+            Kernel::Avx2Lines
+            | Kernel::Avx2Pairs
+            | Kernel::Avx512Lines
+            | Kernel::Avx512Epilogue
+            | Kernel::Avx512Prefetch => avx2_lines::prepared_len(k, n),
         }
     }
 
@@ -351,7 +386,11 @@ impl Kernel {
             | Kernel::Avx2Union
             | Kernel::Avx2
             | Kernel::Avx512 => avx2_row::prepare(k, n, b, out),
-            Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Lines => avx2_lines::prepare(k, n, b, out),
+            Kernel::Avx2Lines
+            | Kernel::Avx2Pairs
+            | Kernel::Avx512Lines
+            | Kernel::Avx512Epilogue
+            | Kernel::Avx512Prefetch => avx2_lines::prepare(k, n, b, out),
         }
     }
 
@@ -377,6 +416,7 @@ impl Kernel {
             Kernel::Avx2Lines => avx2_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx2Pairs => avx2_pairs::matmul(m, k, n, a, b, c),
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -406,6 +446,9 @@ impl Kernel {
             Kernel::Avx2Lines => return avx2_lines::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Pairs => return avx2_pairs::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx512Lines => return avx512_lines::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => {
+                return avx512_epilogue::dense(m, k, n, a, b, bias, act, c)
+            }
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
