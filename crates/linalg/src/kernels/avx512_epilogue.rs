@@ -95,11 +95,7 @@ pub fn dense_pixels(
     if !avx2_lines::splits(k, n) {
         return avx2_lines::dense_pixels(m, k, n, pixels, b, bias, act, c);
     }
-    assert_eq!(pixels.len(), m * k, "X must be m×k = {m}×{k}");
-    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
-    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    assert!(super::avx512::is_available(), "the avx512-epilogue kernel needs a CPU with AVX-512F, AVX2 and FMA");
-    let (main, tail) = avx2_lines::parts(k, n, b);
+    let (main, tail) = checked_parts(m, k, n, pixels, b, bias, c, "avx512-epilogue");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F, AVX2, FMA and POPCNT are present; the slices hold
     // m·k pixels, k rows of the main part and of the tail, m·n outputs and
@@ -110,6 +106,29 @@ pub fn dense_pixels(
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (main, tail, act);
+}
+
+/// The main part and the tail of a B that splits, after checking the
+/// other slices' lengths and that the CPU has AVX-512F (steps 15 and 16).
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX-512F.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn checked_parts<'b>(
+    m: usize,
+    k: usize,
+    n: usize,
+    pixels: &[u8],
+    b: &'b [f32],
+    bias: &[f32],
+    c: &[f32],
+    step: &str,
+) -> (&'b [f32], &'b [f32]) {
+    assert_eq!(pixels.len(), m * k, "X must be m×k = {m}×{k}");
+    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
+    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+    assert!(super::avx512::is_available(), "the {step} kernel needs a CPU with AVX-512F, AVX2 and FMA");
+    avx2_lines::parts(k, n, b)
 }
 
 #[cfg(target_arch = "x86_64")]

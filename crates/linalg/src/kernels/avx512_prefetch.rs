@@ -25,7 +25,9 @@
 //! --repeat 11`, two runs, medians of the per-round ratios): the whole
 //! network 1.14× and 1.11× step 14 at batch 100 (per round 0.99–1.40),
 //! where step 15 alone gave 1.10× and 1.06×; at batch 1, where this step
-//! is step 15, 1.01× and 1.05×. [`crate::kernels::Kernel::best`] times it,
+//! is step 15, 1.01× and 1.05×. In `make measure`'s sweep of seven
+//! kernels (7 rounds) the gain was smaller: 1.31× step 10 at batch 100
+//! where step 14 gave 1.29×. [`crate::kernels::Kernel::best`] times it,
 //! in step 14's place, against the faster of steps 12 and 13 wherever the
 //! CPU has AVX-512F. Not yet measured on an Intel CPU. Tables:
 //! docs/matmul.md.
@@ -57,11 +59,7 @@ pub fn dense_pixels(
     if !avx2_lines::splits(k, n) {
         return avx2_lines::dense_pixels(m, k, n, pixels, b, bias, act, c);
     }
-    assert_eq!(pixels.len(), m * k, "X must be m×k = {m}×{k}");
-    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
-    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    assert!(super::avx512::is_available(), "the avx512-prefetch kernel needs a CPU with AVX-512F, AVX2 and FMA");
-    let (main, tail) = avx2_lines::parts(k, n, b);
+    let (main, tail) = super::avx512_epilogue::checked_parts(m, k, n, pixels, b, bias, c, "avx512-prefetch");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: as step 15's `dense_pixels`: AVX-512F, AVX2, FMA and POPCNT
     // are present, the slice lengths match (checked above) and B splits.
