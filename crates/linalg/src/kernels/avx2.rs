@@ -298,17 +298,7 @@ pub(super) mod x86 {
         bias: Option<&[f32]>,
         act: Activation,
     ) {
-        let mut acc = [[_mm256_setzero_ps(); V]; MR_FMA];
-        // LOOP 1: p, the tile in registers
-        for p in 0..k {
-            let bv: [__m256; V] = core::array::from_fn(|v| _mm256_loadu_ps(b.add(p * np + v * LANES)));
-            for (r, acc_r) in acc.iter_mut().enumerate() {
-                let a_rp = _mm256_broadcast_ss(&*a.add(r * k + p));
-                for v in 0..V {
-                    acc_r[v] = _mm256_fmadd_ps(a_rp, bv[v], acc_r[v]);
-                }
-            }
-        }
+        let acc = tile_sums::<V>(k, np, a, b);
         // the epilogue on the whole tile, its sigmoids side by side
         let mut masks = [_mm256_setzero_si256(); V];
         for (v, mask) in masks.iter_mut().enumerate() {
@@ -325,6 +315,33 @@ pub(super) mod x86 {
                 store(c.as_mut_ptr().add(r * n + j), s[r * V + v], j + LANES <= n, masks[v]);
             }
         }
+    }
+
+    /// The sums of an `MR_FMA × V` tile: `A` rows `k` apart, B rows `np`
+    /// apart, each p's `V` vectors of B loaded once for the `MR_FMA` rows
+    /// (step 15 puts its own epilogue after them).
+    ///
+    /// Safety: AVX2 and FMA present; `a` holds `MR_FMA` rows of `k`, `b`
+    /// `k` rows of `V·8` floats at stride `np`.
+    #[inline(always)]
+    pub(in crate::kernels) unsafe fn tile_sums<const V: usize>(
+        k: usize,
+        np: usize,
+        a: *const f32,
+        b: *const f32,
+    ) -> [[__m256; V]; MR_FMA] {
+        let mut acc = [[_mm256_setzero_ps(); V]; MR_FMA];
+        // LOOP 1: p, the tile in registers
+        for p in 0..k {
+            let bv: [__m256; V] = core::array::from_fn(|v| _mm256_loadu_ps(b.add(p * np + v * LANES)));
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let a_rp = _mm256_broadcast_ss(&*a.add(r * k + p));
+                for v in 0..V {
+                    acc_r[v] = _mm256_fmadd_ps(a_rp, bv[v], acc_r[v]);
+                }
+            }
+        }
+        acc
     }
 
     /// See [`super::fma_peak_loop`].

@@ -102,7 +102,7 @@ pub fn dense_pixels(
     // n biases (checked above), and 32 < n ≤ 100 with a tail of 1 to 4
     // columns (`splits`).
     unsafe {
-        x86::rows(m, k, n, pixels, main, tail, bias, act, c)
+        x86::rows(m, k, n, pixels, main, tail, bias, act, c, &|_| {})
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (main, tail, act);
@@ -136,6 +136,7 @@ pub(super) mod x86 {
     use core::arch::x86_64::*;
 
     use crate::activation::Activation;
+    use crate::kernels::avx2::x86::tile_sums;
     use crate::kernels::avx2_fused::x86::sigmoid_lockstep;
     use crate::kernels::avx2_row::x86::{store, tail_mask};
     use crate::kernels::avx2_sparse::x86::Indices;
@@ -144,14 +145,15 @@ pub(super) mod x86 {
     use crate::kernels::params::{LANES, MR_FMA};
     use crate::math;
 
-    /// Every row of pixels through [`row`].
+    /// Every row of pixels through [`row`], `before_row(i)` called before
+    /// row `i` (nothing here; step 16 fetches the next row's pixels).
     ///
     /// Safety: AVX-512F, AVX2, FMA and POPCNT present; `pixels`, `main`,
     /// `tail`, `c`, `bias` hold `m·k`, `k·n_main`, `k·TW`, `m·n` and `n`
     /// elements; 32 < n ≤ 100 with a tail of 1 to 4 columns.
     #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn rows(
+    pub unsafe fn rows<F: Fn(usize)>(
         m: usize,
         k: usize,
         n: usize,
@@ -161,8 +163,9 @@ pub(super) mod x86 {
         bias: &[f32],
         act: Activation,
         c: &mut [f32],
+        before_row: &F,
     ) {
-        by_parts!(n, each_row(m, k, n, pixels, main, tail, bias, act, c))
+        by_parts!(n, each_row(m, k, n, pixels, main, tail, bias, act, c, before_row))
     }
 
     /// LOOP 2: one row of pixels and of C at a time.
@@ -178,9 +181,11 @@ pub(super) mod x86 {
         bias: &[f32],
         act: Activation,
         c: &mut [f32],
+        before_row: &impl Fn(usize),
     ) {
         let mut idx = Indices::new();
         for i in 0..m {
+            before_row(i);
             let x = &pixels[i * k..(i + 1) * k];
             row::<W, TW>(x, main, tail, n, bias, act, &mut c[i * n..(i + 1) * n], &mut idx);
         }
@@ -192,7 +197,7 @@ pub(super) mod x86 {
     /// Safety: as [`rows`], for one row.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    pub(in crate::kernels) unsafe fn row<const W: usize, const TW: usize>(
+    unsafe fn row<const W: usize, const TW: usize>(
         x: &[u8],
         main: &[f32],
         tail: &[f32],
@@ -279,18 +284,7 @@ pub(super) mod x86 {
         bias: &[f32],
         act: Activation,
     ) {
-        let np = crate::kernels::avx2_row::padded(n);
-        let mut acc = [[_mm256_setzero_ps(); V]; MR_FMA];
-        // LOOP 1: p, the tile in registers
-        for p in 0..k {
-            let bv: [__m256; V] = core::array::from_fn(|v| _mm256_loadu_ps(b.add(p * np + v * LANES)));
-            for (r, acc_r) in acc.iter_mut().enumerate() {
-                let a_rp = _mm256_broadcast_ss(&*a.add(r * k + p));
-                for v in 0..V {
-                    acc_r[v] = _mm256_fmadd_ps(a_rp, bv[v], acc_r[v]);
-                }
-            }
-        }
+        let acc = tile_sums::<V>(k, crate::kernels::avx2_row::padded(n), a, b);
         let cols: __mmask16 = ((1u32 << (n - j0).min(V * LANES)) - 1) as __mmask16;
         let bias_v = _mm512_maskz_loadu_ps(cols, bias.as_ptr().add(j0));
         let mut z = [_mm512_setzero_ps(); MR_FMA];

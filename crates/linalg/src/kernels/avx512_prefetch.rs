@@ -75,15 +75,11 @@ mod x86 {
     use core::arch::x86_64::*;
 
     use crate::activation::Activation;
-    use crate::kernels::avx2_sparse::x86::Indices;
-    use crate::kernels::avx512_epilogue::x86::row;
-    use crate::kernels::avx512_lines::x86::by_parts;
 
-    /// Every row of pixels through step 15's row, the next one's pixels
-    /// fetched first.
+    /// Every row of pixels through step 15's rows, row `i + 1`'s pixels
+    /// fetched into L1 before row `i` is summed.
     ///
     /// Safety: as step 15's `rows`.
-    #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn rows(
         m: usize,
@@ -96,39 +92,21 @@ mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
-        by_parts!(n, each_row(m, k, n, pixels, main, tail, bias, act, c))
-    }
-
-    /// LOOP 2: one row of pixels and of C at a time, row `i + 1`'s pixels
-    /// fetched into L1 before row `i` is summed.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn each_row<const W: usize, const TW: usize>(
-        m: usize,
-        k: usize,
-        n: usize,
-        pixels: &[u8],
-        main: &[f32],
-        tail: &[f32],
-        bias: &[f32],
-        act: Activation,
-        c: &mut [f32],
-    ) {
-        let mut idx = Indices::new();
-        for i in 0..m {
+        let fetch_next = |i: usize| {
             if i + 1 < m {
                 fetch(&pixels[(i + 1) * k..(i + 2) * k]);
             }
-            let x = &pixels[i * k..(i + 1) * k];
-            row::<W, TW>(x, main, tail, n, bias, act, &mut c[i * n..(i + 1) * n], &mut idx);
-        }
+        };
+        crate::kernels::avx512_epilogue::x86::rows(m, k, n, pixels, main, tail, bias, act, c, &fetch_next)
     }
 
-    /// `prefetcht0` on every 64-byte line of `x`.
+    /// `prefetcht0` on every 64-byte line of `x` (a hint: it reads nothing
+    /// and cannot fault).
     #[inline(always)]
-    unsafe fn fetch(x: &[u8]) {
+    fn fetch(x: &[u8]) {
         for line in x.chunks(64) {
-            _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8);
+            // SAFETY: `_mm_prefetch` is SSE, part of every x86_64 CPU.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
         }
     }
 }
