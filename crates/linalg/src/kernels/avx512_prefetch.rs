@@ -27,7 +27,8 @@
 //! where step 15 alone gave 1.10× and 1.06×; at batch 1, where this step
 //! is step 15, 1.01× and 1.05×. In `make measure`'s sweep of seven
 //! kernels (7 rounds) the gain was smaller: 1.31× step 10 at batch 100
-//! where step 14 gave 1.29×. [`crate::kernels::Kernel::best`] times it,
+//! where step 14 gave 1.29×; five later sweeps of the two alone gave
+//! 1.05–1.08× step 14 at batch 100. [`crate::kernels::Kernel::best`] times it,
 //! in step 14's place, against the faster of steps 12 and 13 wherever the
 //! CPU has AVX-512F. Not yet measured on an Intel CPU. Tables:
 //! docs/matmul.md.
