@@ -264,27 +264,25 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
     assert!(best.is_available(), "{}", best.name());
     assert_eq!(Kernel::best(), best);
     if Kernel::Avx2.is_available() {
-        assert!(
-            matches!(best, Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Lines | Kernel::Avx512Prefetch),
-            "{}",
-            best.name()
-        );
+        assert!(matches!(best, Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Rows), "{}", best.name());
     }
 }
 
-/// Steps 12 to 16 add each lane's products in step 10's order (step 13's
+/// Steps 12 to 17 add each lane's products in step 10's order (step 13's
 /// extra terms, on one image's zero pixels, add exactly nothing) and apply
-/// the same epilogue (steps 15 and 16 on 16 lanes instead of 8, the same
+/// the same epilogue (steps 15 to 17 on 16 lanes instead of 8, the same
 /// operations on each), so their results equal step 10's bit for bit
-/// (steps 14 to 16 where the CPU has AVX-512F; `make test-avx512` runs
+/// (steps 14 to 17 where the CPU has AVX-512F; `make test-avx512` runs
 /// them on an emulated one): on pixels in every path (W1's split copy;
 /// pairs with a main part of 32 or 48 columns; an odd last row; rows of
 /// more than `KC_ROWS` pixels; tails of 3 or 4 columns; shapes without the
 /// split copy), on mostly-zero floats, and on dense floats (the register
-/// tiles of whole groups of 6 rows, their edges and the rows left over)
-/// with the sigmoid and with the identity.
+/// tiles of whole groups of 6 rows, their edges and the rows left over,
+/// which step 17 sums on 512-bit vectors: batch 1's W2 and W3, every
+/// count of accumulator sets, a `k` that is not a multiple of it, rows
+/// wider than its 104 columns) with the sigmoid and with the identity.
 #[test]
-fn steps_12_to_16_equal_step_10_bit_for_bit() {
+fn steps_12_to_17_equal_step_10_bit_for_bit() {
     if !Kernel::Avx2.is_available() {
         return;
     }
@@ -305,6 +303,15 @@ fn steps_12_to_16_equal_step_10_bit_for_bit() {
         (13, 100, 10),
         (12, 40, 24),
         (2, 0, 50),
+        (1, 50, 100),
+        (1, 100, 10),
+        (5, 31, 8),
+        (3, 21, 16),
+        (1, 5, 17),
+        (2, 7, 30),
+        (1, 9, 64),
+        (1, 11, 104),
+        (2, 10, 120),
     ] {
         // about four in five pixels 0; every 9th row all 0 (its pair's
         // union is then the other row's pixels alone)
@@ -334,9 +341,14 @@ fn steps_12_to_16_equal_step_10_bit_for_bit() {
             outs.into_iter().map(|v| v.into_iter().map(f32::to_bits).collect::<Vec<_>>()).collect::<Vec<_>>()
         };
         let want = run(Kernel::Avx2);
-        for kernel in
-            [Kernel::Avx2Lines, Kernel::Avx2Pairs, Kernel::Avx512Lines, Kernel::Avx512Epilogue, Kernel::Avx512Prefetch]
-        {
+        for kernel in [
+            Kernel::Avx2Lines,
+            Kernel::Avx2Pairs,
+            Kernel::Avx512Lines,
+            Kernel::Avx512Epilogue,
+            Kernel::Avx512Prefetch,
+            Kernel::Avx512Rows,
+        ] {
             if !kernel.is_available() {
                 continue;
             }

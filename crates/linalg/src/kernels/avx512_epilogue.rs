@@ -61,7 +61,9 @@ pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], a
     // SAFETY: AVX-512F, AVX2 and FMA are present; the slices hold m·k,
     // k·n_pad (the row layout first), m·n and n elements (checked above).
     unsafe {
-        x86::dense(m, k, n, a, b, bias, act, c)
+        let rest =
+            |m: usize, a: &[f32], c: &mut [f32]| super::avx2_row::x86::rows(m, k, n, a, b, Some((Some(bias), act)), c);
+        x86::dense(m, k, n, a, b, bias, act, c, &rest)
     }
 }
 
@@ -233,11 +235,13 @@ pub(super) mod x86 {
     }
 
     /// See [`super::dense`]: step 10's choice of loops, its tiles with
-    /// [`tile`]'s epilogue. Safety: AVX-512F, AVX2 and FMA present; `a`,
-    /// `b`, `c` and `bias` hold `m·k`, `k·n_pad`, `m·n` and `n` elements.
+    /// [`tile`]'s epilogue, and `rest(m_rest, a_rest, c_rest)` for the
+    /// rows after the last whole tile (here step 10's rows; step 17 its
+    /// own). Safety: AVX-512F, AVX2 and FMA present; `a`, `b`, `c` and
+    /// `bias` hold `m·k`, `k·n_pad`, `m·n` and `n` elements.
     #[target_feature(enable = "avx512f,avx2,fma")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn dense(
+    pub unsafe fn dense<R: Fn(usize, &[f32], &mut [f32])>(
         m: usize,
         k: usize,
         n: usize,
@@ -246,6 +250,7 @@ pub(super) mod x86 {
         bias: &[f32],
         act: Activation,
         c: &mut [f32],
+        rest: &R,
     ) {
         if crate::kernels::avx2::x86::mostly_zero(a, k) {
             return crate::kernels::avx2_union::x86::tiles(m, k, n, a, b, Some((Some(bias), act)), c);
@@ -265,8 +270,7 @@ pub(super) mod x86 {
                 }
             }
         }
-        let (a, c, m) = (&a[tile_rows * k..], &mut c[tile_rows * n..], m - tile_rows);
-        crate::kernels::avx2_row::x86::rows(m, k, n, a, b, Some((Some(bias), act)), c);
+        rest(m - tile_rows, &a[tile_rows * k..], &mut c[tile_rows * n..]);
     }
 
     /// `MR_FMA × V` 256-bit vectors of C from column `j0`: step 10's tile
@@ -306,7 +310,7 @@ pub(super) mod x86 {
 
     /// `max(x, 0)` on each vector.
     #[inline(always)]
-    unsafe fn relu<const G: usize>(x: &mut [__m512; G]) {
+    pub(in crate::kernels) unsafe fn relu<const G: usize>(x: &mut [__m512; G]) {
         for x_g in x.iter_mut() {
             *x_g = _mm512_max_ps(*x_g, _mm512_setzero_ps());
         }

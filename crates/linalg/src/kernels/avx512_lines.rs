@@ -49,8 +49,9 @@
 //! against 73.2 and 84.6 (`infer kernels`, `make measure`). There
 //! [`crate::kernels::Kernel::best`] picked it, in 20 of 20 processes,
 //! timing it against the faster of steps 12 and 13 wherever the CPU has
-//! AVX-512F (since 2026-12-03 it times step 16, this step with 16-lane
-//! epilogues and a prefetch, in its place). On AMD Zen 4, whose 512-bit FMAs run as two 256-bit halves
+//! AVX-512F (since 2026-12-03 it times step 17, this step with 16-lane
+//! epilogues, a prefetch and 512-bit rows for batch 1's hidden layers,
+//! in its place). On AMD Zen 4, whose 512-bit FMAs run as two 256-bit halves
 //! (2026-12-03): the whole network 1.13× step 10 at batch 1 and 1.15×
 //! and 1.40× at batch 100 (two sweeps), 1.06–1.09× and 1.04–1.06× step 13
 //! (two more); W1 alone on the pixels 0.300 µs at batch 1 against step

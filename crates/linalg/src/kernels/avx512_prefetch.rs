@@ -28,10 +28,10 @@
 //! is step 15, 1.01× and 1.05×. In `make measure`'s sweep of seven
 //! kernels (7 rounds) the gain was smaller: 1.31× step 10 at batch 100
 //! where step 14 gave 1.29×; five later sweeps of the two alone gave
-//! 1.05–1.08× step 14 at batch 100. [`crate::kernels::Kernel::best`] times it,
-//! in step 14's place, against the faster of steps 12 and 13 wherever the
-//! CPU has AVX-512F. Not yet measured on an Intel CPU. Tables:
-//! docs/matmul.md.
+//! 1.05–1.08× step 14 at batch 100. [`crate::kernels::Kernel::best`]
+//! timed it in step 14's place until step 17 (this step with batch 1's
+//! hidden rows on 512-bit vectors) took its place, the same day. Not yet
+//! measured on an Intel CPU. Tables: docs/matmul.md.
 
 use super::avx2_lines;
 use crate::activation::Activation;

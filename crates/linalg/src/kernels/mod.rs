@@ -44,6 +44,7 @@ pub mod avx512;
 pub mod avx512_epilogue;
 pub mod avx512_lines;
 pub mod avx512_prefetch;
+pub mod avx512_rows;
 pub mod blocked;
 #[cfg(feature = "std")]
 pub mod choose;
@@ -116,6 +117,10 @@ pub enum Kernel {
     /// Step 16, [`avx512_prefetch`]: step 15 with the next image's pixels
     /// fetched ahead; needs a CPU with AVX-512F.
     Avx512Prefetch,
+    /// Step 17, [`avx512_rows`]: step 16 with the rows left over after the
+    /// tiles (batch 1's hidden layers) on 512-bit vectors, each width its
+    /// own instantiation; needs a CPU with AVX-512F.
+    Avx512Rows,
 }
 
 impl Kernel {
@@ -138,6 +143,7 @@ impl Kernel {
         Kernel::Avx512Lines,
         Kernel::Avx512Epilogue,
         Kernel::Avx512Prefetch,
+        Kernel::Avx512Rows,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -160,6 +166,7 @@ impl Kernel {
             Kernel::Avx512Lines => "avx512-lines",
             Kernel::Avx512Epilogue => "avx512-epilogue",
             Kernel::Avx512Prefetch => "avx512-prefetch",
+            Kernel::Avx512Rows => "avx512-rows",
         }
     }
 
@@ -180,9 +187,12 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel is written with AVX-512F (steps 11 and 14 to 16).
+    /// Whether the kernel is written with AVX-512F (steps 11 and 14 to 17).
     fn is_avx512(self) -> bool {
-        matches!(self, Kernel::Avx512 | Kernel::Avx512Lines | Kernel::Avx512Epilogue | Kernel::Avx512Prefetch)
+        matches!(
+            self,
+            Kernel::Avx512 | Kernel::Avx512Lines | Kernel::Avx512Epilogue | Kernel::Avx512Prefetch | Kernel::Avx512Rows
+        )
     }
 
     /// Whether the kernel is written with AVX2 and FMA (steps 4 to 10, 12
@@ -219,15 +229,23 @@ impl Kernel {
     /// ([`Kernel::Avx2Pairs`]: images two at a time), whichever
     /// [`choose::faster_on_pixels`] measures faster on this core (on the
     /// first layer, where alone they differ); where the CPU also has
-    /// AVX-512F, that one or step 16 ([`Kernel::Avx512Prefetch`]: step
+    /// AVX-512F, that one or step 17 ([`Kernel::Avx512Rows`]: step
     /// 12's rows on 512-bit vectors, the epilogues on 16 lanes, the next
-    /// image's pixels fetched ahead), again on the first layer, by
+    /// image's pixels fetched ahead, batch 1's hidden rows on 512-bit
+    /// vectors), again on the first layer, by
     /// [`choose::faster_on_pixels_one_by_one`] (faster on single images,
     /// no more than 1.25× slower on a batch). Once per process, about a
     /// millisecond a choice (2–4 ms on an Intel Xeon in a slow state of
-    /// its VM); the second of a pair, but for step 16's single images, only
+    /// its VM); the second of a pair, but for step 17's single images, only
     /// if more than 10% faster, so that where the two are level every
     /// process picks the first.
+    ///
+    /// Step 17 took step 16's place on 2026-12-03: on the first layer,
+    /// which the choice times, the two are the same code; on AMD Zen 4 the
+    /// whole network ran 1.11× and 1.12× faster than step 16 at batch 1
+    /// and 0.99× and 1.02× at batch 100 (two sweeps of 11 rounds), the
+    /// same results bit for bit. Not timed on an Intel CPU, where its W2
+    /// rows do 7 FMAs a term instead of 13 on twice the FMA width.
     ///
     /// Step 16 took step 14's place in that choice on 2026-12-03: its
     /// results equal step 14's bit for bit, and on AMD Zen 4 the whole
@@ -275,7 +293,7 @@ impl Kernel {
             return *CHOICE.get_or_init(|| {
                 let avx2 = choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs);
                 if avx512::is_available() {
-                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Prefetch)
+                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Rows)
                 } else {
                     avx2
                 }
@@ -333,6 +351,7 @@ impl Kernel {
             Kernel::Avx512Lines => avx512_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Epilogue => avx512_epilogue::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Prefetch => avx512_prefetch::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Rows => avx512_rows::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
                 avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
@@ -357,7 +376,8 @@ impl Kernel {
             | Kernel::Avx2Pairs
             | Kernel::Avx512Lines
             | Kernel::Avx512Epilogue
-            | Kernel::Avx512Prefetch => avx2_lines::prepared_len(k, n),
+            | Kernel::Avx512Prefetch
+            | Kernel::Avx512Rows => avx2_lines::prepared_len(k, n),
         }
     }
 
@@ -390,7 +410,8 @@ impl Kernel {
             | Kernel::Avx2Pairs
             | Kernel::Avx512Lines
             | Kernel::Avx512Epilogue
-            | Kernel::Avx512Prefetch => avx2_lines::prepare(k, n, b, out),
+            | Kernel::Avx512Prefetch
+            | Kernel::Avx512Rows => avx2_lines::prepare(k, n, b, out),
         }
     }
 
@@ -416,7 +437,9 @@ impl Kernel {
             Kernel::Avx2Lines => avx2_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx2Pairs => avx2_pairs::matmul(m, k, n, a, b, c),
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
-            Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Epilogue | Kernel::Avx512Prefetch | Kernel::Avx512Rows => {
+                avx512_epilogue::matmul(m, k, n, a, b, c)
+            }
         }
     }
 
@@ -449,6 +472,7 @@ impl Kernel {
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => {
                 return avx512_epilogue::dense(m, k, n, a, b, bias, act, c)
             }
+            Kernel::Avx512Rows => return avx512_rows::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
