@@ -280,7 +280,8 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
 /// tiles of whole groups of 6 rows, their edges and the rows left over,
 /// which step 17 sums on 512-bit vectors: batch 1's W2 and W3, every
 /// count of accumulator sets, a `k` that is not a multiple of it, rows
-/// wider than its 104 columns) with the sigmoid and with the identity.
+/// wider than its 104 columns) with the sigmoid, with the identity and
+/// with no epilogue (`Kernel::run`).
 #[test]
 fn steps_12_to_17_equal_step_10_bit_for_bit() {
     if !Kernel::Avx2.is_available() {
@@ -312,6 +313,7 @@ fn steps_12_to_17_equal_step_10_bit_for_bit() {
         (1, 9, 64),
         (1, 11, 104),
         (2, 10, 120),
+        (3, 20, 0),
     ] {
         // about four in five pixels 0; every 9th row all 0 (its pair's
         // union is then the other row's pixels alone)
@@ -333,11 +335,12 @@ fn steps_12_to_17_equal_step_10_bit_for_bit() {
         let run = |kernel: Kernel| {
             let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
             kernel.prepare(k, n, &b, &mut prepared);
-            let mut outs = vec![vec![f32::NAN; m * n]; 4];
+            let mut outs = vec![vec![f32::NAN; m * n]; 5];
             kernel.dense_pixels(m, k, n, &pixels, &prepared, &bias, Activation::Sigmoid, &mut outs[0]);
             kernel.dense(m, k, n, &x, &prepared, &bias, Activation::Sigmoid, &mut outs[1]);
             kernel.dense(m, k, n, &dense, &prepared, &bias, Activation::Sigmoid, &mut outs[2]);
             kernel.dense(m, k, n, &dense, &prepared, &bias, Activation::Identity, &mut outs[3]);
+            kernel.run(m, k, n, &dense, &prepared, &mut outs[4]);
             outs.into_iter().map(|v| v.into_iter().map(f32::to_bits).collect::<Vec<_>>()).collect::<Vec<_>>()
         };
         let want = run(Kernel::Avx2);

@@ -47,7 +47,7 @@
 
 use crate::activation::Activation;
 
-pub use super::avx512_epilogue::{matmul, prepare, prepared_len};
+pub use super::avx512_epilogue::{prepare, prepared_len};
 pub use super::avx512_prefetch::dense_pixels;
 
 /// The widest row (in columns) that one instantiation holds: step 5's
@@ -72,12 +72,37 @@ pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], a
     unsafe {
         let rest = |m: usize, a: &[f32], c: &mut [f32]| {
             if n <= N_MAX {
-                x86::rows(m, k, n, a, b, bias, act, c)
+                x86::rows(m, k, n, a, b, Some(bias), act, c)
             } else {
                 super::avx2_row::x86::rows(m, k, n, a, b, Some((Some(bias), act)), c)
             }
         };
         super::avx512_epilogue::x86::dense(m, k, n, a, b, bias, act, c, &rest)
+    }
+}
+
+/// `C = A·B`: step 10's for whole groups of 6 dense rows and for inputs
+/// that are mostly zero, the rows left over as in [`dense`] with no bias
+/// and the identity.
+///
+/// # Panics
+/// As [`dense`].
+pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
+    super::avx2_row::check(m, k, n, a, &b[..super::avx2_row::prepared_len(k, n)], c, "avx512-rows");
+    assert!(super::avx512::is_available(), "the avx512-rows kernel needs a CPU with AVX-512F, AVX2 and FMA");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F, AVX2 and FMA are present; the slices hold m·k,
+    // k·n_pad (the row layout first) and m·n elements (checked above).
+    unsafe {
+        if n > N_MAX || super::avx2::x86::mostly_zero(a, k) {
+            return super::avx512_epilogue::matmul(m, k, n, a, b, c);
+        }
+        let tile_rows = m - m % super::params::MR_FMA;
+        let (a_tiles, a_rest) = a.split_at(tile_rows * k);
+        let (c_tiles, c_rest) = c.split_at_mut(tile_rows * n);
+        super::avx512_epilogue::matmul(tile_rows, k, n, a_tiles, b, c_tiles);
+        x86::rows(m - tile_rows, k, n, a_rest, b, None, Activation::Identity, c_rest)
     }
 }
 
@@ -94,8 +119,8 @@ pub(super) mod x86 {
     /// Every row of C through [`row`], `V` zmm vectors wide with step 5's
     /// `U` sets of accumulators for the width.
     ///
-    /// Safety: AVX-512F present; `a`, `b`, `c` and `bias` hold `m·k`,
-    /// `k·n_pad`, `m·n` and `n` elements; `1 ≤ n ≤ N_MAX`.
+    /// Safety: AVX-512F present; `a`, `b`, `c` and the bias (if any) hold
+    /// `m·k`, `k·n_pad`, `m·n` and `n` elements; `n ≤ N_MAX`.
     #[target_feature(enable = "avx512f,avx2,fma")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn rows(
@@ -104,12 +129,13 @@ pub(super) mod x86 {
         n: usize,
         a: &[f32],
         b: &[f32],
-        bias: &[f32],
+        bias: Option<&[f32]>,
         act: Activation,
         c: &mut [f32],
     ) {
         // (V zmm, U sets): U as step 5's for ⌈n/8⌉ ymm vectors
         match n.div_ceil(LANES) {
+            0 => {}
             1 => each_row::<1, 8>(m, k, n, a, b, bias, act, c),
             2 => each_row::<1, 4>(m, k, n, a, b, bias, act, c),
             3 => each_row::<2, 3>(m, k, n, a, b, bias, act, c),
@@ -119,7 +145,7 @@ pub(super) mod x86 {
             9 | 10 => each_row::<5, 1>(m, k, n, a, b, bias, act, c),
             11 | 12 => each_row::<6, 1>(m, k, n, a, b, bias, act, c),
             13 => each_row::<7, 1>(m, k, n, a, b, bias, act, c),
-            _ => unreachable!("rows take 1 to N_MAX columns"),
+            _ => unreachable!("rows take at most N_MAX columns"),
         }
     }
 
@@ -132,7 +158,7 @@ pub(super) mod x86 {
         n: usize,
         a: &[f32],
         b: &[f32],
-        bias: &[f32],
+        bias: Option<&[f32]>,
         act: Activation,
         c: &mut [f32],
     ) {
@@ -143,8 +169,9 @@ pub(super) mod x86 {
 
     /// One row of C: `U` sets of `V` accumulators, set `u` taking the
     /// terms `p ≡ u (mod U)` of the whole groups of `U` and set 0 the rest
-    /// (step 5's order), the sets added in order, then the bias, `act` and
-    /// the stores, the last vector masked to the columns before `n`.
+    /// (step 5's order), the sets added in order, then the bias (if any),
+    /// `act` and the stores, the last vector masked to the columns before
+    /// `n`.
     ///
     /// Safety: as [`rows`], for one row of `k = a_row.len()` inputs.
     #[inline(always)]
@@ -152,7 +179,7 @@ pub(super) mod x86 {
         a_row: &[f32],
         b: &[f32],
         n: usize,
-        bias: &[f32],
+        bias: Option<&[f32]>,
         act: Activation,
         c_row: &mut [f32],
     ) {
@@ -178,9 +205,11 @@ pub(super) mod x86 {
                 *s_v = _mm512_add_ps(*s_v, *acc_uv);
             }
         }
-        for (v, s_v) in s.iter_mut().enumerate() {
-            let mask = if v + 1 == V { last } else { !0 };
-            *s_v = _mm512_add_ps(*s_v, _mm512_maskz_loadu_ps(mask, bias.as_ptr().add(v * LANES_512)));
+        if let Some(bias) = bias {
+            for (v, s_v) in s.iter_mut().enumerate() {
+                let mask = if v + 1 == V { last } else { !0 };
+                *s_v = _mm512_add_ps(*s_v, _mm512_maskz_loadu_ps(mask, bias.as_ptr().add(v * LANES_512)));
+            }
         }
         match act {
             Activation::Sigmoid => sigmoid(&mut s),

@@ -437,9 +437,8 @@ impl Kernel {
             Kernel::Avx2Lines => avx2_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx2Pairs => avx2_pairs::matmul(m, k, n, a, b, c),
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
-            Kernel::Avx512Epilogue | Kernel::Avx512Prefetch | Kernel::Avx512Rows => {
-                avx512_epilogue::matmul(m, k, n, a, b, c)
-            }
+            Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Rows => avx512_rows::matmul(m, k, n, a, b, c),
         }
     }
 
