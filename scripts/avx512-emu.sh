@@ -74,7 +74,7 @@ else
     DISPLAY_LIBRARY=term
     # Bochs wants a terminal for its text display; script(1) gives it one
     RUN_BOCHS="script -qfc 'bochs-bin -q -f $WORK/bochsrc -rc $WORK/debugger.rc' /dev/null"
-    EXTRA_ARGS="clearcpuid=321,323,515,516"
+    EXTRA_ARGS="clearcpuid=321,323,515,516 tsc=unstable"
 fi
 mkdir -p "$WORK"
 

@@ -35,8 +35,9 @@
 //!
 //! Measured on AMD Zen 4 (family 25 model 17, 2026-12-03, in a slow state
 //! of the VM): in a probe of batch 1 (W1 through step 16, in-process
-//! rounds), W2 and W3 written this way took the pair from 480 to 306 ns an
-//! image and the whole network 1.15× faster (per round 1.01–1.32). This
+//! rounds, weights on 64-byte lines), W2 and W3 written this way took the
+//! pair from 469 to 266 ns an image and the whole network 1.15× and 1.24×
+//! faster (two runs). This
 //! step in the network (`infer sweep --batch-sizes 1,100 --kernel
 //! avx512-prefetch,avx512-rows --repeat 11`, two runs, medians of the
 //! per-round ratios): 1.11× and 1.12× step 16 at batch 1 (per round
@@ -79,6 +80,8 @@ pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], a
         };
         super::avx512_epilogue::x86::dense(m, k, n, a, b, bias, act, c, &rest)
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = act;
 }
 
 /// `C = A·B`: step 10's for whole groups of 6 dense rows and for inputs
