@@ -74,7 +74,7 @@ else
     DISPLAY_LIBRARY=term
     # Bochs wants a terminal for its text display; script(1) gives it one
     RUN_BOCHS="script -qfc 'bochs-bin -q -f $WORK/bochsrc -rc $WORK/debugger.rc' /dev/null"
-    EXTRA_ARGS="clearcpuid=321,323,515,516 tsc=unstable"
+    EXTRA_ARGS="clearcpuid=321,323,515,516"
 fi
 mkdir -p "$WORK"
 
@@ -121,7 +121,12 @@ echo "EMU cpu: \$(grep -m1 'model name' /proc/cpuinfo)"
 echo "EMU flags: \$(grep -o 'avx512[a-z_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 cd $ROOT
 status=0
-TEST_KERNELS=avx512,avx512-lines,avx512-epilogue,avx512-prefetch,avx512-rows /t/kernels --test-threads=1 || status=1
+# one kernel a run: with all five in one run the guest went idle inside
+# the oracle test (twice, 2026-12-03), while step 17 alone and steps 15
+# and 16 together finished in a few minutes
+for k in avx512 avx512-lines avx512-epilogue avx512-prefetch avx512-rows; do
+    TEST_KERNELS=\$k /t/kernels --test-threads=1 || status=1
+done
 TEST_KERNELS=avx2,avx512,avx512-lines,avx512-rows /t/accuracy --test-threads=1 every_prediction pixels_read || status=1
 /t/int8 --test-threads=1 every_int8_kernel int8_fast_passes the_best_int8_pass || status=1
 # the commands make measure runs with AVX-512 (results, not speed): each
