@@ -121,9 +121,13 @@ echo "EMU cpu: \$(grep -m1 'model name' /proc/cpuinfo)"
 echo "EMU flags: \$(grep -o 'avx512[a-z_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 cd $ROOT
 status=0
-# one kernel a run: with all five in one run the guest went idle inside
-# the oracle test (twice, 2026-12-03), while step 17 alone and steps 15
-# and 16 together finished in a few minutes
+# one kernel a run, so that a run that stops says which kernel it was
+# on. On 2026-12-03 (AMD Zen 4 host) the guest went idle, Bochs at a few
+# percent of a core with no output for the rest of its time, three times:
+# twice with all five kernels in one run, inside the oracle test, and
+# once in this loop after avx512 and avx512-lines had passed all 9 tests,
+# in avx512-epilogue's run, which alone (with avx512-prefetch) had passed
+# the oracle test: not tied to one kernel, and the cause was not found
 for k in avx512 avx512-lines avx512-epilogue avx512-prefetch avx512-rows; do
     TEST_KERNELS=\$k /t/kernels --test-threads=1 || status=1
 done
