@@ -53,10 +53,8 @@ pub use super::avx2_lines::{prepare, prepared_len};
 /// If a slice length does not match its shape, or the CPU lacks AVX-512F.
 #[allow(clippy::too_many_arguments)]
 pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], act: Activation, c: &mut [f32]) {
-    assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
-    super::avx2_row::check(m, k, n, a, &b[..super::avx2_row::prepared_len(k, n)], c, "avx512-epilogue");
+    checked_floats(m, k, n, a, b, c, "avx512-epilogue");
     assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    assert!(super::avx512::is_available(), "the avx512-epilogue kernel needs a CPU with AVX-512F, AVX2 and FMA");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F, AVX2 and FMA are present; the slices hold m·k,
     // k·n_pad (the row layout first), m·n and n elements (checked above).
@@ -108,6 +106,18 @@ pub fn dense_pixels(
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (main, tail, act);
+}
+
+/// Checks the shapes of `C = A·B` on floats for a B prepared by
+/// [`prepare`] (its row layout first) and that the CPU has AVX-512F
+/// (steps 15 and 17).
+///
+/// # Panics
+/// If a slice length does not match its shape, or the CPU lacks AVX-512F.
+pub(super) fn checked_floats(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &[f32], step: &str) {
+    assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
+    super::avx2_row::check(m, k, n, a, &b[..super::avx2_row::prepared_len(k, n)], c, step);
+    assert!(super::avx512::is_available(), "the {step} kernel needs a CPU with AVX-512F, AVX2 and FMA");
 }
 
 /// The main part and the tail of a B that splits, after checking the

@@ -63,10 +63,8 @@ pub const N_MAX: usize = super::params::VMAX * super::params::LANES;
 /// If a slice length does not match its shape, or the CPU lacks AVX-512F.
 #[allow(clippy::too_many_arguments)]
 pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], act: Activation, c: &mut [f32]) {
-    assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
-    super::avx2_row::check(m, k, n, a, &b[..super::avx2_row::prepared_len(k, n)], c, "avx512-rows");
+    super::avx512_epilogue::checked_floats(m, k, n, a, b, c, "avx512-rows");
     assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    assert!(super::avx512::is_available(), "the avx512-rows kernel needs a CPU with AVX-512F, AVX2 and FMA");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F, AVX2 and FMA are present; the slices hold m·k,
     // k·n_pad (the row layout first), m·n and n elements (checked above).
@@ -91,9 +89,7 @@ pub fn dense(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], a
 /// # Panics
 /// As [`dense`].
 pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
-    super::avx2_row::check(m, k, n, a, &b[..super::avx2_row::prepared_len(k, n)], c, "avx512-rows");
-    assert!(super::avx512::is_available(), "the avx512-rows kernel needs a CPU with AVX-512F, AVX2 and FMA");
+    super::avx512_epilogue::checked_floats(m, k, n, a, b, c, "avx512-rows");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F, AVX2 and FMA are present; the slices hold m·k,
     // k·n_pad (the row layout first) and m·n elements (checked above).
