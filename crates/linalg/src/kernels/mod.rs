@@ -23,6 +23,7 @@
 //! | 14 | `avx512_lines.rs` | step 12's rows of pixels on 512-bit vectors: three loads of one line each and three FMAs per pixel |
 //! | 15 | `avx512_epilogue.rs` | step 14 with the bias and sigmoid on 16 lanes: W1's rows and the hidden layers' tiles |
 //! | 16 | `avx512_prefetch.rs` | step 15 with the next image's pixels fetched ahead while this one is summed |
+//! | 17 | `avx512_rows.rs` | step 16 with the rows left over after the 6-row tiles (batch 1's W2 and W3) on 512-bit vectors |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -234,7 +235,7 @@ impl Kernel {
     /// image's pixels fetched ahead, batch 1's hidden rows on 512-bit
     /// vectors), again on the first layer, by
     /// [`choose::faster_on_pixels_one_by_one`] (faster on single images,
-    /// no more than 1.25× slower on a batch). Once per process, about a
+    /// no more than 1.5× slower on a batch). Once per process, about a
     /// millisecond a choice (2–4 ms on an Intel Xeon in a slow state of
     /// its VM); the second of a pair, but for step 17's single images, only
     /// if more than 10% faster, so that where the two are level every
