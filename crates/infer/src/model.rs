@@ -246,6 +246,12 @@ impl Model {
     /// read, which a batch-1 pass of about 1.5 µs an image feels).
     /// The predictions go to `out`.
     pub fn breakdown(&self, images: &Images, batch_size: usize, out: &mut [u8]) -> Vec<f64> {
+        self.with_network(|net| self.breakdown_on(self.kernel.reads_pixels().then_some(&net), images, batch_size, out))
+    }
+
+    /// [`Model::breakdown`], the layers through `net` where the kernel
+    /// reads pixels, else one by one through the kernel.
+    fn breakdown_on(&self, net: Option<&Network<'_>>, images: &Images, batch_size: usize, out: &mut [u8]) -> Vec<f64> {
         use std::time::Instant;
         let layers = &self.layers;
         let k0 = self.input_len();
@@ -280,10 +286,13 @@ impl Model {
                 let [even, odd] = &mut bufs;
                 let (prev, next) = if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) };
                 let next = &mut next[..rows * l.n];
-                match i {
-                    0 if reads_pixels => self.kernel.dense_pixels(rows, l.k, l.n, pixels, l.W.get(), &l.b, act, next),
-                    0 => self.kernel.dense(rows, l.k, l.n, &x[..rows * k0], l.W.get(), &l.b, act, next),
-                    _ => self.kernel.dense(rows, l.k, l.n, &prev[..rows * l.k], l.W.get(), &l.b, act, next),
+                // a kernel that reads pixels: each layer as a pass of
+                // `rows` pixel rows runs it (step 18's path included)
+                let prev = &prev[..if i == 0 { 0 } else { rows * l.k }];
+                match net {
+                    Some(net) => net.layer_pixels(i, rows, pixels, prev, next).expect("buffers sized by the network"),
+                    None if i == 0 => self.kernel.dense(rows, l.k, l.n, &x[..rows * k0], l.W.get(), &l.b, act, next),
+                    None => self.kernel.dense(rows, l.k, l.n, prev, l.W.get(), &l.b, act, next),
                 }
                 lap(1 + i, &mut t);
             }

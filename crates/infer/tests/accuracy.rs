@@ -82,13 +82,14 @@ fn kernels_under_test() -> Vec<Kernel> {
 
 /// The kernels that read u8 pixels in place (no f32 copy of the batch)
 /// give the logits of converting them first, bit for bit, on all 10,000
-/// images, in one batch and in batches of 100 and 7.
+/// images, in one batch and in batches of 100, 7, 3 and 1 (below 6 rows
+/// step 18 takes its own path for the pixels, not for the floats).
 #[test]
 fn pixels_read_in_place_give_the_converted_logits_bit_for_bit() {
     let data = test_set();
     let readers: Vec<Kernel> = kernels_under_test().into_iter().filter(|k| k.reads_pixels()).collect();
     if !Kernel::Avx2.is_available() {
-        assert!(readers.is_empty(), "only the AVX2 and AVX-512 kernels of steps 10 to 17 read pixels");
+        assert!(readers.is_empty(), "only the AVX2 and AVX-512 kernels of steps 10 to 18 read pixels");
         return;
     }
     assert!(readers.iter().all(|k| matches!(
@@ -101,11 +102,12 @@ fn pixels_read_in_place_give_the_converted_logits_bit_for_bit() {
             | Kernel::Avx512Epilogue
             | Kernel::Avx512Prefetch
             | Kernel::Avx512Rows
+            | Kernel::Avx512Chain
     )));
     let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
     for kernel in readers {
         let model = book_model(kernel);
-        for batch in [10_000, 100, 7] {
+        for batch in [10_000, 100, 7, 3, 1] {
             for first in (0..10_000).step_by(batch) {
                 let count = batch.min(10_000 - first);
                 let via_pixels = model.logits_from_pixels(&data.images, first, count).unwrap();

@@ -281,6 +281,100 @@ impl<'w> Network<'w> {
         self.run(m, Input::Pixels(x), scratch, a)
     }
 
+    /// Whether a pass of `m` rows takes step 18's path
+    /// ([`crate::kernels::avx512_chain`]): every layer on that step, fewer
+    /// rows than a register tile, u8 pixels in, sigmoid between the
+    /// layers (whose outputs are never 0, so no hidden input is mostly
+    /// zero), a first layer whose B splits and rows of at most `N_MAX`
+    /// columns, on a CPU with AVX-512F, AVX2, FMA and POPCNT.
+    fn checked_once(&self, m: usize, x: Input<'_>) -> bool {
+        use crate::kernels::avx512_chain::{takes, takes_pixels, M_CHAIN};
+        let first = &self.layers[0];
+        m < M_CHAIN
+            && matches!(x, Input::Pixels(_))
+            && self.hidden == Activation::Sigmoid
+            && self.layers.iter().all(|l| l.kernel == Kernel::Avx512Chain && takes(l.n))
+            && takes_pixels(first.k, first.n)
+            && Kernel::Avx512Chain.is_available()
+    }
+
+    /// Layer `i` (0-based) alone, on `m` rows, as [`Network::logits_pixels`]
+    /// runs it in a pass of `m` u8 pixel rows: `out = act(prev·W + b)`, or
+    /// `act(pixels·W + b)` for layer 0 (`prev` unused), with step 18's
+    /// path where the pass takes it. For timing the stages one by one
+    /// (`infer sweep --breakdown`).
+    ///
+    /// # Errors
+    /// [`ShapeError::Len`] if `pixels` is not `m × input_len`, or, for
+    /// layer `i`, `prev` not `m × k` (but for layer 0) or `out` not
+    /// `m × n`; [`ShapeError::Dim`] if there is no layer `i`;
+    /// [`ShapeError::Kernel`] if the first layer's kernel does not read
+    /// pixels.
+    pub fn layer_pixels(
+        &self,
+        i: usize,
+        m: usize,
+        pixels: &[u8],
+        prev: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), ShapeError> {
+        let Some(l) = self.layers.get(i) else {
+            return Err(ShapeError::Dim { what: "layer", expected: self.layers.len(), found: i });
+        };
+        let first = self.layers[0].kernel;
+        if !first.reads_pixels() {
+            return Err(ShapeError::Kernel(first.name()));
+        }
+        let expect = |what, expected: usize, found: usize| {
+            if expected == found {
+                Ok(())
+            } else {
+                Err(ShapeError::Len { what, expected, found })
+            }
+        };
+        expect("pixels", m * self.input_len(), pixels.len())?;
+        if i > 0 {
+            expect("prev", m * l.k, prev.len())?;
+        }
+        expect("out", m * l.n, out.len())?;
+        let x = Input::Pixels(pixels);
+        self.layer(i, m, x, prev, out, self.checked_once(m, x));
+        Ok(())
+    }
+
+    /// Layer `i` of a pass whose input `x`, `prev` (`m × k`, for `i > 0`)
+    /// and `out` (`m × n`) have been checked; `once` from
+    /// [`Network::checked_once`] for the pass.
+    fn layer(&self, i: usize, m: usize, x: Input<'_>, prev: &[f32], out: &mut [f32], once: bool) {
+        let l = &self.layers[i];
+        let act = if i == self.layers.len() - 1 { Activation::Identity } else { self.hidden };
+        // step 18: the rows straight, everything checked once
+        #[cfg(target_arch = "x86_64")]
+        if once {
+            use crate::kernels::avx512_chain::{dense_pixels_unchecked, dense_unchecked};
+            // SAFETY: `checked_once`: the CPU has AVX-512F, AVX2, FMA and
+            // POPCNT, the first layer's B splits and every n fits a row;
+            // every W and b has its layer's prepared length (`Dense::new`),
+            // and x, prev and out hold m·k0, m·k and m·n (checked by the
+            // callers).
+            unsafe {
+                match (i, x) {
+                    (0, Input::Pixels(x)) => dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out),
+                    _ => dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
+                }
+            }
+            return;
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = once;
+        // the book's a1 = x·W1 + b1, z1 = sigmoid(a1); then z1 feeds W2 …
+        match (i, x) {
+            (0, Input::Floats(x)) => l.kernel.dense(m, l.k, l.n, x, l.W, l.b, act, out),
+            (0, Input::Pixels(x)) => l.kernel.dense_pixels(m, l.k, l.n, x, l.W, l.b, act, out),
+            _ => l.kernel.dense(m, l.k, l.n, prev, l.W, l.b, act, out),
+        }
+    }
+
     fn run(&self, m: usize, x: Input<'_>, scratch: &mut [f32], a: &mut [f32]) -> Result<(), ShapeError> {
         let expect = |what, expected: usize, found: usize| {
             if expected == found {
@@ -298,6 +392,7 @@ impl<'w> Network<'w> {
         // Hidden layer i writes half i % 2 of scratch and reads the other.
         let (b0, b1) = scratch[..need].split_at_mut(need / 2);
         let count = self.layers.len();
+        let once = self.checked_once(m, x);
         for (i, l) in self.layers.iter().enumerate() {
             let (prev, out): (&[f32], &mut [f32]) = match (i == count - 1, i % 2 == 0) {
                 // the last layer stops at a (the book's a3): forward applies
@@ -306,13 +401,7 @@ impl<'w> Network<'w> {
                 (false, true) => (&*b1, &mut b0[..m * l.n]),
                 (false, false) => (&*b0, &mut b1[..m * l.n]),
             };
-            let act = if i == count - 1 { Activation::Identity } else { self.hidden };
-            // the book's a1 = x·W1 + b1, z1 = sigmoid(a1); then z1 feeds W2 …
-            match (i, x) {
-                (0, Input::Floats(x)) => l.kernel.dense(m, l.k, l.n, x, l.W, l.b, act, out),
-                (0, Input::Pixels(x)) => l.kernel.dense_pixels(m, l.k, l.n, x, l.W, l.b, act, out),
-                _ => l.kernel.dense(m, l.k, l.n, &prev[..m * l.k], l.W, l.b, act, out),
-            }
+            self.layer(i, m, x, &prev[..if i == 0 { 0 } else { m * l.k }], out, once);
         }
         Ok(())
     }

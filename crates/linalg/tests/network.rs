@@ -64,3 +64,120 @@ fn buffers_of_the_wrong_size_are_errors_not_panics() {
         Err(ShapeError::Len { what: "x", expected: 4, found: 3 })
     );
 }
+
+/// A xorshift generator: the same numbers on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A float in [-1, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next() % 2_000_000) as f32 / 1_000_000.0 - 1.0
+    }
+}
+
+/// Step 18 runs a pass of fewer than 6 pixel rows through the layers'
+/// rows straight, checked once; step 17 checks each layer and scans each
+/// hidden input for zeros. On the book's shapes (784-50-100-10), images
+/// about a fifth non-zero, the logits of every batch size from 1 to 8
+/// must be the same bits, with sigmoid between the layers (step 18's
+/// path below 6 rows) and with ReLU (step 17's path throughout), and each
+/// layer alone through `layer_pixels` the same as in the pass.
+#[test]
+fn step_18_gives_step_17s_logits_bit_for_bit() {
+    if !Kernel::Avx512Chain.is_available() {
+        return;
+    }
+    let shapes = [(784, 50), (50, 100), (100, 10)];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let weights: Vec<(Vec<f32>, Vec<f32>)> = shapes
+        .iter()
+        .map(|&(k, n)| ((0..k * n).map(|_| rng.unit()).collect(), (0..n).map(|_| rng.unit()).collect()))
+        .collect();
+    let prepared = |kernel: Kernel| -> Vec<Vec<f32>> {
+        shapes
+            .iter()
+            .zip(&weights)
+            .map(|(&(k, n), (w, _))| {
+                let mut out = vec![0.0; kernel.prepared_len(k, n)];
+                kernel.prepare(k, n, w, &mut out);
+                out
+            })
+            .collect()
+    };
+    let (w17, w18) = (prepared(Kernel::Avx512Rows), prepared(Kernel::Avx512Chain));
+    fn layers<'a>(
+        kernel: Kernel,
+        shapes: &[(usize, usize)],
+        w: &'a [Vec<f32>],
+        b: &'a [(Vec<f32>, Vec<f32>)],
+    ) -> Vec<Dense<'a>> {
+        shapes.iter().zip(w).zip(b).map(|((&(k, n), w), (_, b))| Dense::new(kernel, k, n, w, b).unwrap()).collect()
+    }
+    let l17 = layers(Kernel::Avx512Rows, &shapes, &w17, &weights);
+    let l18 = layers(Kernel::Avx512Chain, &shapes, &w18, &weights);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    for act in [linalg::activation::Activation::Sigmoid, linalg::activation::Activation::Relu] {
+        let n17 = Network::new(&l17).unwrap().with_hidden_activation(act);
+        let n18 = Network::new(&l18).unwrap().with_hidden_activation(act);
+        for m in 1..=8 {
+            let pixels: Vec<u8> =
+                (0..m * 784).map(|_| if rng.next().is_multiple_of(5) { (rng.next() % 256) as u8 } else { 0 }).collect();
+            let mut scratch = vec![0.0; n17.scratch_len(m)];
+            let (mut a17, mut a18) = (vec![0.0; m * 10], vec![0.0; m * 10]);
+            n17.logits_pixels(m, &pixels, &mut scratch, &mut a17).unwrap();
+            n18.logits_pixels(m, &pixels, &mut scratch, &mut a18).unwrap();
+            assert_eq!(bits(&a17), bits(&a18), "batch {m}, {act:?}");
+            // the pass again, one layer at a time
+            let mut prev: Vec<f32> = Vec::new();
+            for (i, &(_, n)) in shapes.iter().enumerate() {
+                let mut out = vec![0.0; m * n];
+                n18.layer_pixels(i, m, &pixels, &prev, &mut out).unwrap();
+                prev = out;
+            }
+            assert_eq!(bits(&prev), bits(&a18), "batch {m}, {act:?}, layer by layer");
+        }
+    }
+}
+
+#[test]
+fn a_layer_alone_checks_its_buffers() {
+    let w = [0.0; 4];
+    let b = [0.0; 2];
+    let layers = [Dense::new(Kernel::Naive, 2, 2, &w, &b).unwrap(), Dense::new(Kernel::Naive, 2, 2, &w, &b).unwrap()];
+    let net = Network::new(&layers).unwrap();
+    let mut out = [0.0; 2];
+    assert_eq!(net.layer_pixels(0, 1, &[0; 2], &[], &mut out), Err(ShapeError::Kernel("naive")));
+    if !Kernel::Avx2Lines.is_available() {
+        return;
+    }
+    let k = Kernel::Avx2Lines;
+    let mut wp = vec![0.0; k.prepared_len(2, 2)];
+    k.prepare(2, 2, &w, &mut wp);
+    let layers = [Dense::new(k, 2, 2, &wp, &b).unwrap(), Dense::new(k, 2, 2, &wp, &b).unwrap()];
+    let net = Network::new(&layers).unwrap();
+    assert_eq!(
+        net.layer_pixels(2, 1, &[0; 2], &[0.0; 2], &mut out),
+        Err(ShapeError::Dim { what: "layer", expected: 2, found: 2 })
+    );
+    assert_eq!(
+        net.layer_pixels(0, 1, &[0; 3], &[], &mut out),
+        Err(ShapeError::Len { what: "pixels", expected: 2, found: 3 })
+    );
+    assert_eq!(
+        net.layer_pixels(1, 1, &[0; 2], &[0.0; 3], &mut out),
+        Err(ShapeError::Len { what: "prev", expected: 2, found: 3 })
+    );
+    assert_eq!(
+        net.layer_pixels(1, 1, &[0; 2], &[0.0; 2], &mut [0.0; 3]),
+        Err(ShapeError::Len { what: "out", expected: 2, found: 3 })
+    );
+    net.layer_pixels(1, 1, &[0; 2], &[0.5; 2], &mut out).unwrap();
+    assert_eq!(out, [0.0; 2], "zero weights and biases, the last layer's identity");
+}

@@ -24,6 +24,7 @@
 //! | 15 | `avx512_epilogue.rs` | step 14 with the bias and sigmoid on 16 lanes: W1's rows and the hidden layers' tiles |
 //! | 16 | `avx512_prefetch.rs` | step 15 with the next image's pixels fetched ahead while this one is summed |
 //! | 17 | `avx512_rows.rs` | step 16 with the rows left over after the 6-row tiles (batch 1's W2 and W3) on 512-bit vectors |
+//! | 18 | `avx512_chain.rs` | step 17 with batch 1's layers checked once a forward pass, not once a layer: the network calls the rows straight |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -42,6 +43,7 @@ pub mod avx2_sparse;
 pub mod avx2_tile;
 pub mod avx2_union;
 pub mod avx512;
+pub mod avx512_chain;
 pub mod avx512_epilogue;
 pub mod avx512_lines;
 pub mod avx512_prefetch;
@@ -122,6 +124,10 @@ pub enum Kernel {
     /// tiles (batch 1's hidden layers) on 512-bit vectors, each width its
     /// own instantiation; needs a CPU with AVX-512F.
     Avx512Rows,
+    /// Step 18, [`avx512_chain`]: step 17 with batch 1's layers checked
+    /// once a forward pass ([`crate::network::Network`] calls the rows
+    /// straight); needs a CPU with AVX-512F.
+    Avx512Chain,
 }
 
 impl Kernel {
@@ -145,6 +151,7 @@ impl Kernel {
         Kernel::Avx512Epilogue,
         Kernel::Avx512Prefetch,
         Kernel::Avx512Rows,
+        Kernel::Avx512Chain,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -168,6 +175,7 @@ impl Kernel {
             Kernel::Avx512Epilogue => "avx512-epilogue",
             Kernel::Avx512Prefetch => "avx512-prefetch",
             Kernel::Avx512Rows => "avx512-rows",
+            Kernel::Avx512Chain => "avx512-chain",
         }
     }
 
@@ -188,11 +196,16 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel is written with AVX-512F (steps 11 and 14 to 17).
+    /// Whether the kernel is written with AVX-512F (steps 11 and 14 to 18).
     fn is_avx512(self) -> bool {
         matches!(
             self,
-            Kernel::Avx512 | Kernel::Avx512Lines | Kernel::Avx512Epilogue | Kernel::Avx512Prefetch | Kernel::Avx512Rows
+            Kernel::Avx512
+                | Kernel::Avx512Lines
+                | Kernel::Avx512Epilogue
+                | Kernel::Avx512Prefetch
+                | Kernel::Avx512Rows
+                | Kernel::Avx512Chain
         )
     }
 
@@ -230,16 +243,25 @@ impl Kernel {
     /// ([`Kernel::Avx2Pairs`]: images two at a time), whichever
     /// [`choose::faster_on_pixels`] measures faster on this core (on the
     /// first layer, where alone they differ); where the CPU also has
-    /// AVX-512F, that one or step 17 ([`Kernel::Avx512Rows`]: step
+    /// AVX-512F, that one or step 18 ([`Kernel::Avx512Chain`]: step
     /// 12's rows on 512-bit vectors, the epilogues on 16 lanes, the next
     /// image's pixels fetched ahead, batch 1's hidden rows on 512-bit
-    /// vectors), again on the first layer, by
+    /// vectors, its layers checked once a pass), again on the first layer, by
     /// [`choose::faster_on_pixels_one_by_one`] (faster on single images,
     /// no more than 1.5× slower on a batch). Once per process, about a
     /// millisecond a choice (2–4 ms on an Intel Xeon in a slow state of
     /// its VM); the second of a pair, but for step 17's single images, only
     /// if more than 10% faster, so that where the two are level every
     /// process picks the first.
+    ///
+    /// Step 18 ([`Kernel::Avx512Chain`]) took step 17's place on
+    /// 2026-12-07: on the first layer, which the choice times, the two are
+    /// the same code, and step 18 differs only in how
+    /// [`crate::network::Network`] calls the layers of a batch below 6
+    /// rows (checked once a pass, not once a layer). On AMD Zen 4 the
+    /// whole network ran 1.11–1.15× faster than step 17 at batch 1 and
+    /// 0.99–1.01× at batch 100 (four sweeps of 11 rounds), the same logits
+    /// bit for bit. Not timed on an Intel CPU.
     ///
     /// Step 17 took step 16's place on 2026-12-03: on the first layer,
     /// which the choice times, the two are the same code; on AMD Zen 4 the
@@ -294,7 +316,7 @@ impl Kernel {
             return *CHOICE.get_or_init(|| {
                 let avx2 = choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs);
                 if avx512::is_available() {
-                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Rows)
+                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Chain)
                 } else {
                     avx2
                 }
@@ -352,7 +374,7 @@ impl Kernel {
             Kernel::Avx512Lines => avx512_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Epilogue => avx512_epilogue::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Prefetch => avx512_prefetch::dense_pixels(m, k, n, pixels, b, bias, act, c),
-            Kernel::Avx512Rows => avx512_rows::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
                 avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
@@ -378,7 +400,8 @@ impl Kernel {
             | Kernel::Avx512Lines
             | Kernel::Avx512Epilogue
             | Kernel::Avx512Prefetch
-            | Kernel::Avx512Rows => avx2_lines::prepared_len(k, n),
+            | Kernel::Avx512Rows
+            | Kernel::Avx512Chain => avx2_lines::prepared_len(k, n),
         }
     }
 
@@ -412,7 +435,8 @@ impl Kernel {
             | Kernel::Avx512Lines
             | Kernel::Avx512Epilogue
             | Kernel::Avx512Prefetch
-            | Kernel::Avx512Rows => avx2_lines::prepare(k, n, b, out),
+            | Kernel::Avx512Rows
+            | Kernel::Avx512Chain => avx2_lines::prepare(k, n, b, out),
         }
     }
 
@@ -439,7 +463,7 @@ impl Kernel {
             Kernel::Avx2Pairs => avx2_pairs::matmul(m, k, n, a, b, c),
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
-            Kernel::Avx512Rows => avx512_rows::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -472,7 +496,7 @@ impl Kernel {
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => {
                 return avx512_epilogue::dense(m, k, n, a, b, bias, act, c)
             }
-            Kernel::Avx512Rows => return avx512_rows::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Rows | Kernel::Avx512Chain => return avx512_rows::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
