@@ -60,7 +60,9 @@ pub fn faster_on_pixels(a: Kernel, b: Kernel) -> Kernel {
 /// at a time faster than `a` (no margin: with one, 1.12–1.30× in ten
 /// processes there, the choice flipped), and a batch of them in no more
 /// than `BATCH_BOUND` (1.5) times `a`'s time; where `b` fails either,
-/// both are timed once more on buffers of their own; else `a`. So `b` is
+/// both are timed once more with the stack 1,552 bytes deeper (a process
+/// whose stack lands where the drawn images time `b` far slower, about
+/// one in eighty on AMD Zen 4, then measures as the others do); else `a`. So `b` is
 /// chosen where it gains on single images and does not lose much on
 /// batches. (The bound is loose because the drawn rings favour step 13,
 /// whose pairs of rings share more pixels than pairs of digits do: on
@@ -70,22 +72,40 @@ pub fn faster_on_pixels(a: Kernel, b: Kernel) -> Kernel {
 /// of 1.1, 1.15 or 1.2 the choice differed between processes there; with
 /// 1.25 it did on AMD Zen 4, see `BATCH_BOUND` in this module.)
 pub fn faster_on_pixels_one_by_one(a: Kernel, b: Kernel) -> Kernel {
-    // Where `b` loses, once more on buffers of their own, made while the
-    // first ones are still held, so at other addresses: on AMD Zen 4
-    // (2026-12-07) about one process in a hundred timed step 17 far slower
-    // than the others did, on single images (1.14× step 13's time where
-    // the others gave 0.79–0.90×) or on the batch (1.96× where they gave
-    // 1.04–1.24×), in every one of its rounds; the same batch took 33.5 to
-    // 47 µs with its pixels and outputs at different offsets within a 4 KB
-    // page. Those processes ran the test images with step 13, 0.89× as
-    // fast at batch 1.
-    let works = || (Work::new(a, &LAYERS[..1]), Work::new(b, &LAYERS[..1]));
-    let first = works();
-    if wins_one_by_one(&first) || wins_one_by_one(&works()) {
+    let works = (Work::new(a, &LAYERS[..1]), Work::new(b, &LAYERS[..1]));
+    if wins_one_by_one(&works) || wins_with_the_stack_moved(&works) {
         b
     } else {
         a
     }
+}
+
+/// How far [`wins_with_the_stack_moved`] moves the stack: 1,552 bytes,
+/// neither a multiple of a 64-byte line nor near one of a 4 KB page.
+const STACK_SHIFT: usize = 1552;
+
+/// [`wins_one_by_one`] once more, called with the stack [`STACK_SHIFT`]
+/// bytes deeper. On AMD Zen 4 (2026-12-07) about one process in eighty
+/// (10 of 800, pinned) timed step 18 far slower than every other process
+/// did in every round, on single images (1.08–1.18× the AVX2 step's time
+/// where the others gave 0.54–1.00×, median 0.83×) or on the batch
+/// (1.57–1.94× where they gave 0.71–1.36×, median 1.13×), and picked the
+/// AVX2 step (7 of 500 before this retry); the same process,
+/// timing the same buffers again here, gave 0.80–0.84× and 1.10–1.17×:
+/// 10 of 10, and 0 wrong picks in the 800. So it is the stack's place in
+/// its 4 KB page, which ASLR draws anew for each process (the kernel keeps
+/// its index buffer on the stack; which access suffers was not pinned
+/// down), against the few fixed page offsets of the drawn images (the test images, on all offsets, showed no such
+/// process: step 18 1.14–1.72× the AVX2 step at batch 1 in 200 of 200). Buffers
+/// allocated anew, which the choice timed here until then, never turned
+/// such a process around (0 of 1,300).
+#[inline(never)]
+fn wins_with_the_stack_moved(works: &(Work, Work)) -> bool {
+    let pad = [0u8; STACK_SHIFT];
+    std::hint::black_box(&pad);
+    let won = wins_one_by_one(works);
+    std::hint::black_box(&pad);
+    won
 }
 
 /// Whether the second of `works` runs single images faster than the
