@@ -83,13 +83,13 @@ fn kernels_under_test() -> Vec<Kernel> {
 /// The kernels that read u8 pixels in place (no f32 copy of the batch)
 /// give the logits of converting them first, bit for bit, on all 10,000
 /// images, in one batch and in batches of 100, 7, 3 and 1 (below 6 rows
-/// step 18 takes its own path for the pixels, not for the floats).
+/// steps 18 and 19 take their own path for the pixels, not for the floats).
 #[test]
 fn pixels_read_in_place_give_the_converted_logits_bit_for_bit() {
     let data = test_set();
     let readers: Vec<Kernel> = kernels_under_test().into_iter().filter(|k| k.reads_pixels()).collect();
     if !Kernel::Avx2.is_available() {
-        assert!(readers.is_empty(), "only the AVX2 and AVX-512 kernels of steps 10 to 18 read pixels");
+        assert!(readers.is_empty(), "only the AVX2 and AVX-512 kernels of steps 10 to 19 read pixels");
         return;
     }
     assert!(readers.iter().all(|k| matches!(
@@ -103,6 +103,7 @@ fn pixels_read_in_place_give_the_converted_logits_bit_for_bit() {
             | Kernel::Avx512Prefetch
             | Kernel::Avx512Rows
             | Kernel::Avx512Chain
+            | Kernel::Avx2Chain
     )));
     let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
     for kernel in readers {

@@ -281,21 +281,29 @@ impl<'w> Network<'w> {
         self.run(m, Input::Pixels(x), scratch, a)
     }
 
-    /// Whether a pass of `m` rows takes step 18's path
-    /// ([`crate::kernels::avx512_chain`]): every layer on that step, fewer
-    /// rows than a register tile, u8 pixels in, sigmoid between the
-    /// layers (whose outputs are never 0, so no hidden input is mostly
-    /// zero), a first layer whose B splits and rows of at most `N_MAX`
-    /// columns, on a CPU with AVX-512F, AVX2, FMA and POPCNT.
+    /// Whether a pass of `m` rows takes the path of steps 18 and 19
+    /// ([`crate::kernels::avx512_chain`], [`crate::kernels::avx2_chain`]):
+    /// every layer on one of those steps, fewer rows than a register tile,
+    /// u8 pixels in, sigmoid between the layers (whose outputs are never
+    /// 0, so no hidden input is mostly zero), a first layer whose B splits
+    /// and, for step 18, rows of at most `N_MAX` columns, on a CPU that
+    /// runs the step.
     fn checked_once(&self, m: usize, x: Input<'_>) -> bool {
-        use crate::kernels::avx512_chain::{takes, takes_pixels, M_CHAIN};
+        use crate::kernels::{avx2_chain, avx512_chain};
         let first = &self.layers[0];
-        m < M_CHAIN
+        let kernel = first.kernel;
+        let fits = match kernel {
+            Kernel::Avx512Chain => {
+                avx512_chain::takes_pixels(first.k, first.n) && self.layers.iter().all(|l| avx512_chain::takes(l.n))
+            }
+            Kernel::Avx2Chain => avx2_chain::takes_pixels(first.k, first.n),
+            _ => false,
+        };
+        fits && m < avx512_chain::M_CHAIN
             && matches!(x, Input::Pixels(_))
             && self.hidden == Activation::Sigmoid
-            && self.layers.iter().all(|l| l.kernel == Kernel::Avx512Chain && takes(l.n))
-            && takes_pixels(first.k, first.n)
-            && Kernel::Avx512Chain.is_available()
+            && self.layers.iter().all(|l| l.kernel == kernel)
+            && kernel.is_available()
     }
 
     /// Layer `i` (0-based) alone, on `m` rows, as [`Network::logits_pixels`]
@@ -348,19 +356,27 @@ impl<'w> Network<'w> {
     fn layer(&self, i: usize, m: usize, x: Input<'_>, prev: &[f32], out: &mut [f32], once: bool) {
         let l = &self.layers[i];
         let act = if i == self.layers.len() - 1 { Activation::Identity } else { self.hidden };
-        // step 18: the rows straight, everything checked once
+        // steps 18 and 19: the rows straight, everything checked once
         #[cfg(target_arch = "x86_64")]
         if once {
-            use crate::kernels::avx512_chain::{dense_pixels_unchecked, dense_unchecked};
-            // SAFETY: `checked_once`: the CPU has AVX-512F, AVX2, FMA and
-            // POPCNT, the first layer's B splits and every n fits a row;
-            // every W and b has its layer's prepared length (`Dense::new`),
-            // and x, prev and out hold m·k0, m·k and m·n (checked by the
-            // callers).
+            use crate::kernels::{avx2_chain, avx512_chain};
+            // SAFETY: `checked_once`: every layer is on this step, the CPU
+            // runs it (AVX-512F, AVX2, FMA and POPCNT for step 18; AVX2,
+            // FMA and POPCNT for step 19), the first layer's B splits and,
+            // for step 18, every n fits a row; every W and b has its
+            // layer's prepared length (`Dense::new`), and x, prev and out
+            // hold m·k0, m·k and m·n (checked by the callers).
             unsafe {
-                match (i, x) {
-                    (0, Input::Pixels(x)) => dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out),
-                    _ => dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
+                match (l.kernel, i, x) {
+                    (Kernel::Avx512Chain, 0, Input::Pixels(x)) => {
+                        avx512_chain::dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out)
+                    }
+                    (Kernel::Avx512Chain, _, _) => avx512_chain::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
+                    (Kernel::Avx2Chain, 0, Input::Pixels(x)) => {
+                        avx2_chain::dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out)
+                    }
+                    (Kernel::Avx2Chain, _, _) => avx2_chain::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
+                    _ => unreachable!("checked_once takes steps 18 and 19 only"),
                 }
             }
             return;

@@ -264,7 +264,7 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
     assert!(best.is_available(), "{}", best.name());
     assert_eq!(Kernel::best(), best);
     if Kernel::Avx2.is_available() {
-        assert!(matches!(best, Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx512Chain), "{}", best.name());
+        assert!(matches!(best, Kernel::Avx2Lines | Kernel::Avx2Chain | Kernel::Avx512Chain), "{}", best.name());
     }
 }
 
@@ -352,6 +352,7 @@ fn steps_12_to_17_equal_step_10_bit_for_bit() {
             Kernel::Avx512Prefetch,
             Kernel::Avx512Rows,
             Kernel::Avx512Chain,
+            Kernel::Avx2Chain,
         ] {
             if !kernel.is_available() {
                 continue;

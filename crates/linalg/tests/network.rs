@@ -82,18 +82,24 @@ impl Rng {
     }
 }
 
-/// Step 18 runs a pass of fewer than 6 pixel rows through the layers'
-/// rows straight, checked once; step 17 checks each layer and scans each
-/// hidden input for zeros. On the book's shapes (784-50-100-10), images
-/// about a fifth non-zero, the logits of every batch size from 1 to 8
-/// must be the same bits, with sigmoid between the layers (step 18's
-/// path below 6 rows) and with ReLU (step 17's path throughout), and each
-/// layer alone through `layer_pixels` the same as in the pass.
+/// Steps 18 and 19 run a pass of fewer than 6 pixel rows through the
+/// layers' rows straight, checked once; steps 17 and 13, which they are
+/// built on, check each layer and scan each hidden input for zeros. On the
+/// book's shapes (784-50-100-10), images about a fifth non-zero, the
+/// logits of every batch size from 1 to 8 must be the same bits, with
+/// sigmoid between the layers (the checked-once path below 6 rows) and
+/// with ReLU (the per-layer path throughout), and each layer alone
+/// through `layer_pixels` the same as in the pass.
 #[test]
-fn step_18_gives_step_17s_logits_bit_for_bit() {
-    if !Kernel::Avx512Chain.is_available() {
-        return;
+fn steps_18_and_19_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
+    for (base, chain) in [(Kernel::Avx512Rows, Kernel::Avx512Chain), (Kernel::Avx2Pairs, Kernel::Avx2Chain)] {
+        if chain.is_available() {
+            same_logits(base, chain);
+        }
     }
+}
+
+fn same_logits(base: Kernel, chain: Kernel) {
     let shapes = [(784, 50), (50, 100), (100, 10)];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let weights: Vec<(Vec<f32>, Vec<f32>)> = shapes
@@ -111,7 +117,7 @@ fn step_18_gives_step_17s_logits_bit_for_bit() {
             })
             .collect()
     };
-    let (w17, w18) = (prepared(Kernel::Avx512Rows), prepared(Kernel::Avx512Chain));
+    let (w17, w18) = (prepared(base), prepared(chain));
     fn layers<'a>(
         kernel: Kernel,
         shapes: &[(usize, usize)],
@@ -120,8 +126,8 @@ fn step_18_gives_step_17s_logits_bit_for_bit() {
     ) -> Vec<Dense<'a>> {
         shapes.iter().zip(w).zip(b).map(|((&(k, n), w), (_, b))| Dense::new(kernel, k, n, w, b).unwrap()).collect()
     }
-    let l17 = layers(Kernel::Avx512Rows, &shapes, &w17, &weights);
-    let l18 = layers(Kernel::Avx512Chain, &shapes, &w18, &weights);
+    let l17 = layers(base, &shapes, &w17, &weights);
+    let l18 = layers(chain, &shapes, &w18, &weights);
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
     for act in [linalg::activation::Activation::Sigmoid, linalg::activation::Activation::Relu] {
         let n17 = Network::new(&l17).unwrap().with_hidden_activation(act);
@@ -133,7 +139,7 @@ fn step_18_gives_step_17s_logits_bit_for_bit() {
             let (mut a17, mut a18) = (vec![0.0; m * 10], vec![0.0; m * 10]);
             n17.logits_pixels(m, &pixels, &mut scratch, &mut a17).unwrap();
             n18.logits_pixels(m, &pixels, &mut scratch, &mut a18).unwrap();
-            assert_eq!(bits(&a17), bits(&a18), "batch {m}, {act:?}");
+            assert_eq!(bits(&a17), bits(&a18), "{}: batch {m}, {act:?}", chain.name());
             // the pass again, one layer at a time
             let mut prev: Vec<f32> = Vec::new();
             for (i, &(_, n)) in shapes.iter().enumerate() {
@@ -141,7 +147,7 @@ fn step_18_gives_step_17s_logits_bit_for_bit() {
                 n18.layer_pixels(i, m, &pixels, &prev, &mut out).unwrap();
                 prev = out;
             }
-            assert_eq!(bits(&prev), bits(&a18), "batch {m}, {act:?}, layer by layer");
+            assert_eq!(bits(&prev), bits(&a18), "{}: batch {m}, {act:?}, layer by layer", chain.name());
         }
     }
 }

@@ -118,7 +118,7 @@ pub fn dense_pixels(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(super) mod x86 {
     use core::arch::x86_64::*;
 
     use crate::activation::Activation;

@@ -25,6 +25,7 @@
 //! | 16 | `avx512_prefetch.rs` | step 15 with the next image's pixels fetched ahead while this one is summed |
 //! | 17 | `avx512_rows.rs` | step 16 with the rows left over after the 6-row tiles (batch 1's W2 and W3) on 512-bit vectors |
 //! | 18 | `avx512_chain.rs` | step 17 with batch 1's layers checked once a forward pass, not once a layer: the network calls the rows straight |
+//! | 19 | `avx2_chain.rs` | step 18's idea on AVX2: step 13 with batch 1's layers checked once a forward pass (CPUs without AVX-512) |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -34,6 +35,7 @@
 //! packing kernels reorder B into the layout their inner loop wants.
 
 pub mod avx2;
+pub mod avx2_chain;
 pub mod avx2_fused;
 pub mod avx2_l1;
 pub mod avx2_lines;
@@ -128,6 +130,10 @@ pub enum Kernel {
     /// once a forward pass ([`crate::network::Network`] calls the rows
     /// straight); needs a CPU with AVX-512F.
     Avx512Chain,
+    /// Step 19, [`avx2_chain`]: step 13 with batch 1's layers checked once
+    /// a forward pass, as step 18 does on AVX-512; needs a CPU with AVX2
+    /// and FMA.
+    Avx2Chain,
 }
 
 impl Kernel {
@@ -152,6 +158,7 @@ impl Kernel {
         Kernel::Avx512Prefetch,
         Kernel::Avx512Rows,
         Kernel::Avx512Chain,
+        Kernel::Avx2Chain,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -176,6 +183,7 @@ impl Kernel {
             Kernel::Avx512Prefetch => "avx512-prefetch",
             Kernel::Avx512Rows => "avx512-rows",
             Kernel::Avx512Chain => "avx512-chain",
+            Kernel::Avx2Chain => "avx2-chain",
         }
     }
 
@@ -223,6 +231,7 @@ impl Kernel {
                 | Kernel::Avx2
                 | Kernel::Avx2Lines
                 | Kernel::Avx2Pairs
+                | Kernel::Avx2Chain
         )
     }
 
@@ -240,7 +249,8 @@ impl Kernel {
     /// is the portable [`Kernel::Tiled`]. With AVX2 and FMA, step 12
     /// ([`Kernel::Avx2Lines`]: step 10 with W1's rows on whole cache lines,
     /// the same instructions on fewer lines) or step 13
-    /// ([`Kernel::Avx2Pairs`]: images two at a time), whichever
+    /// ([`Kernel::Avx2Pairs`]: images two at a time; as step 19,
+    /// [`Kernel::Avx2Chain`], its batch 1 checked once), whichever
     /// [`choose::faster_on_pixels`] measures faster on this core (on the
     /// first layer, where alone they differ); where the CPU also has
     /// AVX-512F, that one or step 18 ([`Kernel::Avx512Chain`]: step
@@ -253,6 +263,12 @@ impl Kernel {
     /// its VM); the second of a pair, but for step 17's single images, only
     /// if more than 10% faster, so that where the two are level every
     /// process picks the first.
+    ///
+    /// Step 19 ([`Kernel::Avx2Chain`]) takes step 13's place where the
+    /// choice picks step 13, from 2026-12-07: the same code on the first
+    /// layer, and step 18's path below 6 rows (on AMD Zen 4's AVX2 code
+    /// 1.03–1.08× step 13 at batch 1, five sweeps; not measured on an
+    /// AVX2-only CPU).
     ///
     /// Step 18 ([`Kernel::Avx512Chain`]) took step 17's place on
     /// 2026-12-07: on the first layer, which the choice times, the two are
@@ -314,7 +330,12 @@ impl Kernel {
         if avx2::is_available() {
             static CHOICE: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
             return *CHOICE.get_or_init(|| {
-                let avx2 = choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs);
+                // step 19 is step 13 with batch 1 checked once: the same
+                // code on the first layer, which the choice times
+                let avx2 = match choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs) {
+                    Kernel::Avx2Pairs => Kernel::Avx2Chain,
+                    lines => lines,
+                };
                 if avx512::is_available() {
                     choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Chain)
                 } else {
@@ -344,7 +365,7 @@ impl Kernel {
     /// gather and pack each tile's pixels: 2–6% slower than converting
     /// first, measured on AVX2.)
     pub fn reads_pixels(self) -> bool {
-        matches!(self, Kernel::Avx2 | Kernel::Avx2Lines | Kernel::Avx2Pairs) || self.is_avx512()
+        matches!(self, Kernel::Avx2 | Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx2Chain) || self.is_avx512()
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
@@ -370,7 +391,7 @@ impl Kernel {
         match self {
             Kernel::Avx512 => avx512::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Lines => avx2_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
-            Kernel::Avx2Pairs => avx2_pairs::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx2Pairs | Kernel::Avx2Chain => avx2_pairs::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Lines => avx512_lines::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Epilogue => avx512_epilogue::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Prefetch => avx512_prefetch::dense_pixels(m, k, n, pixels, b, bias, act, c),
@@ -401,7 +422,8 @@ impl Kernel {
             | Kernel::Avx512Epilogue
             | Kernel::Avx512Prefetch
             | Kernel::Avx512Rows
-            | Kernel::Avx512Chain => avx2_lines::prepared_len(k, n),
+            | Kernel::Avx512Chain
+            | Kernel::Avx2Chain => avx2_lines::prepared_len(k, n),
         }
     }
 
@@ -436,7 +458,8 @@ impl Kernel {
             | Kernel::Avx512Epilogue
             | Kernel::Avx512Prefetch
             | Kernel::Avx512Rows
-            | Kernel::Avx512Chain => avx2_lines::prepare(k, n, b, out),
+            | Kernel::Avx512Chain
+            | Kernel::Avx2Chain => avx2_lines::prepare(k, n, b, out),
         }
     }
 
@@ -460,7 +483,7 @@ impl Kernel {
             Kernel::Avx2 => avx2::matmul(m, k, n, a, b, c),
             Kernel::Avx512 => avx512::matmul(m, k, n, a, b, c),
             Kernel::Avx2Lines => avx2_lines::matmul(m, k, n, a, b, c),
-            Kernel::Avx2Pairs => avx2_pairs::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Pairs | Kernel::Avx2Chain => avx2_pairs::matmul(m, k, n, a, b, c),
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
             Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::matmul(m, k, n, a, b, c),
@@ -491,7 +514,7 @@ impl Kernel {
             Kernel::Avx2 => return avx2::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx512 => return avx512::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Lines => return avx2_lines::dense(m, k, n, a, b, bias, act, c),
-            Kernel::Avx2Pairs => return avx2_pairs::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2Pairs | Kernel::Avx2Chain => return avx2_pairs::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx512Lines => return avx512_lines::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => {
                 return avx512_epilogue::dense(m, k, n, a, b, bias, act, c)
