@@ -333,18 +333,11 @@ impl<'w> Network<'w> {
         if !first.reads_pixels() {
             return Err(ShapeError::Kernel(first.name()));
         }
-        let expect = |what, expected: usize, found: usize| {
-            if expected == found {
-                Ok(())
-            } else {
-                Err(ShapeError::Len { what, expected, found })
-            }
-        };
-        expect("pixels", m * self.input_len(), pixels.len())?;
+        expect_len("pixels", m * self.input_len(), pixels.len())?;
         if i > 0 {
-            expect("prev", m * l.k, prev.len())?;
+            expect_len("prev", m * l.k, prev.len())?;
         }
-        expect("out", m * l.n, out.len())?;
+        expect_len("out", m * l.n, out.len())?;
         let x = Input::Pixels(pixels);
         self.layer(i, m, x, prev, out, self.checked_once(m, x));
         Ok(())
@@ -392,15 +385,8 @@ impl<'w> Network<'w> {
     }
 
     fn run(&self, m: usize, x: Input<'_>, scratch: &mut [f32], a: &mut [f32]) -> Result<(), ShapeError> {
-        let expect = |what, expected: usize, found: usize| {
-            if expected == found {
-                Ok(())
-            } else {
-                Err(ShapeError::Len { what, expected, found })
-            }
-        };
-        expect("x", m * self.input_len(), x.len())?;
-        expect("y", m * self.output_len(), a.len())?;
+        expect_len("x", m * self.input_len(), x.len())?;
+        expect_len("y", m * self.output_len(), a.len())?;
         let need = self.scratch_len(m);
         if scratch.len() < need {
             return Err(ShapeError::Len { what: "scratch", expected: need, found: scratch.len() });
@@ -420,5 +406,15 @@ impl<'w> Network<'w> {
             self.layer(i, m, x, &prev[..if i == 0 { 0 } else { m * l.k }], out, once);
         }
         Ok(())
+    }
+}
+
+/// `Ok` if a buffer holds the `expected` elements, else the error naming
+/// it.
+fn expect_len(what: &'static str, expected: usize, found: usize) -> Result<(), ShapeError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(ShapeError::Len { what, expected, found })
     }
 }
