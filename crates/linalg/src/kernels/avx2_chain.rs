@@ -30,7 +30,7 @@
 //! --kernel avx2-pairs,avx2-chain --repeat 11`, five runs, medians of the
 //! per-round ratios): 1.03×, 1.07×, 1.08×, 1.07× and 1.04× step 13 at
 //! batch 1 (per round 0.88–1.30), 0.99–1.01× at batch 100, where it is
-//! not used; less than step 18 gains over step 17 (1.11–1.15×), whose
+//! not used; less than step 18 gains over step 17 (1.08–1.15×), whose
 //! per-layer way to its rows was longer. Not yet measured on an AVX2-only
 //! CPU (AMD Zen 3), the one it is for. Tables: docs/matmul.md.
 

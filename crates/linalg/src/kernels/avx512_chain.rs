@@ -41,9 +41,10 @@
 //! took 196–212 ns against 130–147 ns for its loop alone, and a call with
 //! no rows (m = 0) 21.7 ns. This step in the network (`infer sweep
 //! --batch-sizes 1,100 --kernel avx512-rows,avx512-chain --repeat 11`,
-//! four runs, medians of the per-round ratios): 1.11×, 1.12×, 1.13× and
-//! 1.15× step 17 at batch 1 (per round 1.02–1.44), 0.99–1.01× at batch
-//! 100, where it is not used. `--breakdown`, ns an image at batch 1 in
+//! five runs, medians of the per-round ratios): 1.11×, 1.12×, 1.13×,
+//! 1.15× and, an hour later in a slow state of the VM, 1.08× step 17 at
+//! batch 1 (per round 1.02–1.44), 0.99–1.01× at batch 100, where it is
+//! not used. `--breakdown`, ns an image at batch 1 in
 //! two processes a minute apart, step 17 then this step: W1 497 → 478,
 //! W2 293 → 266, W3 131 → 103. Not yet measured on an Intel CPU.
 //! [`crate::kernels::Kernel::best`] times it in step 17's place (on the

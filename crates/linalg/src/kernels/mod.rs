@@ -275,8 +275,8 @@ impl Kernel {
     /// the same code, and step 18 differs only in how
     /// [`crate::network::Network`] calls the layers of a batch below 6
     /// rows (checked once a pass, not once a layer). On AMD Zen 4 the
-    /// whole network ran 1.11–1.15× faster than step 17 at batch 1 and
-    /// 0.99–1.01× at batch 100 (four sweeps of 11 rounds), the same logits
+    /// whole network ran 1.08–1.15× faster than step 17 at batch 1 and
+    /// 0.99–1.01× at batch 100 (five sweeps of 11 rounds), the same logits
     /// bit for bit. Not timed on an Intel CPU.
     ///
     /// Step 17 took step 16's place on 2026-12-03: on the first layer,
