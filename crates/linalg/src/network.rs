@@ -286,24 +286,22 @@ impl<'w> Network<'w> {
     /// every layer on one of those steps, fewer rows than a register tile,
     /// u8 pixels in, sigmoid between the layers (whose outputs are never
     /// 0, so no hidden input is mostly zero), a first layer whose B splits
-    /// and, for step 18, rows of at most `N_MAX` columns, on a CPU that
-    /// runs the step.
+    /// and, for step 18, rows of at most `N_MAX` columns. (That the CPU
+    /// runs the step, [`Dense::new`] checked.)
     fn checked_once(&self, m: usize, x: Input<'_>) -> bool {
-        use crate::kernels::{avx2_chain, avx512_chain};
+        use crate::kernels::avx512_chain::{takes, takes_pixels, M_CHAIN};
         let first = &self.layers[0];
-        let kernel = first.kernel;
-        let fits = match kernel {
-            Kernel::Avx512Chain => {
-                avx512_chain::takes_pixels(first.k, first.n) && self.layers.iter().all(|l| avx512_chain::takes(l.n))
-            }
-            Kernel::Avx2Chain => avx2_chain::takes_pixels(first.k, first.n),
-            _ => false,
+        let rows_fit = match first.kernel {
+            Kernel::Avx512Chain => self.layers.iter().all(|l| takes(l.n)),
+            Kernel::Avx2Chain => true,
+            _ => return false,
         };
-        fits && m < avx512_chain::M_CHAIN
+        rows_fit
+            && m < M_CHAIN
             && matches!(x, Input::Pixels(_))
             && self.hidden == Activation::Sigmoid
-            && self.layers.iter().all(|l| l.kernel == kernel)
-            && kernel.is_available()
+            && self.layers.iter().all(|l| l.kernel == first.kernel)
+            && takes_pixels(first.k, first.n)
     }
 
     /// Layer `i` (0-based) alone, on `m` rows, as [`Network::logits_pixels`]
@@ -353,12 +351,12 @@ impl<'w> Network<'w> {
         #[cfg(target_arch = "x86_64")]
         if once {
             use crate::kernels::{avx2_chain, avx512_chain};
-            // SAFETY: `checked_once`: every layer is on this step, the CPU
-            // runs it (AVX-512F, AVX2, FMA and POPCNT for step 18; AVX2,
-            // FMA and POPCNT for step 19), the first layer's B splits and,
-            // for step 18, every n fits a row; every W and b has its
-            // layer's prepared length (`Dense::new`), and x, prev and out
-            // hold m·k0, m·k and m·n (checked by the callers).
+            // SAFETY: `checked_once`: every layer is on this step, the
+            // first layer's B splits and, for step 18, every n fits a row;
+            // `Dense::new`: the CPU runs the step (AVX-512F, AVX2, FMA and
+            // POPCNT for step 18; AVX2, FMA and POPCNT for step 19) and
+            // every W and b has its layer's prepared length; the callers:
+            // x, prev and out hold m·k0, m·k and m·n.
             unsafe {
                 match (l.kernel, i, x) {
                     (Kernel::Avx512Chain, 0, Input::Pixels(x)) => {

@@ -37,13 +37,9 @@
 use crate::activation::Activation;
 
 pub use super::avx2_pairs::{dense, dense_pixels, matmul, prepare, prepared_len};
-
-/// Whether a first layer of `k` pixel inputs and `n` outputs can go
-/// through [`dense_pixels_unchecked`]: one whose B is split as step 12
-/// splits W1 (784×50).
-pub const fn takes_pixels(k: usize, n: usize) -> bool {
-    super::avx2_lines::splits(k, n)
-}
+/// Step 18's bounds: the batches below a tile of rows, and a first layer
+/// split as step 12 splits W1, which step 13's rows of pixels take too.
+pub use super::avx512_chain::{takes_pixels, M_CHAIN};
 
 /// `C = act(X·B + bias)` for `m` rows of u8 pixels read as `p / 255`:
 /// step 13's rows (in pairs where its B allows them, else step 12's), with

@@ -62,9 +62,9 @@ pub fn faster_on_pixels(a: Kernel, b: Kernel) -> Kernel {
 /// than `BATCH_BOUND` (1.5) times `a`'s time; where `b` fails either,
 /// both are timed once more with the stack 1,552 bytes deeper (a process
 /// whose stack lands where the drawn images time `b` far slower, about
-/// one in eighty on AMD Zen 4, then measures as the others do); else `a`. So `b` is
-/// chosen where it gains on single images and does not lose much on
-/// batches. (The bound is loose because the drawn rings favour step 13,
+/// one in eighty on AMD Zen 4, then measures as the others do); else
+/// `a`. So `b` is chosen where it gains on single images and does not
+/// lose much on batches. (The bound is loose because the drawn rings favour step 13,
 /// whose pairs of rings share more pixels than pairs of digits do: on
 /// that Xeon step 14 ran this work's batch of 12 at 0.82–1.10× step 13's
 /// speed in 22 processes, but W1 at batch 12 of the test images at
@@ -95,10 +95,11 @@ const STACK_SHIFT: usize = 1552;
 /// 10 of 10, and 0 wrong picks in the 800. So it is the stack's place in
 /// its 4 KB page, which ASLR draws anew for each process (the kernel keeps
 /// its index buffer on the stack; which access suffers was not pinned
-/// down), against the few fixed page offsets of the drawn images (the test images, on all offsets, showed no such
-/// process: step 18 1.14–1.72× the AVX2 step at batch 1 in 200 of 200). Buffers
-/// allocated anew, which the choice timed here until then, never turned
-/// such a process around (0 of 1,300).
+/// down), against the few fixed page offsets of the drawn images (the
+/// test images, on all offsets, showed no such process: step 18
+/// 1.14–1.72× the AVX2 step at batch 1 in 200 of 200). Buffers allocated
+/// anew, which the choice timed here until then, never turned such a
+/// process around (0 of 1,300).
 #[inline(never)]
 fn wins_with_the_stack_moved(works: &(Work, Work)) -> bool {
     let pad = [0u8; STACK_SHIFT];

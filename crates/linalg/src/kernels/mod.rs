@@ -217,8 +217,8 @@ impl Kernel {
         )
     }
 
-    /// Whether the kernel is written with AVX2 and FMA (steps 4 to 10, 12
-    /// and 13).
+    /// Whether the kernel is written with AVX2 and FMA (steps 4 to 10, 12,
+    /// 13 and 19).
     fn is_avx2(self) -> bool {
         matches!(
             self,
@@ -353,7 +353,7 @@ impl Kernel {
     }
 
     /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]),
-    /// as `infer` then does at every batch size: steps 10 to 14. All run
+    /// as `infer` then does at every batch size: steps 10 to 19. All run
     /// a wide first layer (W1) through step 7's zero-skipping rows on the
     /// pixels themselves (step 11 with 16-lane vectors, step 12 on whole
     /// lines, step 13 two rows at a time): no conversion
