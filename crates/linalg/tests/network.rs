@@ -84,15 +84,21 @@ impl Rng {
 
 /// Steps 18 and 19 run a pass of fewer than 6 pixel rows through the
 /// layers' rows straight, checked once; steps 17 and 13, which they are
-/// built on, check each layer and scan each hidden input for zeros. On the
+/// built on, check each layer and scan each hidden input for zeros. Step
+/// 20 walks each image's non-zero pixels as bits where step 18 gathers
+/// their indices, on every path. On the
 /// book's shapes (784-50-100-10), images about a fifth non-zero, the
 /// logits of every batch size from 1 to 8 must be the same bits, with
 /// sigmoid between the layers (the checked-once path below 6 rows) and
 /// with ReLU (the per-layer path throughout), and each layer alone
 /// through `layer_pixels` the same as in the pass.
 #[test]
-fn steps_18_and_19_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
-    for (base, chain) in [(Kernel::Avx512Rows, Kernel::Avx512Chain), (Kernel::Avx2Pairs, Kernel::Avx2Chain)] {
+fn steps_18_to_20_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
+    for (base, chain) in [
+        (Kernel::Avx512Rows, Kernel::Avx512Chain),
+        (Kernel::Avx2Pairs, Kernel::Avx2Chain),
+        (Kernel::Avx512Chain, Kernel::Avx512Bits),
+    ] {
         if chain.is_available() {
             same_logits(base, chain);
         }

@@ -102,7 +102,7 @@ pub fn dense_pixels(
     // n biases (checked above), and 32 < n ≤ 100 with a tail of 1 to 4
     // columns (`splits`).
     unsafe {
-        x86::rows(m, k, n, pixels, main, tail, bias, act, c, &|_| {})
+        x86::rows::<crate::kernels::avx512_lines::x86::Gathered, _>(m, k, n, pixels, main, tail, bias, act, c, &|_| {})
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (main, tail, act);
@@ -153,19 +153,21 @@ pub(super) mod x86 {
     use crate::kernels::avx2_row::x86::{store, tail_mask};
     use crate::kernels::avx2_sparse::x86::Indices;
     use crate::kernels::avx512::LANES_512;
-    use crate::kernels::avx512_lines::x86::{by_parts, row_sums};
+    use crate::kernels::avx512_lines::x86::{by_parts, RowSums};
     use crate::kernels::params::{LANES, MR_FMA};
     use crate::math;
 
-    /// Every row of pixels through [`row`], `before_row(i)` called before
-    /// row `i` (nothing here; step 16 fetches the next row's pixels).
+    /// Every row of pixels through [`row`], its sums by `S` (step 14's
+    /// [`crate::kernels::avx512_lines::x86::Gathered`] here and in steps
+    /// 16 to 19, step 20's bits), `before_row(i)` called before row `i`
+    /// (nothing here; step 16 fetches the next row's pixels).
     ///
     /// Safety: AVX-512F, AVX2, FMA and POPCNT present; `pixels`, `main`,
     /// `tail`, `c`, `bias` hold `m·k`, `k·n_main`, `k·TW`, `m·n` and `n`
     /// elements; 32 < n ≤ 100 with a tail of 1 to 4 columns.
     #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn rows<F: Fn(usize)>(
+    pub unsafe fn rows<S: RowSums, F: Fn(usize)>(
         m: usize,
         k: usize,
         n: usize,
@@ -177,13 +179,34 @@ pub(super) mod x86 {
         c: &mut [f32],
         before_row: &F,
     ) {
-        by_parts!(n, each_row(m, k, n, pixels, main, tail, bias, act, c, before_row))
+        rows_inline::<S, F>(m, k, n, pixels, main, tail, bias, act, c, before_row)
+    }
+
+    /// [`rows`] for inlining into a function that enables more of the
+    /// CPU's features (step 20: AVX-512BW and BMI1).
+    ///
+    /// Safety: as [`rows`], and the caller enables at least its features.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn rows_inline<S: RowSums, F: Fn(usize)>(
+        m: usize,
+        k: usize,
+        n: usize,
+        pixels: &[u8],
+        main: &[f32],
+        tail: &[f32],
+        bias: &[f32],
+        act: Activation,
+        c: &mut [f32],
+        before_row: &F,
+    ) {
+        by_parts!(n, each_row::<S>(m, k, n, pixels, main, tail, bias, act, c, before_row))
     }
 
     /// LOOP 2: one row of pixels and of C at a time.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn each_row<const W: usize, const TW: usize>(
+    unsafe fn each_row<const W: usize, const TW: usize, S: RowSums>(
         m: usize,
         k: usize,
         n: usize,
@@ -199,17 +222,17 @@ pub(super) mod x86 {
         for i in 0..m {
             before_row(i);
             let x = &pixels[i * k..(i + 1) * k];
-            row::<W, TW>(x, main, tail, n, bias, act, &mut c[i * n..(i + 1) * n], &mut idx);
+            row::<W, TW, S>(x, main, tail, n, bias, act, &mut c[i * n..(i + 1) * n], &mut idx);
         }
     }
 
-    /// One row of C: step 14's sums, then the bias and `act` on the `W`
+    /// One row of C: its sums by `S`, then the bias and `act` on the `W`
     /// 512-bit vectors and step 7's epilogue on the tail, and the stores.
     ///
     /// Safety: as [`rows`], for one row.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn row<const W: usize, const TW: usize>(
+    unsafe fn row<const W: usize, const TW: usize, S: RowSums>(
         x: &[u8],
         main: &[f32],
         tail: &[f32],
@@ -221,7 +244,7 @@ pub(super) mod x86 {
     ) {
         let n_main = W * LANES_512;
         let tail_cols = tail_mask(n - n_main);
-        let (mut acc, acc_t) = row_sums::<W, TW>(x, main, tail, idx);
+        let (mut acc, acc_t) = S::row_sums::<W, TW>(x, main, tail, idx);
         for (v, acc_v) in acc.iter_mut().enumerate() {
             *acc_v = _mm512_add_ps(*acc_v, _mm512_loadu_ps(bias.as_ptr().add(v * LANES_512)));
         }

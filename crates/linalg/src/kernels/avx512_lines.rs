@@ -140,22 +140,23 @@ pub(super) mod x86 {
     use crate::kernels::avx512::LANES_512;
     use crate::kernels::params::{KC_ROWS, LANES};
 
-    /// `$f::<W, TW>(args)` for a B of `n` columns that `splits`: `W` 512-bit
-    /// vectors of the main part (2 to 6, n from 33 to 100) and a tail of
-    /// `TW` columns; for steps 14 to 16.
+    /// `$f::<W, TW>(args)` (or `$f::<W, TW, S>` for `$f::<S>(args)`) for a
+    /// B of `n` columns that `splits`: `W` 512-bit vectors of the main
+    /// part (2 to 6, n from 33 to 100) and a tail of `TW` columns; for
+    /// steps 14 to 16 and 20.
     macro_rules! by_parts {
-        ($n:expr, $f:ident($($arg:expr),*)) => {
+        ($n:expr, $f:ident $(::<$s:ty>)? ($($arg:expr),*)) => {
             match (($n - $n % 16) / $crate::kernels::avx512::LANES_512, $crate::kernels::avx2_lines::tail_width($n)) {
-                (2, 2) => $f::<2, 2>($($arg),*),
-                (2, _) => $f::<2, 4>($($arg),*),
-                (3, 2) => $f::<3, 2>($($arg),*),
-                (3, _) => $f::<3, 4>($($arg),*),
-                (4, 2) => $f::<4, 2>($($arg),*),
-                (4, _) => $f::<4, 4>($($arg),*),
-                (5, 2) => $f::<5, 2>($($arg),*),
-                (5, _) => $f::<5, 4>($($arg),*),
-                (6, 2) => $f::<6, 2>($($arg),*),
-                (6, _) => $f::<6, 4>($($arg),*),
+                (2, 2) => $f::<2, 2 $(, $s)?>($($arg),*),
+                (2, _) => $f::<2, 4 $(, $s)?>($($arg),*),
+                (3, 2) => $f::<3, 2 $(, $s)?>($($arg),*),
+                (3, _) => $f::<3, 4 $(, $s)?>($($arg),*),
+                (4, 2) => $f::<4, 2 $(, $s)?>($($arg),*),
+                (4, _) => $f::<4, 4 $(, $s)?>($($arg),*),
+                (5, 2) => $f::<5, 2 $(, $s)?>($($arg),*),
+                (5, _) => $f::<5, 4 $(, $s)?>($($arg),*),
+                (6, 2) => $f::<6, 2 $(, $s)?>($($arg),*),
+                (6, _) => $f::<6, 4 $(, $s)?>($($arg),*),
                 _ => unreachable!("splits() admits 32 < n <= 100 only"),
             }
         };
@@ -243,6 +244,38 @@ pub(super) mod x86 {
         store(c_row.as_mut_ptr().add(n_main), s[2 * W], false, tail_cols);
     }
 
+    /// How a row of pixels becomes its sums before the epilogue: step 14
+    /// gathers the indices of the non-zero pixels ([`Gathered`]), step 20
+    /// walks the bits of a mask ([`crate::kernels::avx512_bits`]).
+    pub(in crate::kernels) trait RowSums {
+        /// For each non-zero `p` of `x`, lowest first, `x[p]/255 · B[p]`
+        /// added to `W` 512-bit vectors of the main part and the `TW`
+        /// columns of the tail ([`add_row`]).
+        ///
+        /// Safety: as [`rows`], for one row `x` of `k` pixels.
+        unsafe fn row_sums<const W: usize, const TW: usize>(
+            x: &[u8],
+            main: &[f32],
+            tail: &[f32],
+            idx: &mut Indices,
+        ) -> ([__m512; W], __m128);
+    }
+
+    /// Step 14's [`RowSums`]: [`row_sums`].
+    pub(in crate::kernels) struct Gathered;
+
+    impl RowSums for Gathered {
+        #[inline(always)]
+        unsafe fn row_sums<const W: usize, const TW: usize>(
+            x: &[u8],
+            main: &[f32],
+            tail: &[f32],
+            idx: &mut Indices,
+        ) -> ([__m512; W], __m128) {
+            row_sums::<W, TW>(x, main, tail, idx)
+        }
+    }
+
     /// One row's sums before the epilogue: the non-zero pixels gathered
     /// `KC_ROWS` at a time (step 6), each piece through [`sums`].
     ///
@@ -261,7 +294,10 @@ pub(super) mod x86 {
         loop {
             let p1 = k.min(p0 + KC_ROWS);
             let nnz = nonzero_pixels(&x[p0..p1], idx);
-            (acc, acc_t) = sums::<W, TW>(x, p0, main, tail, idx.first(nnz), acc, acc_t);
+            for &q in idx.first(nnz) {
+                // LOOP 0: the piece's non-zero p
+                add_row::<W, TW>(x, p0 + q as usize, main, tail, &mut acc, &mut acc_t);
+            }
             if p1 == k {
                 return (acc, acc_t);
             }
@@ -269,35 +305,30 @@ pub(super) mod x86 {
         }
     }
 
-    /// LOOP 0: `acc` and `acc_t` plus `a[p] · B[p]` for the non-zero `p` of
-    /// a piece (`p0` plus each of `ps`): `W` 512-bit vectors of the main
-    /// part, each on one line, and the tail's `TW` columns as in step 12.
+    /// `acc` and `acc_t` plus `a[p] · B[p]` for one non-zero `p`: `W`
+    /// 512-bit vectors of the main part, each on one line, and the tail's
+    /// `TW` columns as in step 12.
     ///
-    /// Safety: as [`rows`]; each `p0 + p` indexes `x` and a row of the main
-    /// part and of the tail.
+    /// Safety: as [`rows`]; `p` indexes `x` and a row of the main part and
+    /// of the tail.
     #[inline(always)]
-    unsafe fn sums<const W: usize, const TW: usize>(
+    pub(in crate::kernels) unsafe fn add_row<const W: usize, const TW: usize>(
         x: &[u8],
-        p0: usize,
+        p: usize,
         main: &[f32],
         tail: &[f32],
-        ps: &[u32],
-        mut acc: [__m512; W],
-        mut acc_t: __m128,
-    ) -> ([__m512; W], __m128) {
-        let (n_main, values) = (W * LANES_512, &crate::pixels::VALUES);
-        for &q in ps {
-            let p = p0 + q as usize;
-            let a = *values.get_unchecked(*x.get_unchecked(p) as usize);
-            let av = _mm512_set1_ps(a);
-            let b_row = main.as_ptr().add(p * n_main);
-            for (v, acc_v) in acc.iter_mut().enumerate() {
-                *acc_v = _mm512_fmadd_ps(av, _mm512_loadu_ps(b_row.add(v * LANES_512)), *acc_v);
-            }
-            let t_row = tail.as_ptr().add(p * TW);
-            let b_t = if TW == 2 { _mm_castpd_ps(_mm_load_sd(t_row as *const f64)) } else { _mm_loadu_ps(t_row) };
-            acc_t = _mm_fmadd_ps(_mm_set1_ps(a), b_t, acc_t);
+        acc: &mut [__m512; W],
+        acc_t: &mut __m128,
+    ) {
+        let n_main = W * LANES_512;
+        let a = *crate::pixels::VALUES.get_unchecked(*x.get_unchecked(p) as usize);
+        let av = _mm512_set1_ps(a);
+        let b_row = main.as_ptr().add(p * n_main);
+        for (v, acc_v) in acc.iter_mut().enumerate() {
+            *acc_v = _mm512_fmadd_ps(av, _mm512_loadu_ps(b_row.add(v * LANES_512)), *acc_v);
         }
-        (acc, acc_t)
+        let t_row = tail.as_ptr().add(p * TW);
+        let b_t = if TW == 2 { _mm_castpd_ps(_mm_load_sd(t_row as *const f64)) } else { _mm_loadu_ps(t_row) };
+        *acc_t = _mm_fmadd_ps(_mm_set1_ps(a), b_t, *acc_t);
     }
 }

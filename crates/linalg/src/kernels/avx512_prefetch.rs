@@ -76,6 +76,7 @@ pub(super) mod x86 {
     use core::arch::x86_64::*;
 
     use crate::activation::Activation;
+    use crate::kernels::avx512_lines::x86::Gathered;
 
     /// Every row of pixels through step 15's rows, row `i + 1`'s pixels
     /// fetched into L1 before row `i` is summed.
@@ -98,13 +99,24 @@ pub(super) mod x86 {
                 fetch(&pixels[(i + 1) * k..(i + 2) * k]);
             }
         };
-        crate::kernels::avx512_epilogue::x86::rows(m, k, n, pixels, main, tail, bias, act, c, &fetch_next)
+        crate::kernels::avx512_epilogue::x86::rows::<Gathered, _>(
+            m,
+            k,
+            n,
+            pixels,
+            main,
+            tail,
+            bias,
+            act,
+            c,
+            &fetch_next,
+        )
     }
 
     /// `prefetcht0` on every 64-byte line of `x` (a hint: it reads nothing
     /// and cannot fault).
     #[inline(always)]
-    fn fetch(x: &[u8]) {
+    pub(in crate::kernels) fn fetch(x: &[u8]) {
         for line in x.chunks(64) {
             // SAFETY: `_mm_prefetch` is SSE, part of every x86_64 CPU.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };

@@ -26,6 +26,7 @@
 //! | 17 | `avx512_rows.rs` | step 16 with the rows left over after the 6-row tiles (batch 1's W2 and W3) on 512-bit vectors |
 //! | 18 | `avx512_chain.rs` | step 17 with batch 1's layers checked once a forward pass, not once a layer: the network calls the rows straight |
 //! | 19 | `avx2_chain.rs` | step 18's idea on AVX2: step 13 with batch 1's layers checked once a forward pass (CPUs without AVX-512) |
+//! | 20 | `avx512_bits.rs` | step 18 with each image's non-zero pixels walked as the bits of a mask, no list of indices |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -45,6 +46,7 @@ pub mod avx2_sparse;
 pub mod avx2_tile;
 pub mod avx2_union;
 pub mod avx512;
+pub mod avx512_bits;
 pub mod avx512_chain;
 pub mod avx512_epilogue;
 pub mod avx512_lines;
@@ -134,6 +136,9 @@ pub enum Kernel {
     /// a forward pass, as step 18 does on AVX-512; needs a CPU with AVX2
     /// and FMA.
     Avx2Chain,
+    /// Step 20, [`avx512_bits`]: step 18 with each image's non-zero pixels
+    /// walked as the bits of a mask; needs a CPU with AVX-512F.
+    Avx512Bits,
 }
 
 impl Kernel {
@@ -159,6 +164,7 @@ impl Kernel {
         Kernel::Avx512Rows,
         Kernel::Avx512Chain,
         Kernel::Avx2Chain,
+        Kernel::Avx512Bits,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -184,6 +190,7 @@ impl Kernel {
             Kernel::Avx512Rows => "avx512-rows",
             Kernel::Avx512Chain => "avx512-chain",
             Kernel::Avx2Chain => "avx2-chain",
+            Kernel::Avx512Bits => "avx512-bits",
         }
     }
 
@@ -204,7 +211,8 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel is written with AVX-512F (steps 11 and 14 to 18).
+    /// Whether the kernel is written with AVX-512F (steps 11, 14 to 18 and
+    /// 20).
     fn is_avx512(self) -> bool {
         matches!(
             self,
@@ -214,6 +222,7 @@ impl Kernel {
                 | Kernel::Avx512Prefetch
                 | Kernel::Avx512Rows
                 | Kernel::Avx512Chain
+                | Kernel::Avx512Bits
         )
     }
 
@@ -240,6 +249,7 @@ impl Kernel {
     /// build enables them (`-C target-feature=+avx2,+fma,+popcnt`).
     pub fn is_available(self) -> bool {
         match self {
+            Kernel::Avx512Bits => avx512_bits::is_available(),
             _ if self.is_avx512() => avx512::is_available(),
             _ => !self.is_avx2() || avx2::is_available(),
         }
@@ -269,6 +279,12 @@ impl Kernel {
     /// layer, and step 18's path below 6 rows (on AMD Zen 4's AVX2 code
     /// 1.03–1.08× step 13 at batch 1, five sweeps; not measured on an
     /// AVX2-only CPU).
+    ///
+    /// Step 20 ([`Kernel::Avx512Bits`]) took step 18's place on
+    /// 2026-12-07 where the CPU also has AVX-512BW and BMI1: the same
+    /// logits bit for bit, W1's non-zero pixels walked as bits instead of
+    /// gathered into a list (on AMD Zen 4, see its file for the sweeps).
+    /// Not timed on an Intel CPU.
     ///
     /// Step 18 ([`Kernel::Avx512Chain`]) took step 17's place on
     /// 2026-12-07: on the first layer, which the choice times, the two are
@@ -336,7 +352,11 @@ impl Kernel {
                     Kernel::Avx2Pairs => Kernel::Avx2Chain,
                     lines => lines,
                 };
-                if avx512::is_available() {
+                // step 20 is step 18 with W1's pixels walked as bits; on a
+                // CPU with AVX-512F but not BW (none met so far), step 18
+                if avx512_bits::is_available() {
+                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Bits)
+                } else if avx512::is_available() {
                     choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Chain)
                 } else {
                     avx2
@@ -396,6 +416,7 @@ impl Kernel {
             Kernel::Avx512Epilogue => avx512_epilogue::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Prefetch => avx512_prefetch::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Bits => avx512_bits::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
                 avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
@@ -423,7 +444,8 @@ impl Kernel {
             | Kernel::Avx512Prefetch
             | Kernel::Avx512Rows
             | Kernel::Avx512Chain
-            | Kernel::Avx2Chain => avx2_lines::prepared_len(k, n),
+            | Kernel::Avx2Chain
+            | Kernel::Avx512Bits => avx2_lines::prepared_len(k, n),
         }
     }
 
@@ -459,7 +481,8 @@ impl Kernel {
             | Kernel::Avx512Prefetch
             | Kernel::Avx512Rows
             | Kernel::Avx512Chain
-            | Kernel::Avx2Chain => avx2_lines::prepare(k, n, b, out),
+            | Kernel::Avx2Chain
+            | Kernel::Avx512Bits => avx2_lines::prepare(k, n, b, out),
         }
     }
 
@@ -486,7 +509,7 @@ impl Kernel {
             Kernel::Avx2Pairs | Kernel::Avx2Chain => avx2_pairs::matmul(m, k, n, a, b, c),
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
-            Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_rows::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -519,7 +542,9 @@ impl Kernel {
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => {
                 return avx512_epilogue::dense(m, k, n, a, b, bias, act, c)
             }
-            Kernel::Avx512Rows | Kernel::Avx512Chain => return avx512_rows::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => {
+                return avx512_rows::dense(m, k, n, a, b, bias, act, c)
+            }
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
