@@ -29,7 +29,7 @@
 //!
 //! Measured on AMD Zen 4 (family 25 model 17, 2026-12-07). In a probe
 //! (not kept) of W1's sums alone at batch 100, 11 in-process rounds a
-//! run, the walk over one mask at a time took W1 from 357–378 to 340–349
+//! run, the walk over one mask at a time took W1 from 357–402 to 328–351
 //! ns an image. Slower or level there, each against the walk in the same
 //! runs: every piece loaded under a mask (about 1.1× slower), masks from
 //! two 256-bit compares and `vpmovmskb` instead of AVX-512BW (1.1×
@@ -144,7 +144,7 @@ pub(super) mod x86 {
     use crate::activation::Activation;
     use crate::kernels::avx2_sparse::x86::Indices;
     use crate::kernels::avx512_lines::x86::{add_row, RowSums};
-    use crate::kernels::avx512_prefetch::x86::fetch;
+    use crate::kernels::avx512_prefetch::x86::next_row_fetcher;
 
     /// The pixels of a piece: 64, one bit each.
     const PIECE: usize = 64;
@@ -169,11 +169,7 @@ pub(super) mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
-        let fetch_next = |i: usize| {
-            if i + 1 < m {
-                fetch(&pixels[(i + 1) * k..(i + 2) * k]);
-            }
-        };
+        let fetch_next = next_row_fetcher(m, k, pixels);
         crate::kernels::avx512_epilogue::x86::rows_inline::<Bits, _>(
             m,
             k,

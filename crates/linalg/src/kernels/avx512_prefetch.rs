@@ -94,11 +94,7 @@ pub(super) mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
-        let fetch_next = |i: usize| {
-            if i + 1 < m {
-                fetch(&pixels[(i + 1) * k..(i + 2) * k]);
-            }
-        };
+        let fetch_next = next_row_fetcher(m, k, pixels);
         crate::kernels::avx512_epilogue::x86::rows::<Gathered, _>(
             m,
             k,
@@ -113,10 +109,21 @@ pub(super) mod x86 {
         )
     }
 
+    /// What runs before row `i` of `m` rows of `k` pixels: row `i + 1`'s
+    /// lines asked for (steps 16 to 20).
+    #[inline(always)]
+    pub(in crate::kernels) fn next_row_fetcher(m: usize, k: usize, pixels: &[u8]) -> impl Fn(usize) + '_ {
+        move |i: usize| {
+            if i + 1 < m {
+                fetch(&pixels[(i + 1) * k..(i + 2) * k]);
+            }
+        }
+    }
+
     /// `prefetcht0` on every 64-byte line of `x` (a hint: it reads nothing
     /// and cannot fault).
     #[inline(always)]
-    pub(in crate::kernels) fn fetch(x: &[u8]) {
+    fn fetch(x: &[u8]) {
         for line in x.chunks(64) {
             // SAFETY: `_mm_prefetch` is SSE, part of every x86_64 CPU.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
