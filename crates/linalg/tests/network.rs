@@ -86,18 +86,20 @@ impl Rng {
 /// layers' rows straight, checked once; steps 17 and 13, which they are
 /// built on, check each layer and scan each hidden input for zeros. Step
 /// 20 walks each image's non-zero pixels as bits where step 18 gathers
-/// their indices, on every path. On the
+/// their indices, on every path; step 21 reads W1 from its coloured copy
+/// on that path. On the
 /// book's shapes (784-50-100-10), images about a fifth non-zero, the
 /// logits of every batch size from 1 to 8 must be the same bits, with
 /// sigmoid between the layers (the checked-once path below 6 rows) and
 /// with ReLU (the per-layer path throughout), and each layer alone
 /// through `layer_pixels` the same as in the pass.
 #[test]
-fn steps_18_to_20_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
+fn steps_18_to_21_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
     for (base, chain) in [
         (Kernel::Avx512Rows, Kernel::Avx512Chain),
         (Kernel::Avx2Pairs, Kernel::Avx2Chain),
         (Kernel::Avx512Chain, Kernel::Avx512Bits),
+        (Kernel::Avx512Bits, Kernel::Avx512Colour),
     ] {
         if chain.is_available() {
             same_logits(base, chain);
@@ -155,6 +157,57 @@ fn same_logits(base: Kernel, chain: Kernel) {
             }
             assert_eq!(bits(&prev), bits(&a18), "{}: batch {m}, {act:?}, layer by layer", chain.name());
         }
+    }
+}
+
+/// Step 21's prepared W1 holds its coloured copy from the first 4 KB
+/// boundary inside the buffer and records where: the same buffer copied
+/// to another place (another offset within its page) must give the same
+/// logits, and those of step 20.
+#[test]
+fn step_21_reads_its_copy_wherever_the_buffer_lands() {
+    let kernel = Kernel::Avx512Colour;
+    if !kernel.is_available() {
+        return;
+    }
+    let shapes = [(784, 50), (50, 100), (100, 10)];
+    let mut rng = Rng(21);
+    let weights: Vec<(Vec<f32>, Vec<f32>)> = shapes
+        .iter()
+        .map(|&(k, n)| ((0..k * n).map(|_| rng.unit()).collect(), (0..n).map(|_| rng.unit()).collect()))
+        .collect();
+    let prepare = |kernel: Kernel, k: usize, n: usize, w: &[f32]| {
+        let mut out = vec![0.0; kernel.prepared_len(k, n)];
+        kernel.prepare(k, n, w, &mut out);
+        out
+    };
+    let pixels: Vec<u8> =
+        (0..3 * 784).map(|_| if rng.next().is_multiple_of(5) { (rng.next() % 256) as u8 } else { 0 }).collect();
+    let logits = |kernel: Kernel, w1: &[f32]| {
+        let rest: Vec<Vec<f32>> =
+            shapes[1..].iter().zip(&weights[1..]).map(|(&(k, n), (w, _))| prepare(kernel, k, n, w)).collect();
+        let layers = [
+            Dense::new(kernel, 784, 50, w1, &weights[0].1).unwrap(),
+            Dense::new(kernel, 50, 100, &rest[0], &weights[1].1).unwrap(),
+            Dense::new(kernel, 100, 10, &rest[1], &weights[2].1).unwrap(),
+        ];
+        let net = Network::new(&layers).unwrap();
+        let mut out = Vec::new();
+        for m in 1..=3 {
+            let mut scratch = vec![0.0; net.scratch_len(m)];
+            let mut a = vec![0.0; m * 10];
+            net.logits_pixels(m, &pixels[..m * 784], &mut scratch, &mut a).unwrap();
+            out.extend(a.iter().map(|x| x.to_bits()));
+        }
+        out
+    };
+    let w1 = prepare(kernel, 784, 50, &weights[0].0);
+    let want = logits(Kernel::Avx512Bits, &prepare(Kernel::Avx512Bits, 784, 50, &weights[0].0));
+    assert_eq!(logits(kernel, &w1), want);
+    for shift in 1..4 {
+        let mut moved = vec![0.0; shift + w1.len()];
+        moved[shift..].copy_from_slice(&w1);
+        assert_eq!(logits(kernel, &moved[shift..]), want, "buffer moved by {shift} floats");
     }
 }
 

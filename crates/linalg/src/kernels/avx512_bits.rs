@@ -143,7 +143,7 @@ pub(super) mod x86 {
 
     use crate::activation::Activation;
     use crate::kernels::avx2_sparse::x86::Indices;
-    use crate::kernels::avx512_lines::x86::{add_row, RowSums};
+    use crate::kernels::avx512_lines::x86::{add_row_at, RowSums};
     use crate::kernels::avx512_prefetch::x86::next_row_fetcher;
 
     /// The pixels of a piece: 64, one bit each.
@@ -196,27 +196,45 @@ pub(super) mod x86 {
             tail: &[f32],
             _idx: &mut Indices,
         ) -> ([__m512; W], __m128) {
-            let (mut acc, mut acc_t) = ([_mm512_setzero_ps(); W], _mm_setzero_ps());
-            // LOOP 1: pairs of pieces of 64 inputs, 128 a pair
-            for p0 in (0..x.len()).step_by(2 * PIECE) {
-                let mut low = nonzero_bits(x, p0);
-                let mut high = if p0 + PIECE < x.len() { nonzero_bits(x, p0 + PIECE) } else { 0 };
-                // LOOP 0: the pair's non-zero p, lowest first
-                while (low | high) != 0 {
-                    let q = if low != 0 {
-                        let q = low.trailing_zeros() as usize;
-                        low &= low - 1;
-                        q
-                    } else {
-                        let q = PIECE + high.trailing_zeros() as usize;
-                        high &= high - 1;
-                        q
-                    };
-                    add_row::<W, TW>(x, p0 + q, main, tail, &mut acc, &mut acc_t);
-                }
-            }
-            (acc, acc_t)
+            let n_main = W * crate::kernels::avx512::LANES_512;
+            walk::<W, TW>(x, |p| (main.as_ptr().add(p * n_main), tail.as_ptr().add(p * TW)))
         }
+    }
+
+    /// The sums of a row of pixels `x`: its non-zero pixels walked as the
+    /// bits of masks, two 64-pixel masks a loop, each pixel's row of B
+    /// (its main part and its tail) where `rows(p)` says.
+    ///
+    /// Safety: AVX-512F and BW and BMI1 present; `rows(p)` gives `W`
+    /// vectors and `TW` floats for every `p < x.len()`.
+    #[inline(always)]
+    pub(in crate::kernels) unsafe fn walk<const W: usize, const TW: usize>(
+        x: &[u8],
+        rows: impl Fn(usize) -> (*const f32, *const f32),
+    ) -> ([__m512; W], __m128) {
+        let (mut acc, mut acc_t) = ([_mm512_setzero_ps(); W], _mm_setzero_ps());
+        // LOOP 1: pairs of pieces of 64 inputs, 128 a pair
+        for p0 in (0..x.len()).step_by(2 * PIECE) {
+            let mut low = nonzero_bits(x, p0);
+            let mut high = if p0 + PIECE < x.len() { nonzero_bits(x, p0 + PIECE) } else { 0 };
+            // LOOP 0: the pair's non-zero p, lowest first
+            while (low | high) != 0 {
+                let q = if low != 0 {
+                    let q = low.trailing_zeros() as usize;
+                    low &= low - 1;
+                    q
+                } else {
+                    let q = PIECE + high.trailing_zeros() as usize;
+                    high &= high - 1;
+                    q
+                };
+                let p = p0 + q;
+                let a = *crate::pixels::VALUES.get_unchecked(*x.get_unchecked(p) as usize);
+                let (b_row, t_row) = rows(p);
+                add_row_at::<W, TW>(a, b_row, t_row, &mut acc, &mut acc_t);
+            }
+        }
+        (acc, acc_t)
     }
 
     /// Bit `q` set where `x[p0 + q]` is not 0, for the (up to) 64 pixels

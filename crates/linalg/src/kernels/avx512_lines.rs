@@ -322,12 +322,26 @@ pub(super) mod x86 {
     ) {
         let n_main = W * LANES_512;
         let a = *crate::pixels::VALUES.get_unchecked(*x.get_unchecked(p) as usize);
+        add_row_at::<W, TW>(a, main.as_ptr().add(p * n_main), tail.as_ptr().add(p * TW), acc, acc_t);
+    }
+
+    /// [`add_row`] with the pixel's value `a` and its row's main part and
+    /// tail found already (step 21 keeps them elsewhere).
+    ///
+    /// Safety: AVX-512F present; `b_row` holds `W` vectors, `t_row` `TW`
+    /// floats.
+    #[inline(always)]
+    pub(in crate::kernels) unsafe fn add_row_at<const W: usize, const TW: usize>(
+        a: f32,
+        b_row: *const f32,
+        t_row: *const f32,
+        acc: &mut [__m512; W],
+        acc_t: &mut __m128,
+    ) {
         let av = _mm512_set1_ps(a);
-        let b_row = main.as_ptr().add(p * n_main);
         for (v, acc_v) in acc.iter_mut().enumerate() {
             *acc_v = _mm512_fmadd_ps(av, _mm512_loadu_ps(b_row.add(v * LANES_512)), *acc_v);
         }
-        let t_row = tail.as_ptr().add(p * TW);
         let b_t = if TW == 2 { _mm_castpd_ps(_mm_load_sd(t_row as *const f64)) } else { _mm_loadu_ps(t_row) };
         *acc_t = _mm_fmadd_ps(_mm_set1_ps(a), b_t, *acc_t);
     }

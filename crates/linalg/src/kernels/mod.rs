@@ -27,6 +27,7 @@
 //! | 18 | `avx512_chain.rs` | step 17 with batch 1's layers checked once a forward pass, not once a layer: the network calls the rows straight |
 //! | 19 | `avx2_chain.rs` | step 18's idea on AVX2: step 13 with batch 1's layers checked once a forward pass (CPUs without AVX-512) |
 //! | 20 | `avx512_bits.rs` | step 18 with each image's non-zero pixels walked as the bits of a mask, no list of indices |
+//! | 21 | `avx512_colour.rs` | step 20 with batch 1's W1 from a second copy on 25 of L1's 64 sets, so that W2 and W3 stay in L1 |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -48,6 +49,7 @@ pub mod avx2_union;
 pub mod avx512;
 pub mod avx512_bits;
 pub mod avx512_chain;
+pub mod avx512_colour;
 pub mod avx512_epilogue;
 pub mod avx512_lines;
 pub mod avx512_prefetch;
@@ -139,6 +141,10 @@ pub enum Kernel {
     /// Step 20, [`avx512_bits`]: step 18 with each image's non-zero pixels
     /// walked as the bits of a mask; needs a CPU with AVX-512F.
     Avx512Bits,
+    /// Step 21, [`avx512_colour`]: step 20 with batch 1's W1 read from a
+    /// second copy whose rows sit on 25 of L1's 64 sets; needs what step
+    /// 20 needs.
+    Avx512Colour,
 }
 
 impl Kernel {
@@ -165,6 +171,7 @@ impl Kernel {
         Kernel::Avx512Chain,
         Kernel::Avx2Chain,
         Kernel::Avx512Bits,
+        Kernel::Avx512Colour,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -191,6 +198,7 @@ impl Kernel {
             Kernel::Avx512Chain => "avx512-chain",
             Kernel::Avx2Chain => "avx2-chain",
             Kernel::Avx512Bits => "avx512-bits",
+            Kernel::Avx512Colour => "avx512-colour",
         }
     }
 
@@ -211,8 +219,8 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel is written with AVX-512F (steps 11, 14 to 18 and
-    /// 20).
+    /// Whether the kernel is written with AVX-512F (steps 11, 14 to 18, 20
+    /// and 21).
     fn is_avx512(self) -> bool {
         matches!(
             self,
@@ -223,6 +231,7 @@ impl Kernel {
                 | Kernel::Avx512Rows
                 | Kernel::Avx512Chain
                 | Kernel::Avx512Bits
+                | Kernel::Avx512Colour
         )
     }
 
@@ -249,7 +258,7 @@ impl Kernel {
     /// build enables them (`-C target-feature=+avx2,+fma,+popcnt`).
     pub fn is_available(self) -> bool {
         match self {
-            Kernel::Avx512Bits => avx512_bits::is_available(),
+            Kernel::Avx512Bits | Kernel::Avx512Colour => avx512_bits::is_available(),
             _ if self.is_avx512() => avx512::is_available(),
             _ => !self.is_avx2() || avx2::is_available(),
         }
@@ -279,6 +288,15 @@ impl Kernel {
     /// layer, and step 18's path below 6 rows (on AMD Zen 4's AVX2 code
     /// 1.03–1.08× step 13 at batch 1, five sweeps; not measured on an
     /// AVX2-only CPU).
+    ///
+    /// Step 21 ([`Kernel::Avx512Colour`]) takes step 20's place where the
+    /// choice picks step 20, from 2026-12-07: on the first layer's calls,
+    /// which the choice times, the two are the same code; below 6 rows the
+    /// network reads W1 from step 21's copy on 25 of L1's 64 sets, which
+    /// leaves W2 and W3 in L1 between images (on AMD Zen 4 1.02–1.07× step
+    /// 20 at batch 1, seven sweeps; level at batches 2 and 100). A rule
+    /// from one CPU: every x86 L1d met so far has 64 sets (32 KB of 8 ways,
+    /// 48 KB of 12), but the gain has not been measured on an Intel CPU.
     ///
     /// Step 20 ([`Kernel::Avx512Bits`]) took step 18's place on
     /// 2026-12-07 where the CPU also has AVX-512BW and BMI1: the same
@@ -355,7 +373,12 @@ impl Kernel {
                 // step 20 is step 18 with W1's pixels walked as bits; on a
                 // CPU with AVX-512F but not BW (none met so far), step 18
                 if avx512_bits::is_available() {
-                    choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Bits)
+                    // step 21 is step 20 with batch 1's W1 from a coloured
+                    // copy: the same code on the first layer's calls
+                    match choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Bits) {
+                        Kernel::Avx512Bits => Kernel::Avx512Colour,
+                        other => other,
+                    }
                 } else if avx512::is_available() {
                     choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Chain)
                 } else {
@@ -417,6 +440,7 @@ impl Kernel {
             Kernel::Avx512Prefetch => avx512_prefetch::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Bits => avx512_bits::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Colour => avx512_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
                 avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
@@ -446,6 +470,7 @@ impl Kernel {
             | Kernel::Avx512Chain
             | Kernel::Avx2Chain
             | Kernel::Avx512Bits => avx2_lines::prepared_len(k, n),
+            Kernel::Avx512Colour => avx512_colour::prepared_len(k, n),
         }
     }
 
@@ -483,6 +508,7 @@ impl Kernel {
             | Kernel::Avx512Chain
             | Kernel::Avx2Chain
             | Kernel::Avx512Bits => avx2_lines::prepare(k, n, b, out),
+            Kernel::Avx512Colour => avx512_colour::prepare(k, n, b, out),
         }
     }
 
@@ -510,6 +536,7 @@ impl Kernel {
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
             Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_rows::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Colour => avx512_colour::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -545,6 +572,7 @@ impl Kernel {
             Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => {
                 return avx512_rows::dense(m, k, n, a, b, bias, act, c)
             }
+            Kernel::Avx512Colour => return avx512_colour::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
