@@ -156,7 +156,6 @@ pub(super) mod x86 {
     /// `pixels`, `main`, `tail`, `c`, `bias` hold `m·k`, `k·n_main`,
     /// `k·TW`, `m·n` and `n` elements; 32 < n ≤ 100 with a tail of 1 to 4
     /// columns.
-    #[target_feature(enable = "avx512f,avx512bw,avx2,fma,popcnt,bmi1")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn rows(
         m: usize,
@@ -169,8 +168,28 @@ pub(super) mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
+        rows_summed_by::<Bits>(m, k, n, pixels, main, tail, bias, act, c)
+    }
+
+    /// [`rows`] with each row's sums by `S` (step 21: the same walk over
+    /// another copy of B, which comes as `main`).
+    ///
+    /// Safety: as [`rows`], for what `S` reads of `main` and `tail`.
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma,popcnt,bmi1")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn rows_summed_by<S: RowSums>(
+        m: usize,
+        k: usize,
+        n: usize,
+        pixels: &[u8],
+        main: &[f32],
+        tail: &[f32],
+        bias: &[f32],
+        act: Activation,
+        c: &mut [f32],
+    ) {
         let fetch_next = next_row_fetcher(m, k, pixels);
-        crate::kernels::avx512_epilogue::x86::rows_inline::<Bits, _>(
+        crate::kernels::avx512_epilogue::x86::rows_inline::<S, _>(
             m,
             k,
             n,

@@ -222,9 +222,8 @@ pub(super) mod x86 {
     use crate::activation::Activation;
     use crate::kernels::avx2_sparse::x86::Indices;
     use crate::kernels::avx512::LANES_512;
-    use crate::kernels::avx512_bits::x86::walk;
+    use crate::kernels::avx512_bits::x86::{rows_summed_by, walk};
     use crate::kernels::avx512_lines::x86::RowSums;
-    use crate::kernels::avx512_prefetch::x86::next_row_fetcher;
 
     /// Step 20's rows with each row's sums by [`Coloured`], from the
     /// coloured copy `copy`.
@@ -233,7 +232,6 @@ pub(super) mod x86 {
     /// `pixels`, `c`, `bias` hold `m·k`, `m·n` and `n` elements, `copy` a
     /// page of 1024 floats for every 8 of the `k` rows; 32 < n ≤ 100 with
     /// a tail of 1 to 4 columns.
-    #[target_feature(enable = "avx512f,avx512bw,avx2,fma,popcnt,bmi1")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn rows(
         m: usize,
@@ -245,19 +243,7 @@ pub(super) mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
-        let fetch_next = next_row_fetcher(m, k, pixels);
-        crate::kernels::avx512_epilogue::x86::rows_inline::<Coloured, _>(
-            m,
-            k,
-            n,
-            pixels,
-            copy,
-            &[],
-            bias,
-            act,
-            c,
-            &fetch_next,
-        )
+        rows_summed_by::<Coloured>(m, k, n, pixels, copy, &[], bias, act, c)
     }
 
     /// This step's [`RowSums`]: step 20's walk, each row's main part and
