@@ -281,9 +281,10 @@ impl<'w> Network<'w> {
         self.run(m, Input::Pixels(x), scratch, a)
     }
 
-    /// Whether a pass of `m` rows takes the path of steps 18 to 21
+    /// Whether a pass of `m` rows takes the path of steps 18 to 22
     /// ([`crate::kernels::avx512_chain`], [`crate::kernels::avx2_chain`],
-    /// [`crate::kernels::avx512_bits`], [`crate::kernels::avx512_colour`]):
+    /// [`crate::kernels::avx512_bits`], [`crate::kernels::avx512_colour`],
+    /// [`crate::kernels::avx2_colour`]):
     /// every layer on one of those steps, fewer rows than a register tile,
     /// u8 pixels in, sigmoid between the layers (whose outputs are never
     /// 0, so no hidden input is mostly zero), a first layer whose B splits
@@ -294,7 +295,7 @@ impl<'w> Network<'w> {
         let first = &self.layers[0];
         let rows_fit = match first.kernel {
             Kernel::Avx512Chain | Kernel::Avx512Bits | Kernel::Avx512Colour => self.layers.iter().all(|l| takes(l.n)),
-            Kernel::Avx2Chain => true,
+            Kernel::Avx2Chain | Kernel::Avx2Colour => true,
             _ => return false,
         };
         rows_fit
@@ -348,15 +349,15 @@ impl<'w> Network<'w> {
     fn layer(&self, i: usize, m: usize, x: Input<'_>, prev: &[f32], out: &mut [f32], once: bool) {
         let l = &self.layers[i];
         let act = if i == self.layers.len() - 1 { Activation::Identity } else { self.hidden };
-        // steps 18 to 21: the rows straight, everything checked once
+        // steps 18 to 22: the rows straight, everything checked once
         #[cfg(target_arch = "x86_64")]
         if once {
-            use crate::kernels::{avx2_chain, avx512_bits, avx512_chain, avx512_colour};
+            use crate::kernels::{avx2_chain, avx2_colour, avx512_bits, avx512_chain, avx512_colour};
             // SAFETY: `checked_once`: every layer is on this step, the
             // first layer's B splits and, for steps 18, 20 and 21, every n
             // fits a row; `Dense::new`: the CPU runs the step (AVX-512F,
             // AVX2, FMA and POPCNT for step 18, and AVX-512BW and BMI1 for
-            // steps 20 and 21; AVX2, FMA and POPCNT for step 19) and
+            // steps 20 and 21; AVX2, FMA and POPCNT for steps 19 and 22) and
             // every W and b has its layer's prepared length; the callers:
             // x, prev and out hold m·k0, m·k and m·n.
             unsafe {
@@ -379,7 +380,11 @@ impl<'w> Network<'w> {
                     (Kernel::Avx512Colour, _, _) => {
                         avx512_colour::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out)
                     }
-                    _ => unreachable!("checked_once takes steps 18 to 21 only"),
+                    (Kernel::Avx2Colour, 0, Input::Pixels(x)) => {
+                        avx2_colour::dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out)
+                    }
+                    (Kernel::Avx2Colour, _, _) => avx2_colour::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
+                    _ => unreachable!("checked_once takes steps 18 to 22 only"),
                 }
             }
             return;

@@ -277,7 +277,11 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
         assert!(
             matches!(
                 best,
-                Kernel::Avx2Lines | Kernel::Avx2Chain | Kernel::Avx512Chain | Kernel::Avx512Bits | Kernel::Avx512Colour
+                Kernel::Avx2Lines
+                    | Kernel::Avx2Colour
+                    | Kernel::Avx512Chain
+                    | Kernel::Avx512Bits
+                    | Kernel::Avx512Colour
             ),
             "{}",
             best.name()
@@ -285,7 +289,7 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
     }
 }
 
-/// Steps 12 to 21 add each lane's products in step 10's order (step 13's
+/// Steps 12 to 22 add each lane's products in step 10's order (step 13's
 /// extra terms, on one image's zero pixels, add exactly nothing; step 20
 /// finds the same non-zero pixels as bits of 64-pixel masks) and apply
 /// the same epilogue (steps 15 to 21 on 16 lanes instead of 8, the same
@@ -302,7 +306,7 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
 /// wider than its 104 columns) with the sigmoid, with the identity and
 /// with no epilogue (`Kernel::run`).
 #[test]
-fn steps_12_to_21_equal_step_10_bit_for_bit() {
+fn steps_12_to_22_equal_step_10_bit_for_bit() {
     if !Kernel::Avx2.is_available() {
         return;
     }
@@ -374,6 +378,7 @@ fn steps_12_to_21_equal_step_10_bit_for_bit() {
             Kernel::Avx2Chain,
             Kernel::Avx512Bits,
             Kernel::Avx512Colour,
+            Kernel::Avx2Colour,
         ] {
             if !kernel.is_available() {
                 continue;

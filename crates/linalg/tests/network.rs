@@ -86,20 +86,21 @@ impl Rng {
 /// layers' rows straight, checked once; steps 17 and 13, which they are
 /// built on, check each layer and scan each hidden input for zeros. Step
 /// 20 walks each image's non-zero pixels as bits where step 18 gathers
-/// their indices, on every path; step 21 reads W1 from its coloured copy
-/// on that path. On the
+/// their indices, on every path; steps 21 and 22 read W1 from their
+/// coloured copy on that path (step 22 at batch 1 only). On the
 /// book's shapes (784-50-100-10), images about a fifth non-zero, the
 /// logits of every batch size from 1 to 8 must be the same bits, with
 /// sigmoid between the layers (the checked-once path below 6 rows) and
 /// with ReLU (the per-layer path throughout), and each layer alone
 /// through `layer_pixels` the same as in the pass.
 #[test]
-fn steps_18_to_21_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
+fn steps_18_to_22_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
     for (base, chain) in [
         (Kernel::Avx512Rows, Kernel::Avx512Chain),
         (Kernel::Avx2Pairs, Kernel::Avx2Chain),
         (Kernel::Avx512Chain, Kernel::Avx512Bits),
         (Kernel::Avx512Bits, Kernel::Avx512Colour),
+        (Kernel::Avx2Chain, Kernel::Avx2Colour),
     ] {
         if chain.is_available() {
             same_logits(base, chain);
@@ -160,16 +161,20 @@ fn same_logits(base: Kernel, chain: Kernel) {
     }
 }
 
-/// Step 21's prepared W1 holds its coloured copy from the first 4 KB
-/// boundary inside the buffer and records where: the same buffer copied
-/// to another place (another offset within its page) must give the same
-/// logits, and those of step 20.
+/// Step 21's prepared W1 (step 22's too) holds its coloured copy from the
+/// first 4 KB boundary inside the buffer and records where: the same
+/// buffer copied to another place (another offset within its page) must
+/// give the same logits, and those of the step each builds on.
 #[test]
-fn step_21_reads_its_copy_wherever_the_buffer_lands() {
-    let kernel = Kernel::Avx512Colour;
-    if !kernel.is_available() {
-        return;
+fn steps_21_and_22_read_their_copy_wherever_the_buffer_lands() {
+    for (base, kernel) in [(Kernel::Avx512Bits, Kernel::Avx512Colour), (Kernel::Avx2Chain, Kernel::Avx2Colour)] {
+        if kernel.is_available() {
+            same_logits_when_moved(base, kernel);
+        }
     }
+}
+
+fn same_logits_when_moved(base: Kernel, kernel: Kernel) {
     let shapes = [(784, 50), (50, 100), (100, 10)];
     let mut rng = Rng(21);
     let weights: Vec<(Vec<f32>, Vec<f32>)> = shapes
@@ -202,12 +207,12 @@ fn step_21_reads_its_copy_wherever_the_buffer_lands() {
         out
     };
     let w1 = prepare(kernel, 784, 50, &weights[0].0);
-    let want = logits(Kernel::Avx512Bits, &prepare(Kernel::Avx512Bits, 784, 50, &weights[0].0));
-    assert_eq!(logits(kernel, &w1), want);
+    let want = logits(base, &prepare(base, 784, 50, &weights[0].0));
+    assert_eq!(logits(kernel, &w1), want, "{}", kernel.name());
     for shift in 1..4 {
         let mut moved = vec![0.0; shift + w1.len()];
         moved[shift..].copy_from_slice(&w1);
-        assert_eq!(logits(kernel, &moved[shift..]), want, "buffer moved by {shift} floats");
+        assert_eq!(logits(kernel, &moved[shift..]), want, "{}: buffer moved by {shift} floats", kernel.name());
     }
 }
 

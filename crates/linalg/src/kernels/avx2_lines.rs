@@ -170,7 +170,6 @@ pub(super) fn parts(k: usize, n: usize, b: &[f32]) -> (&[f32], &[f32]) {
 pub(super) mod x86 {
     use core::arch::x86_64::*;
 
-    use super::tail_width;
     use crate::activation::Activation;
     use crate::kernels::avx2_fused::x86::epilogue_all;
     use crate::kernels::avx2_row::x86::{store, tail_mask};
@@ -196,21 +195,30 @@ pub(super) mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
-        // V: 4, 6, 8, 10 or 12 main vectors (n from 33 to 100)
-        match ((n - n % 16) / LANES, tail_width(n)) {
-            (4, 2) => each_row::<4, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (4, _) => each_row::<4, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            (6, 2) => each_row::<6, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (6, _) => each_row::<6, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            (8, 2) => each_row::<8, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (8, _) => each_row::<8, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            (10, 2) => each_row::<10, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (10, _) => each_row::<10, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            (12, 2) => each_row::<12, 2>(m, k, n, pixels, main, tail, bias, act, c),
-            (12, _) => each_row::<12, 4>(m, k, n, pixels, main, tail, bias, act, c),
-            _ => unreachable!("splits() admits 32 < n <= 100 only"),
-        }
+        by_vectors!(n, each_row(m, k, n, pixels, main, tail, bias, act, c))
     }
+
+    /// `$f::<V, TW>(args)` for a B of `n` columns that `splits`: `V`
+    /// 256-bit vectors of the main part (4, 6, 8, 10 or 12: n from 33 to
+    /// 100) and a tail of `TW` columns; for steps 12 and 22.
+    macro_rules! by_vectors {
+        ($n:expr, $f:ident($($arg:expr),*)) => {
+            match (($n - $n % 16) / $crate::kernels::params::LANES, $crate::kernels::avx2_lines::tail_width($n)) {
+                (4, 2) => $f::<4, 2>($($arg),*),
+                (4, _) => $f::<4, 4>($($arg),*),
+                (6, 2) => $f::<6, 2>($($arg),*),
+                (6, _) => $f::<6, 4>($($arg),*),
+                (8, 2) => $f::<8, 2>($($arg),*),
+                (8, _) => $f::<8, 4>($($arg),*),
+                (10, 2) => $f::<10, 2>($($arg),*),
+                (10, _) => $f::<10, 4>($($arg),*),
+                (12, 2) => $f::<12, 2>($($arg),*),
+                (12, _) => $f::<12, 4>($($arg),*),
+                _ => unreachable!("splits() admits 32 < n <= 100 only"),
+            }
+        };
+    }
+    pub(in crate::kernels) use by_vectors;
 
     /// LOOP 2: one row of pixels and of C at a time.
     #[inline(always)]
@@ -252,6 +260,27 @@ pub(super) mod x86 {
         idx: &mut Indices,
     ) {
         let n_main = V * LANES;
+        let rows = |p: usize| (main.as_ptr().add(p * n_main), tail.as_ptr().add(p * TW));
+        row_at::<V, TW>(x, &rows, n, bias, act, c_row, idx)
+    }
+
+    /// [`row`] with each pixel's row of B (its main part and its tail)
+    /// where `rows(p)` says (step 22 reads another copy).
+    ///
+    /// Safety: as [`rows`], for one row; `rows(p)` gives `V` vectors and
+    /// `TW` floats for every `p < x.len()`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn row_at<const V: usize, const TW: usize>(
+        x: &[u8],
+        rows: &impl Fn(usize) -> (*const f32, *const f32),
+        n: usize,
+        bias: &[f32],
+        act: Activation,
+        c_row: &mut [f32],
+        idx: &mut Indices,
+    ) {
+        let n_main = V * LANES;
         let tail_cols = tail_mask(n - n_main);
         let k = x.len();
         let (mut acc, mut acc_t) = ([_mm256_setzero_ps(); V], _mm_setzero_ps());
@@ -260,7 +289,7 @@ pub(super) mod x86 {
         loop {
             let p1 = k.min(p0 + KC_ROWS);
             let nnz = nonzero_pixels(&x[p0..p1], idx);
-            (acc, acc_t) = sums::<V, TW>(x, p0, main, tail, idx.first(nnz), acc, acc_t);
+            (acc, acc_t) = sums::<V, TW>(x, p0, rows, idx.first(nnz), acc, acc_t);
             if p1 == k {
                 break;
             }
@@ -292,21 +321,19 @@ pub(super) mod x86 {
     unsafe fn sums<const V: usize, const TW: usize>(
         x: &[u8],
         p0: usize,
-        main: &[f32],
-        tail: &[f32],
+        rows: &impl Fn(usize) -> (*const f32, *const f32),
         ps: &[u32],
         mut acc: [__m256; V],
         mut acc_t: __m128,
     ) -> ([__m256; V], __m128) {
-        let (n_main, values) = (V * LANES, &crate::pixels::VALUES);
+        let values = &crate::pixels::VALUES;
         for &q in ps {
             let p = p0 + q as usize;
             let av = _mm256_set1_ps(*values.get_unchecked(*x.get_unchecked(p) as usize));
-            let b_row = main.as_ptr().add(p * n_main);
+            let (b_row, t_row) = rows(p);
             for (v, acc_v) in acc.iter_mut().enumerate() {
                 *acc_v = _mm256_fmadd_ps(av, _mm256_loadu_ps(b_row.add(v * LANES)), *acc_v);
             }
-            let t_row = tail.as_ptr().add(p * TW);
             let b_t = if TW == 2 { _mm_castpd_ps(_mm_load_sd(t_row as *const f64)) } else { _mm_loadu_ps(t_row) };
             acc_t = _mm_fmadd_ps(_mm256_castps256_ps128(av), b_t, acc_t);
         }

@@ -58,10 +58,10 @@ use crate::activation::Activation;
 pub use super::avx512_bits::{is_available, takes, takes_pixels, M_CHAIN, N_MAX};
 
 /// Rows of W1 a 4 KB page holds, their tails on the line after them.
-const ROWS_PER_PAGE: usize = 8;
+pub(super) const ROWS_PER_PAGE: usize = 8;
 
 /// Floats in a 4 KB page.
-const PAGE: usize = 1024;
+pub(super) const PAGE: usize = 1024;
 
 /// Elements of B prepared by [`prepare`]: step 20's ([`super::avx2_lines`]'s
 /// row layout, main part and tail), then, for a B that splits, the offset
@@ -110,8 +110,9 @@ pub fn prepare(k: usize, n: usize, b: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Step 20's part of a prepared B: what the layer calls read.
-fn plain(k: usize, n: usize, b: &[f32]) -> &[f32] {
+/// Step 20's part of a prepared B (step 12's layout): what the layer
+/// calls read (step 22's too).
+pub(super) fn plain(k: usize, n: usize, b: &[f32]) -> &[f32] {
     assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
     &b[..super::avx2_lines::prepared_len(k, n)]
 }
@@ -121,7 +122,7 @@ fn plain(k: usize, n: usize, b: &[f32]) -> &[f32] {
 /// # Panics
 /// If the offset does not point inside the buffer's margin (a buffer that
 /// [`prepare`] did not write).
-fn coloured(k: usize, n: usize, b: &[f32]) -> &[f32] {
+pub(super) fn coloured(k: usize, n: usize, b: &[f32]) -> &[f32] {
     let rest = &b[super::avx2_lines::prepared_len(k, n)..];
     let start = rest[0].to_bits() as usize;
     assert!((1..=PAGE).contains(&start), "prepared B: the coloured copy's offset is {start}, expected 1 to {PAGE}");

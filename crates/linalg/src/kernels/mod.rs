@@ -28,6 +28,7 @@
 //! | 19 | `avx2_chain.rs` | step 18's idea on AVX2: step 13 with batch 1's layers checked once a forward pass (CPUs without AVX-512) |
 //! | 20 | `avx512_bits.rs` | step 18 with each image's non-zero pixels walked as the bits of a mask, no list of indices |
 //! | 21 | `avx512_colour.rs` | step 20 with batch 1's W1 from a second copy on 25 of L1's 64 sets, so that W2 and W3 stay in L1 |
+//! | 22 | `avx2_colour.rs` | step 21's idea on AVX2: step 19 with batch 1's W1 from that copy (CPUs without AVX-512) |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -38,6 +39,7 @@
 
 pub mod avx2;
 pub mod avx2_chain;
+pub mod avx2_colour;
 pub mod avx2_fused;
 pub mod avx2_l1;
 pub mod avx2_lines;
@@ -145,6 +147,9 @@ pub enum Kernel {
     /// second copy whose rows sit on 25 of L1's 64 sets; needs what step
     /// 20 needs.
     Avx512Colour,
+    /// Step 22, [`avx2_colour`]: step 19 with batch 1's W1 read from step
+    /// 21's coloured copy; needs a CPU with AVX2 and FMA.
+    Avx2Colour,
 }
 
 impl Kernel {
@@ -172,6 +177,7 @@ impl Kernel {
         Kernel::Avx2Chain,
         Kernel::Avx512Bits,
         Kernel::Avx512Colour,
+        Kernel::Avx2Colour,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -199,6 +205,7 @@ impl Kernel {
             Kernel::Avx2Chain => "avx2-chain",
             Kernel::Avx512Bits => "avx512-bits",
             Kernel::Avx512Colour => "avx512-colour",
+            Kernel::Avx2Colour => "avx2-colour",
         }
     }
 
@@ -236,7 +243,7 @@ impl Kernel {
     }
 
     /// Whether the kernel is written with AVX2 and FMA (steps 4 to 10, 12,
-    /// 13 and 19).
+    /// 13, 19 and 22).
     fn is_avx2(self) -> bool {
         matches!(
             self,
@@ -250,6 +257,7 @@ impl Kernel {
                 | Kernel::Avx2Lines
                 | Kernel::Avx2Pairs
                 | Kernel::Avx2Chain
+                | Kernel::Avx2Colour
         )
     }
 
@@ -288,6 +296,11 @@ impl Kernel {
     /// layer, and step 18's path below 6 rows (on AMD Zen 4's AVX2 code
     /// 1.03–1.08× step 13 at batch 1, five sweeps; not measured on an
     /// AVX2-only CPU).
+    ///
+    /// Step 22 ([`Kernel::Avx2Colour`]) takes step 19's place in the same
+    /// way, from 2026-12-07 (on AMD Zen 4's AVX2 code 1.04–1.07× step 19
+    /// at batch 1, five sweeps; level at batches 2 and 100; not measured on
+    /// an AVX2-only CPU).
     ///
     /// Step 21 ([`Kernel::Avx512Colour`]) takes step 20's place where the
     /// choice picks step 20, from 2026-12-07: on the first layer's calls,
@@ -366,8 +379,10 @@ impl Kernel {
             return *CHOICE.get_or_init(|| {
                 // step 19 is step 13 with batch 1 checked once: the same
                 // code on the first layer, which the choice times
+                // and step 22 is step 19 with batch 1's W1 from a
+                // coloured copy: the same code on the first layer's calls
                 let avx2 = match choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs) {
-                    Kernel::Avx2Pairs => Kernel::Avx2Chain,
+                    Kernel::Avx2Pairs => Kernel::Avx2Colour,
                     lines => lines,
                 };
                 // step 20 is step 18 with W1's pixels walked as bits; on a
@@ -408,7 +423,8 @@ impl Kernel {
     /// gather and pack each tile's pixels: 2–6% slower than converting
     /// first, measured on AVX2.)
     pub fn reads_pixels(self) -> bool {
-        matches!(self, Kernel::Avx2 | Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx2Chain) || self.is_avx512()
+        matches!(self, Kernel::Avx2 | Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx2Chain | Kernel::Avx2Colour)
+            || self.is_avx512()
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
@@ -441,6 +457,7 @@ impl Kernel {
             Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Bits => avx512_bits::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Colour => avx512_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx2Colour => avx2_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
                 avx2::dense_pixels(m, k, n, pixels, b, bias, act, c)
@@ -470,7 +487,7 @@ impl Kernel {
             | Kernel::Avx512Chain
             | Kernel::Avx2Chain
             | Kernel::Avx512Bits => avx2_lines::prepared_len(k, n),
-            Kernel::Avx512Colour => avx512_colour::prepared_len(k, n),
+            Kernel::Avx512Colour | Kernel::Avx2Colour => avx512_colour::prepared_len(k, n),
         }
     }
 
@@ -508,7 +525,7 @@ impl Kernel {
             | Kernel::Avx512Chain
             | Kernel::Avx2Chain
             | Kernel::Avx512Bits => avx2_lines::prepare(k, n, b, out),
-            Kernel::Avx512Colour => avx512_colour::prepare(k, n, b, out),
+            Kernel::Avx512Colour | Kernel::Avx2Colour => avx512_colour::prepare(k, n, b, out),
         }
     }
 
@@ -537,6 +554,7 @@ impl Kernel {
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
             Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_rows::matmul(m, k, n, a, b, c),
             Kernel::Avx512Colour => avx512_colour::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Colour => avx2_colour::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -573,6 +591,7 @@ impl Kernel {
                 return avx512_rows::dense(m, k, n, a, b, bias, act, c)
             }
             Kernel::Avx512Colour => return avx512_colour::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2Colour => return avx2_colour::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
