@@ -41,7 +41,8 @@
 //! the whole pass at batch 1 (its own W1 epilogue, W2 and W3 through step
 //! 18's rows; 11 rounds a run), the coloured copy against the plain one:
 //! 7 sets (2 rows a page) 1.00×, 13 sets 1.01–1.07×, 19 sets 1.00–1.01×,
-//! 25 sets 1.02–1.11× (nine runs, median about 1.08×), 32 sets
+//! 22 sets 1.00–1.03×, 25 sets (8 rows) 1.02–1.11× (twelve runs, median
+//! about 1.09×), 29 sets 1.05–1.08×, 32 sets
 //! 0.95–1.06×, 38 sets 0.98–1.05×, 50 sets 1.04–1.06×; on 2 MB pages
 //! (`madvise`) the same as on 4 KB ones. This step in the network
 //! (`infer sweep --batch-sizes 1,100 --kernel avx512-bits,avx512-colour
