@@ -291,14 +291,9 @@ impl<'w> Network<'w> {
     /// and, for steps 18, 20 and 21, rows of at most `N_MAX` columns. (That the CPU
     /// runs the step, [`Dense::new`] checked.)
     fn checked_once(&self, m: usize, x: Input<'_>) -> bool {
-        use crate::kernels::avx512_chain::{takes, takes_pixels, M_CHAIN};
+        use crate::kernels::avx512_chain::{takes_pixels, M_CHAIN};
         let first = &self.layers[0];
-        let rows_fit = match first.kernel {
-            Kernel::Avx512Chain | Kernel::Avx512Bits | Kernel::Avx512Colour => self.layers.iter().all(|l| takes(l.n)),
-            Kernel::Avx2Chain | Kernel::Avx2Colour => true,
-            _ => return false,
-        };
-        rows_fit
+        self.layers.iter().all(|l| first.kernel.checks_once_a_pass(l.n))
             && m < M_CHAIN
             && matches!(x, Input::Pixels(_))
             && self.hidden == Activation::Sigmoid
@@ -352,39 +347,15 @@ impl<'w> Network<'w> {
         // steps 18 to 22: the rows straight, everything checked once
         #[cfg(target_arch = "x86_64")]
         if once {
-            use crate::kernels::{avx2_chain, avx2_colour, avx512_bits, avx512_chain, avx512_colour};
-            // SAFETY: `checked_once`: every layer is on this step, the
-            // first layer's B splits and, for steps 18, 20 and 21, every n
-            // fits a row; `Dense::new`: the CPU runs the step (AVX-512F,
-            // AVX2, FMA and POPCNT for step 18, and AVX-512BW and BMI1 for
-            // steps 20 and 21; AVX2, FMA and POPCNT for steps 19 and 22) and
+            // SAFETY: `checked_once`: every layer is on the same step of
+            // 18 to 22 and takes its n, the input is pixels and the first
+            // layer's B splits; `Dense::new`: the CPU runs the step and
             // every W and b has its layer's prepared length; the callers:
             // x, prev and out hold m·k0, m·k and m·n.
             unsafe {
-                match (l.kernel, i, x) {
-                    (Kernel::Avx512Chain, 0, Input::Pixels(x)) => {
-                        avx512_chain::dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out)
-                    }
-                    (Kernel::Avx512Chain, _, _) => avx512_chain::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
-                    (Kernel::Avx2Chain, 0, Input::Pixels(x)) => {
-                        avx2_chain::dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out)
-                    }
-                    (Kernel::Avx2Chain, _, _) => avx2_chain::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
-                    (Kernel::Avx512Bits, 0, Input::Pixels(x)) => {
-                        avx512_bits::dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out)
-                    }
-                    (Kernel::Avx512Bits, _, _) => avx512_bits::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
-                    (Kernel::Avx512Colour, 0, Input::Pixels(x)) => {
-                        avx512_colour::dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out)
-                    }
-                    (Kernel::Avx512Colour, _, _) => {
-                        avx512_colour::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out)
-                    }
-                    (Kernel::Avx2Colour, 0, Input::Pixels(x)) => {
-                        avx2_colour::dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out)
-                    }
-                    (Kernel::Avx2Colour, _, _) => avx2_colour::dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
-                    _ => unreachable!("checked_once takes steps 18 to 22 only"),
+                match (i, x) {
+                    (0, Input::Pixels(x)) => l.kernel.dense_pixels_unchecked(m, l.k, l.n, x, l.W, l.b, act, out),
+                    _ => l.kernel.dense_unchecked(m, l.k, l.n, prev, l.W, l.b, act, out),
                 }
             }
             return;

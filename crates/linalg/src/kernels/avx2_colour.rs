@@ -129,7 +129,7 @@ pub unsafe fn dense_unchecked(
     act: Activation,
     c: &mut [f32],
 ) {
-    super::avx2_chain::dense_unchecked(m, k, n, a, &b[..super::avx2_lines::prepared_len(k, n)], bias, act, c)
+    super::avx2_chain::dense_unchecked(m, k, n, a, plain(k, n, b), bias, act, c)
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -93,9 +93,9 @@ const STACK_SHIFT: usize = 1552;
 /// AVX2 step (7 of 500 before this retry); the same process,
 /// timing the same buffers again here, gave 0.80–0.84× and 1.10–1.17×:
 /// 10 of 10, and 0 wrong picks in the 800. So it is the stack's place in
-/// its 4 KB page, which ASLR draws anew for each process (the kernel keeps
-/// its index buffer on the stack; which access suffers was not pinned
-/// down), against the few fixed page offsets of the drawn images (the
+/// its 4 KB page, which ASLR draws anew for each process (step 18 kept
+/// its index buffer on the stack, step 20 keeps none; which access
+/// suffered was not pinned down), against the few fixed page offsets of the drawn images (the
 /// test images, on all offsets, showed no such process: step 18
 /// 1.14–1.72× the AVX2 step at batch 1 in 200 of 200). Buffers allocated
 /// anew, which the choice timed here until then, never turned such a

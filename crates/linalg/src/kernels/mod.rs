@@ -465,6 +465,79 @@ impl Kernel {
         }
     }
 
+    /// Whether a layer of `n` outputs on this kernel can go through
+    /// [`crate::network::Network`]'s path of steps 18 to 22, checked once a
+    /// pass ([`Kernel::dense_pixels_unchecked`],
+    /// [`Kernel::dense_unchecked`]): a kernel of one of those steps whose
+    /// rows take `n` columns (at most `N_MAX` on the AVX-512 steps).
+    pub(crate) fn checks_once_a_pass(self, n: usize) -> bool {
+        match self {
+            Kernel::Avx512Chain | Kernel::Avx512Bits | Kernel::Avx512Colour => avx512_chain::takes(n),
+            Kernel::Avx2Chain | Kernel::Avx2Colour => true,
+            _ => false,
+        }
+    }
+
+    /// The first layer of a pass below [`avx512_chain::M_CHAIN`] rows of
+    /// pixels on steps 18 to 22, with none of the layer call's checks.
+    ///
+    /// # Safety
+    /// [`Kernel::checks_once_a_pass`]`(n)`; the CPU runs the kernel;
+    /// [`avx512_chain::takes_pixels`]`(k, n)`; `pixels`, `b`, `bias` and
+    /// `c` hold `m·k`, [`Kernel::prepared_len`]`(k, n)` (written by
+    /// [`Kernel::prepare`]), `n` and `m·n` elements.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn dense_pixels_unchecked(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        pixels: &[u8],
+        b: &[f32],
+        bias: &[f32],
+        act: Activation,
+        c: &mut [f32],
+    ) {
+        match self {
+            Kernel::Avx512Chain => avx512_chain::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx2Chain => avx2_chain::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Bits => avx512_bits::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Colour => avx512_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx2Colour => avx2_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
+            _ => unreachable!("only steps 18 to 22 check once a pass"),
+        }
+    }
+
+    /// A hidden or last layer of such a pass, on floats, with none of the
+    /// layer call's checks and no scan for mostly-zero inputs.
+    ///
+    /// # Safety
+    /// [`Kernel::checks_once_a_pass`]`(n)`; the CPU runs the kernel; `a`,
+    /// `b`, `bias` and `c` hold `m·k`, [`Kernel::prepared_len`]`(k, n)`,
+    /// `n` and `m·n` elements.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn dense_unchecked(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        bias: &[f32],
+        act: Activation,
+        c: &mut [f32],
+    ) {
+        match self {
+            Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_chain::dense_unchecked(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2Chain => avx2_chain::dense_unchecked(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Colour => avx512_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2Colour => avx2_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
+            _ => unreachable!("only steps 18 to 22 check once a pass"),
+        }
+    }
+
     /// Elements of the buffer that [`Kernel::prepare`] fills for a `k×n` B.
     pub const fn prepared_len(self, k: usize, n: usize) -> usize {
         match self {
