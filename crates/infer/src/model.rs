@@ -310,6 +310,7 @@ impl Model {
 /// One thread's buffers for forward passes of up to `m` images.
 struct Worker<'n, 'w> {
     net: &'n Network<'w>,
+    pass: Option<linalg::kernels::avx512_pass::Pass<'w>>,
     x: Vec<f32>,
     scratch: Vec<f32>,
     y: Vec<f32>,
@@ -320,6 +321,7 @@ impl<'n, 'w> Worker<'n, 'w> {
     fn new(net: &'n Network<'w>, m: usize) -> Self {
         Worker {
             net,
+            pass: net.pass(),
             x: vec![0.0; m * net.input_len()],
             scratch: vec![0.0; net.scratch_len(m)],
             y: vec![0.0; m * net.output_len()],
@@ -338,15 +340,18 @@ impl<'n, 'w> Worker<'n, 'w> {
             // the logits, not softmax(logits): softmax keeps the order within
             // a row, so argmax is the same (a test checks all 10,000 images);
             // a kernel that reads the pixels in place needs no f32 copy
-            if self.net.layers()[0].kernel().reads_pixels() {
-                self.net.logits_pixels(rows, pixels, &mut self.scratch, y)
+            // (step 23: the network checked once, in Worker::new)
+            let best = &mut self.best[..rows];
+            if let Some(pass) = &self.pass {
+                pass.classify(rows, pixels, &mut self.scratch, y, best)
+            } else if self.net.layers()[0].kernel().reads_pixels() {
+                self.net.logits_pixels(rows, pixels, &mut self.scratch, y).map(|()| argmax_rows(y, classes, best))
             } else {
                 let x = &mut self.x[..rows * k];
                 normalize_into(pixels, x);
-                self.net.logits(rows, x, &mut self.scratch, y)
+                self.net.logits(rows, x, &mut self.scratch, y).map(|()| argmax_rows(y, classes, best))
             }
             .expect("buffers sized by the network");
-            argmax_rows(y, classes, &mut self.best[..rows]);
             for (o, &c) in out.iter_mut().zip(&self.best) {
                 *o = c as u8;
             }

@@ -96,6 +96,16 @@ impl<'w> Dense<'w> {
     pub const fn n(&self) -> usize {
         self.n
     }
+
+    /// The prepared weights.
+    pub(crate) const fn weights(&self) -> &'w [f32] {
+        self.W
+    }
+
+    /// The bias.
+    pub(crate) const fn bias(&self) -> &'w [f32] {
+        self.b
+    }
 }
 
 /// Layers chained input to output: sigmoid after every hidden layer,
@@ -134,6 +144,21 @@ impl<'w> Network<'w> {
     pub fn with_hidden_activation(mut self, act: Activation) -> Self {
         self.hidden = act;
         self
+    }
+
+    /// This network checked once for step 23's passes below 6 rows of
+    /// pixels ([`crate::kernels::avx512_pass::Pass`]), if it takes them:
+    /// every layer on [`Kernel::Avx512Pass`], sigmoid between the layers,
+    /// and the shapes of step 18's path (a first layer that
+    /// [`crate::kernels::avx512_chain::takes_pixels`], every layer at most
+    /// [`crate::kernels::avx512_chain::N_MAX`] wide).
+    pub fn pass(&self) -> Option<crate::kernels::avx512_pass::Pass<'w>> {
+        let first = &self.layers[0];
+        let takes = self.hidden == Activation::Sigmoid
+            && self.layers.iter().all(|l| l.kernel == Kernel::Avx512Pass && l.kernel.checks_once_a_pass(l.n))
+            && crate::kernels::avx512_chain::takes_pixels(first.k, first.n)
+            && Kernel::Avx512Pass.is_available();
+        takes.then(|| crate::kernels::avx512_pass::Pass::new(*self))
     }
 
     /// The layers, input first.

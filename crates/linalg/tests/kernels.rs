@@ -282,6 +282,7 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
                     | Kernel::Avx512Chain
                     | Kernel::Avx512Bits
                     | Kernel::Avx512Colour
+                    | Kernel::Avx512Pass
             ),
             "{}",
             best.name()
@@ -289,12 +290,13 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
     }
 }
 
-/// Steps 12 to 22 add each lane's products in step 10's order (step 13's
+/// Steps 12 to 23 add each lane's products in step 10's order (step 13's
 /// extra terms, on one image's zero pixels, add exactly nothing; step 20
 /// finds the same non-zero pixels as bits of 64-pixel masks) and apply
 /// the same epilogue (steps 15 to 21 on 16 lanes instead of 8, the same
 /// operations on each), so their results equal step 10's bit for bit
-/// (steps 14 to 18, 20 and 21 where the CPU has AVX-512F; `make test-avx512`
+/// (steps 14 to 18, 20, 21 and 23 where the CPU has AVX-512F; step 23's
+/// layer calls are step 21's; `make test-avx512`
 /// runs them on an emulated one): on pixels in every path (W1's split
 /// copy; pairs with a main part of 32 or 48 columns; an odd last row; rows
 /// of more than `KC_ROWS` pixels; rows whose last 64-pixel piece is short
@@ -306,7 +308,7 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
 /// wider than its 104 columns) with the sigmoid, with the identity and
 /// with no epilogue (`Kernel::run`).
 #[test]
-fn steps_12_to_22_equal_step_10_bit_for_bit() {
+fn steps_12_to_23_equal_step_10_bit_for_bit() {
     if !Kernel::Avx2.is_available() {
         return;
     }
@@ -379,6 +381,7 @@ fn steps_12_to_22_equal_step_10_bit_for_bit() {
             Kernel::Avx512Bits,
             Kernel::Avx512Colour,
             Kernel::Avx2Colour,
+            Kernel::Avx512Pass,
         ] {
             if !kernel.is_available() {
                 continue;

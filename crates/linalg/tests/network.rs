@@ -93,14 +93,19 @@ impl Rng {
 /// sigmoid between the layers (the checked-once path below 6 rows) and
 /// with ReLU (the per-layer path throughout), and each layer alone
 /// through `layer_pixels` the same as in the pass.
+///
+/// Step 23 checks the network once and then runs step 21's layers
+/// through its `Pass`: the same logits, and as classes numpy's argmax of
+/// them.
 #[test]
-fn steps_18_to_22_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
+fn steps_18_to_23_give_the_logits_of_the_steps_they_build_on_bit_for_bit() {
     for (base, chain) in [
         (Kernel::Avx512Rows, Kernel::Avx512Chain),
         (Kernel::Avx2Pairs, Kernel::Avx2Chain),
         (Kernel::Avx512Chain, Kernel::Avx512Bits),
         (Kernel::Avx512Bits, Kernel::Avx512Colour),
         (Kernel::Avx2Chain, Kernel::Avx2Colour),
+        (Kernel::Avx512Colour, Kernel::Avx512Pass),
     ] {
         if chain.is_available() {
             same_logits(base, chain);
@@ -149,6 +154,14 @@ fn same_logits(base: Kernel, chain: Kernel) {
             n17.logits_pixels(m, &pixels, &mut scratch, &mut a17).unwrap();
             n18.logits_pixels(m, &pixels, &mut scratch, &mut a18).unwrap();
             assert_eq!(bits(&a17), bits(&a18), "{}: batch {m}, {act:?}", chain.name());
+            // step 23's pass: the logits and numpy's argmax of them
+            if let Some(pass) = n18.pass() {
+                let (mut want, mut best) = (vec![0; m], vec![usize::MAX; m]);
+                linalg::activation::argmax_rows(&a17, 10, &mut want);
+                let mut a = vec![0.0; m * 10];
+                pass.classify(m, &pixels, &mut scratch, &mut a, &mut best).unwrap();
+                assert_eq!((bits(&a), &best), (bits(&a17), &want), "{}: batch {m}, {act:?}, its pass", chain.name());
+            }
             // the pass again, one layer at a time
             let mut prev: Vec<f32> = Vec::new();
             for (i, &(_, n)) in shapes.iter().enumerate() {
@@ -161,13 +174,17 @@ fn same_logits(base: Kernel, chain: Kernel) {
     }
 }
 
-/// Step 21's prepared W1 (step 22's too) holds its coloured copy from the
+/// Step 21's prepared W1 (steps 22's and 23's too) holds its coloured copy from the
 /// first 4 KB boundary inside the buffer and records where: the same
 /// buffer copied to another place (another offset within its page) must
 /// give the same logits, and those of the step each builds on.
 #[test]
-fn steps_21_and_22_read_their_copy_wherever_the_buffer_lands() {
-    for (base, kernel) in [(Kernel::Avx512Bits, Kernel::Avx512Colour), (Kernel::Avx2Chain, Kernel::Avx2Colour)] {
+fn steps_21_to_23_read_their_copy_wherever_the_buffer_lands() {
+    for (base, kernel) in [
+        (Kernel::Avx512Bits, Kernel::Avx512Colour),
+        (Kernel::Avx2Chain, Kernel::Avx2Colour),
+        (Kernel::Avx512Bits, Kernel::Avx512Pass),
+    ] {
         if kernel.is_available() {
             same_logits_when_moved(base, kernel);
         }
@@ -214,6 +231,69 @@ fn same_logits_when_moved(base: Kernel, kernel: Kernel) {
         moved[shift..].copy_from_slice(&w1);
         assert_eq!(logits(kernel, &moved[shift..]), want, "{}: buffer moved by {shift} floats", kernel.name());
     }
+}
+
+/// A network is checked once for step 23's pass only where every layer
+/// is on step 23, with sigmoid between the layers; the pass checks the
+/// lengths of what each call gives it.
+#[test]
+fn step_23_checks_a_network_once_and_each_call_s_buffers() {
+    if !Kernel::Avx512Pass.is_available() {
+        return;
+    }
+    let shapes = [(784, 50), (50, 100), (100, 10)];
+    let prepared = |kernel: Kernel| -> Vec<Vec<f32>> {
+        shapes
+            .iter()
+            .map(|&(k, n)| {
+                let mut out = vec![0.0; kernel.prepared_len(k, n)];
+                kernel.prepare(k, n, &vec![0.01; k * n], &mut out);
+                out
+            })
+            .collect()
+    };
+    let biases: Vec<Vec<f32>> = shapes.iter().map(|&(_, n)| vec![0.0; n]).collect();
+    let (w23, w21) = (prepared(Kernel::Avx512Pass), prepared(Kernel::Avx512Colour));
+    fn layer<'a>(
+        kernel: Kernel,
+        i: usize,
+        shapes: &[(usize, usize)],
+        w: &'a [Vec<f32>],
+        b: &'a [Vec<f32>],
+    ) -> Dense<'a> {
+        Dense::new(kernel, shapes[i].0, shapes[i].1, &w[i], &b[i]).unwrap()
+    }
+    let all23 = [0, 1, 2].map(|i| layer(Kernel::Avx512Pass, i, &shapes, &w23, &biases));
+    let mixed = [
+        layer(Kernel::Avx512Pass, 0, &shapes, &w23, &biases),
+        layer(Kernel::Avx512Colour, 1, &shapes, &w21, &biases),
+        layer(Kernel::Avx512Pass, 2, &shapes, &w23, &biases),
+    ];
+    let all21 = [0, 1, 2].map(|i| layer(Kernel::Avx512Colour, i, &shapes, &w21, &biases));
+    let net = Network::new(&all23).unwrap();
+    assert!(net.pass().is_some());
+    assert!(net.with_hidden_activation(linalg::activation::Activation::Relu).pass().is_none());
+    assert!(Network::new(&mixed).unwrap().pass().is_none());
+    assert!(Network::new(&all21).unwrap().pass().is_none());
+    let pass = net.pass().unwrap();
+    let (mut scratch, mut y, mut best) = (vec![0.0; net.scratch_len(2)], vec![0.0; 20], vec![0; 2]);
+    assert_eq!(
+        pass.classify(2, &[0; 784], &mut scratch, &mut y, &mut best),
+        Err(ShapeError::Len { what: "pixels", expected: 1568, found: 784 })
+    );
+    assert_eq!(
+        pass.classify(2, &[0; 1568], &mut scratch, &mut y[..10], &mut best),
+        Err(ShapeError::Len { what: "y", expected: 20, found: 10 })
+    );
+    assert_eq!(
+        pass.classify(2, &[0; 1568], &mut scratch, &mut y, &mut best[..1]),
+        Err(ShapeError::Len { what: "best", expected: 2, found: 1 })
+    );
+    assert_eq!(
+        pass.classify(2, &[0; 1568], &mut scratch[..10], &mut y, &mut best),
+        Err(ShapeError::Len { what: "scratch", expected: 400, found: 10 })
+    );
+    assert_eq!(pass.classify(2, &[0; 1568], &mut scratch, &mut y, &mut best), Ok(()));
 }
 
 #[test]

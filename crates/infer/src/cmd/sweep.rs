@@ -467,6 +467,11 @@ fn breakdown(
         line += &format!(" {:>9}", format!("{t:.0}"));
     }
     outln!("{line}");
+    if model.kernel() == Kernel::Avx512Pass {
+        outln!(
+            "(step 23's passes below 6 images skip the network's checks; stage by stage, these are step 21's layer calls)"
+        );
+    }
     Ok(())
 }
 

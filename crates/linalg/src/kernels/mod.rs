@@ -29,6 +29,7 @@
 //! | 20 | `avx512_bits.rs` | step 18 with each image's non-zero pixels walked as the bits of a mask, no list of indices |
 //! | 21 | `avx512_colour.rs` | step 20 with batch 1's W1 from a second copy on 25 of L1's 64 sets, so that W2 and W3 stay in L1 |
 //! | 22 | `avx2_colour.rs` | step 21's idea on AVX2: step 19 with batch 1's W1 from that copy (CPUs without AVX-512) |
+//! | 23 | `avx512_pass.rs` | step 21 with the book's whole pass of an image, argmax included, in one call checked once a network |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -54,6 +55,7 @@ pub mod avx512_chain;
 pub mod avx512_colour;
 pub mod avx512_epilogue;
 pub mod avx512_lines;
+pub mod avx512_pass;
 pub mod avx512_prefetch;
 pub mod avx512_rows;
 pub mod blocked;
@@ -150,6 +152,9 @@ pub enum Kernel {
     /// Step 22, [`avx2_colour`]: step 19 with batch 1's W1 read from step
     /// 21's coloured copy; needs a CPU with AVX2 and FMA.
     Avx2Colour,
+    /// Step 23, [`avx512_pass`]: step 21 with the book's whole pass in one
+    /// function below 6 rows; needs what step 20 needs.
+    Avx512Pass,
 }
 
 impl Kernel {
@@ -178,6 +183,7 @@ impl Kernel {
         Kernel::Avx512Bits,
         Kernel::Avx512Colour,
         Kernel::Avx2Colour,
+        Kernel::Avx512Pass,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -206,6 +212,7 @@ impl Kernel {
             Kernel::Avx512Bits => "avx512-bits",
             Kernel::Avx512Colour => "avx512-colour",
             Kernel::Avx2Colour => "avx2-colour",
+            Kernel::Avx512Pass => "avx512-pass",
         }
     }
 
@@ -239,6 +246,7 @@ impl Kernel {
                 | Kernel::Avx512Chain
                 | Kernel::Avx512Bits
                 | Kernel::Avx512Colour
+                | Kernel::Avx512Pass
         )
     }
 
@@ -266,7 +274,7 @@ impl Kernel {
     /// build enables them (`-C target-feature=+avx2,+fma,+popcnt`).
     pub fn is_available(self) -> bool {
         match self {
-            Kernel::Avx512Bits | Kernel::Avx512Colour => avx512_bits::is_available(),
+            Kernel::Avx512Bits | Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_bits::is_available(),
             _ if self.is_avx512() => avx512::is_available(),
             _ => !self.is_avx2() || avx2::is_available(),
         }
@@ -310,6 +318,14 @@ impl Kernel {
     /// 20 at batch 1, seven sweeps; level at batches 2 and 100). A rule
     /// from one CPU: every x86 L1d met so far has 64 sets (32 KB of 8 ways,
     /// 48 KB of 12), but the gain has not been measured on an Intel CPU.
+    ///
+    /// Step 23 ([`Kernel::Avx512Pass`]) takes step 21's place in the same
+    /// way, from 2026-12-07: the same layer code, with the network
+    /// checked once for its passes below 6 rows
+    /// ([`crate::network::Network::pass`]) where callers keep the
+    /// [`avx512_pass::Pass`] (`infer` does): on AMD Zen 4 1.02× step 21 at
+    /// batch 1 in the median of 32 sweeps (0.98–1.07), level at batches 2
+    /// and 100. Not measured on an Intel CPU.
     ///
     /// Step 20 ([`Kernel::Avx512Bits`]) took step 18's place on
     /// 2026-12-07 where the CPU also has AVX-512BW and BMI1: the same
@@ -389,9 +405,10 @@ impl Kernel {
                 // CPU with AVX-512F but not BW (none met so far), step 18
                 if avx512_bits::is_available() {
                     // step 21 is step 20 with batch 1's W1 from a coloured
-                    // copy: the same code on the first layer's calls
+                    // copy, and step 23 is step 21 with the book's pass in
+                    // one call: the same code on the first layer's calls
                     match choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Bits) {
-                        Kernel::Avx512Bits => Kernel::Avx512Colour,
+                        Kernel::Avx512Bits => Kernel::Avx512Pass,
                         other => other,
                     }
                 } else if avx512::is_available() {
@@ -456,7 +473,7 @@ impl Kernel {
             Kernel::Avx512Prefetch => avx512_prefetch::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Bits => avx512_bits::dense_pixels(m, k, n, pixels, b, bias, act, c),
-            Kernel::Avx512Colour => avx512_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Colour => avx2_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
@@ -472,7 +489,9 @@ impl Kernel {
     /// rows take `n` columns (at most `N_MAX` on the AVX-512 steps).
     pub(crate) fn checks_once_a_pass(self, n: usize) -> bool {
         match self {
-            Kernel::Avx512Chain | Kernel::Avx512Bits | Kernel::Avx512Colour => avx512_chain::takes(n),
+            Kernel::Avx512Chain | Kernel::Avx512Bits | Kernel::Avx512Colour | Kernel::Avx512Pass => {
+                avx512_chain::takes(n)
+            }
             Kernel::Avx2Chain | Kernel::Avx2Colour => true,
             _ => false,
         }
@@ -503,7 +522,9 @@ impl Kernel {
             Kernel::Avx512Chain => avx512_chain::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Chain => avx2_chain::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Bits => avx512_bits::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
-            Kernel::Avx512Colour => avx512_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Colour | Kernel::Avx512Pass => {
+                avx512_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c)
+            }
             Kernel::Avx2Colour => avx2_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
             _ => unreachable!("only steps 18 to 22 check once a pass"),
         }
@@ -532,7 +553,7 @@ impl Kernel {
         match self {
             Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_chain::dense_unchecked(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Chain => avx2_chain::dense_unchecked(m, k, n, a, b, bias, act, c),
-            Kernel::Avx512Colour => avx512_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Colour => avx2_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
             _ => unreachable!("only steps 18 to 22 check once a pass"),
         }
@@ -560,7 +581,7 @@ impl Kernel {
             | Kernel::Avx512Chain
             | Kernel::Avx2Chain
             | Kernel::Avx512Bits => avx2_lines::prepared_len(k, n),
-            Kernel::Avx512Colour | Kernel::Avx2Colour => avx512_colour::prepared_len(k, n),
+            Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass => avx512_colour::prepared_len(k, n),
         }
     }
 
@@ -598,7 +619,7 @@ impl Kernel {
             | Kernel::Avx512Chain
             | Kernel::Avx2Chain
             | Kernel::Avx512Bits => avx2_lines::prepare(k, n, b, out),
-            Kernel::Avx512Colour | Kernel::Avx2Colour => avx512_colour::prepare(k, n, b, out),
+            Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass => avx512_colour::prepare(k, n, b, out),
         }
     }
 
@@ -626,7 +647,7 @@ impl Kernel {
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
             Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_rows::matmul(m, k, n, a, b, c),
-            Kernel::Avx512Colour => avx512_colour::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::matmul(m, k, n, a, b, c),
             Kernel::Avx2Colour => avx2_colour::matmul(m, k, n, a, b, c),
         }
     }
@@ -663,7 +684,7 @@ impl Kernel {
             Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => {
                 return avx512_rows::dense(m, k, n, a, b, bias, act, c)
             }
-            Kernel::Avx512Colour => return avx512_colour::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Colour | Kernel::Avx512Pass => return avx512_colour::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Colour => return avx2_colour::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
