@@ -306,10 +306,10 @@ impl<'w> Network<'w> {
         self.run(m, Input::Pixels(x), scratch, a)
     }
 
-    /// Whether a pass of `m` rows takes the path of steps 18 to 22
+    /// Whether a pass of `m` rows takes the path of steps 18 to 23
     /// ([`crate::kernels::avx512_chain`], [`crate::kernels::avx2_chain`],
     /// [`crate::kernels::avx512_bits`], [`crate::kernels::avx512_colour`],
-    /// [`crate::kernels::avx2_colour`]):
+    /// [`crate::kernels::avx2_colour`], [`crate::kernels::avx512_pass`]):
     /// every layer on one of those steps, fewer rows than a register tile,
     /// u8 pixels in, sigmoid between the layers (whose outputs are never
     /// 0, so no hidden input is mostly zero), a first layer whose B splits
@@ -369,11 +369,11 @@ impl<'w> Network<'w> {
     fn layer(&self, i: usize, m: usize, x: Input<'_>, prev: &[f32], out: &mut [f32], once: bool) {
         let l = &self.layers[i];
         let act = if i == self.layers.len() - 1 { Activation::Identity } else { self.hidden };
-        // steps 18 to 22: the rows straight, everything checked once
+        // steps 18 to 23: the rows straight, everything checked once
         #[cfg(target_arch = "x86_64")]
         if once {
             // SAFETY: `checked_once`: every layer is on the same step of
-            // 18 to 22 and takes its n, the input is pixels and the first
+            // 18 to 23 and takes its n, the input is pixels and the first
             // layer's B splits; `Dense::new`: the CPU runs the step and
             // every W and b has its layer's prepared length; the callers:
             // x, prev and out hold m·k0, m·k and m·n.

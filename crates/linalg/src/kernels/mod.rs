@@ -29,7 +29,7 @@
 //! | 20 | `avx512_bits.rs` | step 18 with each image's non-zero pixels walked as the bits of a mask, no list of indices |
 //! | 21 | `avx512_colour.rs` | step 20 with batch 1's W1 from a second copy on 25 of L1's 64 sets, so that W2 and W3 stay in L1 |
 //! | 22 | `avx2_colour.rs` | step 21's idea on AVX2: step 19 with batch 1's W1 from that copy (CPUs without AVX-512) |
-//! | 23 | `avx512_pass.rs` | step 21 with the book's whole pass of an image, argmax included, in one call checked once a network |
+//! | 23 | `avx512_pass.rs` | step 21 with batch 1's network checked once, not once a pass: a `Pass` calls step 21's layers straight |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -152,8 +152,9 @@ pub enum Kernel {
     /// Step 22, [`avx2_colour`]: step 19 with batch 1's W1 read from step
     /// 21's coloured copy; needs a CPU with AVX2 and FMA.
     Avx2Colour,
-    /// Step 23, [`avx512_pass`]: step 21 with the book's whole pass in one
-    /// function below 6 rows; needs what step 20 needs.
+    /// Step 23, [`avx512_pass`]: step 21 with batch 1's network checked
+    /// once ([`crate::network::Network::pass`]), not once a pass; needs
+    /// what step 20 needs.
     Avx512Pass,
 }
 
@@ -405,8 +406,8 @@ impl Kernel {
                 // CPU with AVX-512F but not BW (none met so far), step 18
                 if avx512_bits::is_available() {
                     // step 21 is step 20 with batch 1's W1 from a coloured
-                    // copy, and step 23 is step 21 with the book's pass in
-                    // one call: the same code on the first layer's calls
+                    // copy, and step 23 is step 21 with the network checked
+                    // once: the same code on the first layer's calls
                     match choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Bits) {
                         Kernel::Avx512Bits => Kernel::Avx512Pass,
                         other => other,
@@ -483,7 +484,7 @@ impl Kernel {
     }
 
     /// Whether a layer of `n` outputs on this kernel can go through
-    /// [`crate::network::Network`]'s path of steps 18 to 22, checked once a
+    /// [`crate::network::Network`]'s path of steps 18 to 23, checked once a
     /// pass ([`Kernel::dense_pixels_unchecked`],
     /// [`Kernel::dense_unchecked`]): a kernel of one of those steps whose
     /// rows take `n` columns (at most `N_MAX` on the AVX-512 steps).
@@ -498,7 +499,7 @@ impl Kernel {
     }
 
     /// The first layer of a pass below [`avx512_chain::M_CHAIN`] rows of
-    /// pixels on steps 18 to 22, with none of the layer call's checks.
+    /// pixels on steps 18 to 23, with none of the layer call's checks.
     ///
     /// # Safety
     /// [`Kernel::checks_once_a_pass`]`(n)`; the CPU runs the kernel;
@@ -526,7 +527,7 @@ impl Kernel {
                 avx512_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c)
             }
             Kernel::Avx2Colour => avx2_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
-            _ => unreachable!("only steps 18 to 22 check once a pass"),
+            _ => unreachable!("only steps 18 to 23 check once a pass"),
         }
     }
 
@@ -555,7 +556,7 @@ impl Kernel {
             Kernel::Avx2Chain => avx2_chain::dense_unchecked(m, k, n, a, b, bias, act, c),
             Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Colour => avx2_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
-            _ => unreachable!("only steps 18 to 22 check once a pass"),
+            _ => unreachable!("only steps 18 to 23 check once a pass"),
         }
     }
 
