@@ -153,12 +153,8 @@ impl<'w> Network<'w> {
     /// [`crate::kernels::avx512_chain::takes_pixels`], every layer at most
     /// [`crate::kernels::avx512_chain::N_MAX`] wide).
     pub fn pass(&self) -> Option<crate::kernels::avx512_pass::Pass<'w>> {
-        let first = &self.layers[0];
-        let takes = self.hidden == Activation::Sigmoid
-            && self.layers.iter().all(|l| l.kernel == Kernel::Avx512Pass && l.kernel.checks_once_a_pass(l.n))
-            && crate::kernels::avx512_chain::takes_pixels(first.k, first.n)
-            && Kernel::Avx512Pass.is_available();
-        takes.then(|| crate::kernels::avx512_pass::Pass::new(*self))
+        (self.layers[0].kernel == Kernel::Avx512Pass && self.chains_once())
+            .then(|| crate::kernels::avx512_pass::Pass::new(*self))
     }
 
     /// The layers, input first.
@@ -316,14 +312,18 @@ impl<'w> Network<'w> {
     /// and, for steps 18, 20 and 21, rows of at most `N_MAX` columns. (That the CPU
     /// runs the step, [`Dense::new`] checked.)
     fn checked_once(&self, m: usize, x: Input<'_>) -> bool {
-        use crate::kernels::avx512_chain::{takes_pixels, M_CHAIN};
+        m < crate::kernels::avx512_chain::M_CHAIN && matches!(x, Input::Pixels(_)) && self.chains_once()
+    }
+
+    /// What [`Network::checked_once`] asks of the network itself, whatever
+    /// the pass (and [`Network::pass`] of step 23's): every layer on the
+    /// same one of steps 18 to 23 and taking its `n`, sigmoid between the
+    /// layers, a first layer whose B splits.
+    fn chains_once(&self) -> bool {
         let first = &self.layers[0];
-        self.layers.iter().all(|l| first.kernel.checks_once_a_pass(l.n))
-            && m < M_CHAIN
-            && matches!(x, Input::Pixels(_))
+        self.layers.iter().all(|l| l.kernel == first.kernel && first.kernel.checks_once_a_pass(l.n))
             && self.hidden == Activation::Sigmoid
-            && self.layers.iter().all(|l| l.kernel == first.kernel)
-            && takes_pixels(first.k, first.n)
+            && crate::kernels::avx512_chain::takes_pixels(first.k, first.n)
     }
 
     /// Layer `i` (0-based) alone, on `m` rows, as [`Network::logits_pixels`]
