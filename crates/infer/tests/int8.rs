@@ -156,7 +156,16 @@ fn odd_shapes_equal_portable(kernel: infer::quant::IntKernel) {
         seed ^= seed << 5;
         seed
     };
-    for shape in [[7usize, 1, 3], [33, 13, 9], [64, 104, 17], [1, 5, 2], [130, 104, 3]] {
+    for shape in [
+        &[7usize, 1, 3][..],
+        &[33, 13, 9],
+        &[64, 104, 17],
+        &[1, 5, 2],
+        &[130, 104, 3],
+        // the VNNI pass's narrow tails (2 and 4 words) after 0, 1, 3 and 6 vectors
+        &[70, 50, 100, 20, 4],
+        &[199, 2, 35, 36],
+    ] {
         let layers: Vec<mnist_data::Layer> = shape
             .windows(2)
             .map(|w| mnist_data::Layer {

@@ -11,11 +11,26 @@
 //!   W1 is 50 KB of `i8` quads instead of 88 KB of `i16` pairs.
 //! - **Weights as quads of rows.** For each group of four input rows
 //!   `4t..4t+4` and each column `j`, the four weights side by side: one
-//!   32-bit lane. Columns padded to 16 (one 512-bit vector), rows past `k`
-//!   zero.
+//!   32-bit lane. Whole vectors of 16 columns, then (tenth session) the 1
+//!   to 4 columns after them as a narrow tail of 2 or 4 words a quad,
+//!   stored after every quad's main part and summed on 128-bit vectors
+//!   ([`split`]); 5 to 15 left over are padded to a vector. Rows past `k`
+//!   zero. For W1 (50 columns) a quad is three lines and 8 bytes of tail
+//!   instead of four lines: 39 KB instead of 50, so that the quads most
+//!   images use (100 of the 196 cover 96.5% of the non-zero quads of the
+//!   test set) fit in a 32 KB L1 beside W2 and W3.
 //! - **Zero skipping by quads.** Four input bytes read as one `u32`; a quad
-//!   of four zero pixels adds nothing and is skipped, found 64 bytes at a
-//!   time with `vptestmd`.
+//!   of four zero pixels adds nothing and is skipped. The masks of four
+//!   blocks of 16 quads (`vptestmd`, 64 bytes each) go side by side into
+//!   one `u64` (tenth session; before, one 16-bit mask a loop), so that the
+//!   loop over the set bits ends, with a mispredicted branch, 4 times an
+//!   image (784 pixels: 196 quads) instead of 13.
+//! - **Hidden inputs summed without looking for zeros** (tenth session): a
+//!   hidden layer's input is sigmoid bytes, rarely zero, so every quad is
+//!   summed with no test, and a row of one or two vectors (the book's W3:
+//!   25 quads on one vector) spreads its quads over 4 or 2 sets of sums
+//!   in turn, added at the end, so that that many chains of `vpdpbusd`
+//!   hide each other's latency. Integer sums are the same in any order.
 //! - **A row of sums in registers**: up to 7 vectors (112 columns, every
 //!   layer of the book) for the whole input loop.
 //! - **The requantization 16 lanes at a time**, while the sums are in
@@ -45,6 +60,24 @@
 //! save only loads (and with 7 vectors of sums per image, at most 4
 //! images fit in the 32 registers). Whether loads limit this pass is a
 //! question for a VNNI CPU.
+//!
+//! Measured on AMD Zen 4 (family 25 model 17, AVX-512 VNNI on 256-bit
+//! units, 2026-12-07, `infer sweep --batch-sizes 1,100 --precision int8
+//! --repeat 5`, the builds before and after in turn, medians of the
+//! per-round ratios): the tail and the dense hidden layers 1.10× at batch
+//! 1 and 1.05× at batch 100 (nine rounds), then the walk over 64 quads
+//! 1.30× and 1.26× (nine rounds); the two against the build before, 1.35×
+//! and 1.35× (eleven rounds, 1.13–1.75). The f32 network's step 23 against
+//! this pass in the same process (`--precision f32,int8 --repeat 11`, two
+//! runs): int8 2.07× and 2.10× f32 at batch 1, 1.68× and 1.65× at batch
+//! 100 (before: 1.60×). Tried there and not kept: W1's non-zero quads
+//! over two sets of sums in turn (0.97×), the hidden bytes written by an
+//! unmasked 16-byte store instead of `vpmovdb` with a mask (1.03×, within
+//! the noise). Probes with the layers from one on left out (timing only,
+//! six rounds, in a slow state of the VM) put about 20 ns of an image
+//! outside the layers, 130–200 in W1, 120–170 in W2 and 40–60 in W3: W2,
+//! 13 quads on 7 vectors, costs far more than its 91 `vpdpbusd`, and is
+//! the next thing to look at.
 //!
 //! Checked: written on AMD Zen 3 (no VNNI) and first run on an emulated
 //! Ice Lake (Bochs 3, `AVX512_EMU_BOCHS=... make test-avx512`), then on
@@ -78,14 +111,33 @@ pub const fn padded(n: usize) -> usize {
     n.div_ceil(LANES) * LANES
 }
 
+/// A layer's columns as the prepared weights hold them: its main part,
+/// whole vectors of 16 columns, and the words a quad of rows gives the
+/// columns after them when there are 1 to 4 of those (2 or 4 words, the
+/// narrow tail, summed on 128-bit vectors); with 5 to 15 left over the
+/// main part is padded to a whole vector and there is no tail. For the
+/// book's W1 (50 columns) a quad's main part is 48 words, three lines
+/// where a padded row took four, and its tail 2 words.
+pub const fn split(n: usize) -> (usize, usize) {
+    match n % LANES {
+        0 => (n, 0),
+        1 | 2 => (n - n % LANES, 2),
+        3 | 4 => (n - n % LANES, 4),
+        _ => (padded(n), 0),
+    }
+}
+
 /// 32-bit words of one layer prepared by [`prepare`]: `⌈k/4⌉` quads of
-/// rows, `padded(n)` columns each, four `i8` weights per word.
+/// rows, each [`split`]`(n)`'s main part, then every quad's tail.
 pub const fn prepared_len(k: usize, n: usize) -> usize {
-    k.div_ceil(4) * padded(n)
+    let (main, tail) = split(n);
+    k.div_ceil(4) * (main + tail)
 }
 
 /// Writes the layer's weights as quads of rows, four `i8` per `u32` word
-/// (row `4t + q` in byte `q`), zero past `k` and `n`.
+/// (row `4t + q` in byte `q`): quad `t`'s main columns at word `t · main`,
+/// its tail columns at `quads · main + t · tail` ([`split`]), zero past `k`
+/// and `n`.
 ///
 /// # Panics
 /// If a slice has the wrong length.
@@ -93,11 +145,12 @@ pub fn prepare(l: &QDense<'_>, out: &mut [u32]) {
     let (k, n) = (l.k, l.n);
     assert_eq!(l.Wq.len(), k * n, "Wq must be k×n");
     assert_eq!(out.len(), prepared_len(k, n), "prepared length");
-    let np = padded(n);
+    let ((main, tail), quads) = (split(n), k.div_ceil(4));
     out.fill(0);
     for i in 0..k {
         for j in 0..n {
-            out[(i / 4) * np + j] |= (l.Wq[i * n + j] as u8 as u32) << (8 * (i % 4));
+            let word = if j < main { (i / 4) * main + j } else { quads * main + (i / 4) * tail + (j - main) };
+            out[word] |= (l.Wq[i * n + j] as u8 as u32) << (8 * (i % 4));
         }
     }
 }
@@ -156,7 +209,7 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) 
                 Dest::Logits(t) => x86::Sink::Sums(t.as_mut_ptr()),
                 Dest::Hidden(next) => x86::Sink::Sigmoid(&table, next.as_mut_ptr()),
             };
-            x86::layer_to(l, padded(l.n), input, w, sink)
+            x86::layer_to(l, input, w, sink, i > 0)
         };
     })
 }
@@ -183,7 +236,7 @@ pub fn requantized(l: &QDense<'_>, prepared: &[u32], x: &[u8], t: &mut [i32]) ->
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F, BW, VL and VNNI present; every length checked above
     unsafe {
-        x86::requantized(l, padded(l.n), x, prepared, &mut out)
+        x86::requantized(l, x, prepared, &mut out)
     };
     t.copy_from_slice(&out[..l.n]);
     Ok(())
@@ -237,67 +290,128 @@ mod x86 {
     /// AVX-512F, BW, VL and VNNI; `w` holds `prepared_len(k, np)` words,
     /// `x` at least `k` bytes, the layer's bias, mult and shift `n` each.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    pub unsafe fn requantized(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
-        layer_to(l, np, x, w, Sink::Sums(out.as_mut_ptr()))
+    pub unsafe fn requantized(l: &QDense<'_>, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
+        layer_to(l, x, w, Sink::Sums(out.as_mut_ptr()), false)
     }
 
     /// [`requantized`] with the outputs sent to `sink`, which is valid
-    /// for the layer's `n` writes.
+    /// for the layer's `n` writes. `dense`: the input is a hidden layer's
+    /// (sigmoid bytes, rarely zero), summed without looking for zeros.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    pub unsafe fn layer_to(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], sink: Sink<'_>) {
-        match np / LANES {
-            1 => row::<1>(l, np, x, w, sink),
-            2 => row::<2>(l, np, x, w, sink),
-            3 => row::<3>(l, np, x, w, sink),
-            4 => row::<4>(l, np, x, w, sink),
-            5 => row::<5>(l, np, x, w, sink),
-            6 => row::<6>(l, np, x, w, sink),
-            7 => row::<7>(l, np, x, w, sink),
-            _ => {}
+    pub unsafe fn layer_to(l: &QDense<'_>, x: &[u8], w: &[u32], sink: Sink<'_>, dense: bool) {
+        let (main, tail) = super::split(l.n);
+        macro_rules! rows {
+            ($($v:literal)*) => {
+                match (main / LANES, tail, dense) {
+                    $(
+                        ($v, 0, false) => row::<$v, 0, false>(l, x, w, sink),
+                        ($v, 2, false) => row::<$v, 2, false>(l, x, w, sink),
+                        ($v, 4, false) => row::<$v, 4, false>(l, x, w, sink),
+                        ($v, 0, true) => row::<$v, 0, true>(l, x, w, sink),
+                        ($v, 2, true) => row::<$v, 2, true>(l, x, w, sink),
+                        ($v, 4, true) => row::<$v, 4, true>(l, x, w, sink),
+                    )*
+                    _ => {}
+                }
+            };
         }
+        rows!(0 1 2 3 4 5 6 7)
     }
 
+    /// One row of sums: `V` vectors of 16 columns and a tail of `T` words
+    /// (0, 2 or 4), requantized into `sink`.
     #[inline(always)]
-    unsafe fn row<const V: usize>(l: &QDense<'_>, np: usize, x: &[u8], w: &[u32], sink: Sink<'_>) {
+    unsafe fn row<const V: usize, const T: usize, const DENSE: bool>(
+        l: &QDense<'_>,
+        x: &[u8],
+        w: &[u32],
+        sink: Sink<'_>,
+    ) {
         let k = l.k;
-        let mut sum = [_mm512_setzero_si512(); V];
+        let tails = w.as_ptr().add(k.div_ceil(4) * V * LANES);
+        // a dense input's quads go to U sets of sums in turn, so that U
+        // chains of vpdpbusd hide each other's latency where a row has one
+        // or two vectors (the book's W3: 25 quads on one vector); integer
+        // sums are the same in any order
+        let u = match (DENSE, V + (T > 0) as usize) {
+            (false, _) => 1,
+            (true, 0 | 1) => 4,
+            (true, 2) => 2,
+            _ => 1,
+        };
+        let mut sums = [[_mm512_setzero_si512(); V]; 4];
+        let mut tsums = [_mm_setzero_si128(); 4];
         let xp = x.as_ptr();
-        // 16 quads (64 inputs) at a time: the quads with a non-zero input,
-        // visited in order with no branch on the data
-        let whole = k / 64;
-        for b in 0..whole {
-            let v = _mm512_loadu_si512(xp.add(64 * b) as *const _);
-            let mut nonzero = _mm512_test_epi32_mask(v, v) as u32;
-            while nonzero != 0 {
-                let t = 16 * b + nonzero.trailing_zeros() as usize;
-                quad::<V>(&mut sum, w, np, t, (xp.add(4 * t) as *const u32).read_unaligned());
-                nonzero &= nonzero - 1;
+        let word_at = |t: usize| (xp.add(4 * t) as *const u32).read_unaligned();
+        if DENSE {
+            let mut t = 0;
+            while t + u <= k / 4 {
+                for s in 0..u {
+                    quad::<V, T>(&mut sums[s], &mut tsums[s], w, tails, t + s, word_at(t + s));
+                }
+                t += u;
             }
-        }
-        let mut t = 16 * whole;
-        while 4 * t < k {
-            let mut word = 0u32;
-            for q in 0..4 {
-                if 4 * t + q < k {
-                    word |= (*xp.add(4 * t + q) as u32) << (8 * q);
+            for t in t..k / 4 {
+                quad::<V, T>(&mut sums[0], &mut tsums[0], w, tails, t, word_at(t));
+            }
+        } else {
+            // 64 quads (256 inputs) a loop: the masks of four blocks of 16
+            // quads (vptestmd) side by side in one u64, its set bits (the
+            // quads with a non-zero input) visited in order
+            let whole = k / 64;
+            let mut b = 0;
+            while b < whole {
+                let blocks = (whole - b).min(4);
+                let mut nonzero = 0u64;
+                for i in 0..blocks {
+                    let v = _mm512_loadu_si512(xp.add(64 * (b + i)) as *const _);
+                    nonzero |= (_mm512_test_epi32_mask(v, v) as u64) << (16 * i);
+                }
+                while nonzero != 0 {
+                    let t = 16 * b + nonzero.trailing_zeros() as usize;
+                    quad::<V, T>(&mut sums[0], &mut tsums[0], w, tails, t, word_at(t));
+                    nonzero &= nonzero - 1;
+                }
+                b += blocks;
+            }
+            for t in 16 * whole..k / 4 {
+                let word = word_at(t);
+                if word != 0 {
+                    quad::<V, T>(&mut sums[0], &mut tsums[0], w, tails, t, word);
                 }
             }
-            if word != 0 {
-                quad::<V>(&mut sum, w, np, t, word);
+        }
+        if !k.is_multiple_of(4) {
+            // the last quad's inputs past k read as zero
+            let t = k / 4;
+            let mut word = 0u32;
+            for q in 0..k % 4 {
+                word |= (*xp.add(4 * t + q) as u32) << (8 * q);
             }
-            t += 1;
+            quad::<V, T>(&mut sums[0], &mut tsums[0], w, tails, t, word);
+        }
+        let (sum, others) = sums.split_at_mut(1);
+        let (tsum, tothers) = tsums.split_at_mut(1);
+        for (set, &tset) in others.iter().zip(&*tothers).take(u - 1) {
+            for (s, &o) in sum[0].iter_mut().zip(set) {
+                *s = _mm512_add_epi32(*s, o);
+            }
+            tsum[0] = _mm_add_epi32(tsum[0], tset);
         }
         // every vector requantized first, then the sinks, so that the
-        // chains of several vectors overlap (as in step 1)
-        let mut out = [_mm512_setzero_si512(); V];
-        for (v, (s, o)) in sum.iter().zip(&mut out).enumerate() {
+        // chains of several vectors overlap (as in step 1); the tail as
+        // vector V, its lanes past the tail zero
+        let vectors = V + (T > 0) as usize;
+        let mut out = [_mm512_setzero_si512(); 8];
+        for (v, o) in out.iter_mut().enumerate().take(vectors) {
             let j = v * LANES;
+            let s = if v < V { sum[0][v] } else { _mm512_zextsi128_si512(tsum[0]) };
             let bias = _mm512_maskz_loadu_epi32(lanes(l.n, j), l.bias.as_ptr().add(j) as *const _);
             let mult = _mm512_maskz_loadu_epi32(lanes(l.n, j), l.mult.as_ptr().add(j) as *const _);
             let shift = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes(l.n, j), l.shift.as_ptr().add(j) as *const _));
-            *o = requantize(_mm512_add_epi32(*s, bias), mult, shift);
+            *o = requantize(_mm512_add_epi32(s, bias), mult, shift);
         }
-        for (v, &o) in out.iter().enumerate() {
+        for (v, &o) in out.iter().enumerate().take(vectors) {
             let j = v * LANES;
             match sink {
                 Sink::Sums(t) => _mm512_mask_storeu_epi32(t.add(j), lanes(l.n, j), o),
@@ -358,14 +472,27 @@ mod x86 {
         _mm512_srav_epi64(_mm512_add_epi64(product, half), s)
     }
 
-    /// Input quad `t` (four u8 in `word`) into every vector of sums.
+    /// Input quad `t` (four u8 in `word`) into every vector of sums and
+    /// the tail's (`tails`: where the tails start in `w`).
     #[inline(always)]
-    unsafe fn quad<const V: usize>(sum: &mut [__m512i; V], w: &[u32], np: usize, t: usize, word: u32) {
+    unsafe fn quad<const V: usize, const T: usize>(
+        sum: &mut [__m512i; V],
+        tsum: &mut __m128i,
+        w: &[u32],
+        tails: *const u32,
+        t: usize,
+        word: u32,
+    ) {
         let xv = _mm512_set1_epi32(word as i32);
-        let wrow = w.as_ptr().add(t * np);
+        let wrow = w.as_ptr().add(t * V * LANES);
         for (v, s) in sum.iter_mut().enumerate() {
             let wv = _mm512_loadu_si512(wrow.add(v * LANES) as *const _);
             *s = _mm512_dpbusd_epi32(*s, xv, wv);
+        }
+        if T > 0 {
+            let trow = tails.add(t * T) as *const __m128i;
+            let wt = if T == 2 { _mm_loadl_epi64(trow) } else { _mm_loadu_si128(trow) };
+            *tsum = _mm_dpbusd_epi32(*tsum, _mm512_castsi512_si128(xv), wt);
         }
     }
 }
