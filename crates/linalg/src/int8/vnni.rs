@@ -8,7 +8,7 @@
 //!   lane's four products into its `i32` sum, with no intermediate
 //!   saturation (the non-saturating form): 64 multiply-adds per
 //!   instruction, against `vpmaddwd`'s 16 on AVX2. No widening: the prepared
-//!   W1 is 50 KB of `i8` quads instead of 88 KB of `i16` pairs.
+//!   W1 is 39 KB of `i8` quads instead of 88 KB of `i16` pairs.
 //! - **Weights as quads of rows.** For each group of four input rows
 //!   `4t..4t+4` and each column `j`, the four weights side by side: one
 //!   32-bit lane. Whole vectors of 16 columns, then (tenth session) the 1
@@ -58,8 +58,8 @@
 //! weights because `vpmaddwd` and its add are two instructions per load;
 //! `vpdpbusd` with its weights as a memory operand is one, so a tile would
 //! save only loads (and with 7 vectors of sums per image, at most 4
-//! images fit in the 32 registers). Whether loads limit this pass is a
-//! question for a VNNI CPU.
+//! images fit in the 32 registers). On AMD Zen 4 two images sharing each
+//! load of W1 measured level (below): loads do not limit this pass there.
 //!
 //! Measured on AMD Zen 4 (family 25 model 17, AVX-512 VNNI on 256-bit
 //! units, 2026-12-07, `infer sweep --batch-sizes 1,100 --precision int8
@@ -74,10 +74,21 @@
 //! over two sets of sums in turn (0.97×), the hidden bytes written by an
 //! unmasked 16-byte store instead of `vpmovdb` with a mask (1.03×, within
 //! the noise). Probes with the layers from one on left out (timing only,
-//! six rounds, in a slow state of the VM) put about 20 ns of an image
-//! outside the layers, 130–200 in W1, 120–170 in W2 and 40–60 in W3: W2,
-//! 13 quads on 7 vectors, costs far more than its 91 `vpdpbusd`, and is
-//! the next thing to look at.
+//! six rounds, in a slow state of the VM) then put about 20 ns of an
+//! image outside the layers, 130–200 in W1, 120–170 in W2 and 40–60 in
+//! W3. W2's 13 quads on 7 vectors cost far more than their 91
+//! `vpdpbusd`: the four sets of sums, sized by a count the compiler did
+//! not see as a constant, lived on the stack, zeroed by a `memset` for
+//! every row (`perf record -e cpu-clock`: 5.7% of the pass in `memset`).
+//! With the sets a constant of each instantiation, W2 took about 75 ns
+//! and W3 35 (seven rounds), and the pass 1.03–1.13× (two runs of nine
+//! rounds, noisy). Then (`--precision f32,int8 --repeat 11`, two runs)
+//! int8 2.20× and 2.09× f32 at batch 1, 1.67× and 1.76× at batch 100.
+//! Tried and not kept: two images at a time in W1, walked over the union
+//! of their non-zero quads with each row of weights loaded once for both
+//! (76 quads a pair against 56 an image), 0.97× image by image at batch
+//! 100 (seven rounds); with the pair's sums first left in memory by the
+//! compiler, 0.73×.
 //!
 //! Checked: written on AMD Zen 3 (no VNNI) and first run on an emulated
 //! Ice Lake (Bochs 3, `AVX512_EMU_BOCHS=... make test-avx512`), then on
@@ -300,28 +311,34 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
     pub unsafe fn layer_to(l: &QDense<'_>, x: &[u8], w: &[u32], sink: Sink<'_>, dense: bool) {
         let (main, tail) = super::split(l.n);
+        // (vectors, tail words, sets of sums for a dense input)
         macro_rules! rows {
-            ($($v:literal)*) => {
+            ($(($v:literal, $t:literal, $u:literal))*) => {
                 match (main / LANES, tail, dense) {
                     $(
-                        ($v, 0, false) => row::<$v, 0, false>(l, x, w, sink),
-                        ($v, 2, false) => row::<$v, 2, false>(l, x, w, sink),
-                        ($v, 4, false) => row::<$v, 4, false>(l, x, w, sink),
-                        ($v, 0, true) => row::<$v, 0, true>(l, x, w, sink),
-                        ($v, 2, true) => row::<$v, 2, true>(l, x, w, sink),
-                        ($v, 4, true) => row::<$v, 4, true>(l, x, w, sink),
+                        ($v, $t, false) => row::<$v, $t, 1, false>(l, x, w, sink),
+                        ($v, $t, true) => row::<$v, $t, $u, true>(l, x, w, sink),
                     )*
                     _ => {}
                 }
             };
         }
-        rows!(0 1 2 3 4 5 6 7)
+        rows!(
+            (0, 2, 4) (0, 4, 4)
+            (1, 0, 4) (1, 2, 2) (1, 4, 2)
+            (2, 0, 2) (2, 2, 1) (2, 4, 1)
+            (3, 0, 1) (3, 2, 1) (3, 4, 1)
+            (4, 0, 1) (4, 2, 1) (4, 4, 1)
+            (5, 0, 1) (5, 2, 1) (5, 4, 1)
+            (6, 0, 1) (6, 2, 1) (6, 4, 1)
+            (7, 0, 1) (7, 2, 1) (7, 4, 1)
+        )
     }
 
     /// One row of sums: `V` vectors of 16 columns and a tail of `T` words
     /// (0, 2 or 4), requantized into `sink`.
     #[inline(always)]
-    unsafe fn row<const V: usize, const T: usize, const DENSE: bool>(
+    unsafe fn row<const V: usize, const T: usize, const U: usize, const DENSE: bool>(
         l: &QDense<'_>,
         x: &[u8],
         w: &[u32],
@@ -329,27 +346,21 @@ mod x86 {
     ) {
         let k = l.k;
         let tails = w.as_ptr().add(k.div_ceil(4) * V * LANES);
-        // a dense input's quads go to U sets of sums in turn, so that U
+        // a dense input's quads go to the U sets of sums in turn, so that U
         // chains of vpdpbusd hide each other's latency where a row has one
         // or two vectors (the book's W3: 25 quads on one vector); integer
         // sums are the same in any order
-        let u = match (DENSE, V + (T > 0) as usize) {
-            (false, _) => 1,
-            (true, 0 | 1) => 4,
-            (true, 2) => 2,
-            _ => 1,
-        };
-        let mut sums = [[_mm512_setzero_si512(); V]; 4];
-        let mut tsums = [_mm_setzero_si128(); 4];
+        let mut sums = [[_mm512_setzero_si512(); V]; U];
+        let mut tsums = [_mm_setzero_si128(); U];
         let xp = x.as_ptr();
         let word_at = |t: usize| (xp.add(4 * t) as *const u32).read_unaligned();
         if DENSE {
             let mut t = 0;
-            while t + u <= k / 4 {
-                for s in 0..u {
-                    quad::<V, T>(&mut sums[s], &mut tsums[s], w, tails, t + s, word_at(t + s));
+            while t + U <= k / 4 {
+                for (s, (sum, tsum)) in sums.iter_mut().zip(&mut tsums).enumerate() {
+                    quad::<V, T>(sum, tsum, w, tails, t + s, word_at(t + s));
                 }
-                t += u;
+                t += U;
             }
             for t in t..k / 4 {
                 quad::<V, T>(&mut sums[0], &mut tsums[0], w, tails, t, word_at(t));
@@ -392,7 +403,7 @@ mod x86 {
         }
         let (sum, others) = sums.split_at_mut(1);
         let (tsum, tothers) = tsums.split_at_mut(1);
-        for (set, &tset) in others.iter().zip(&*tothers).take(u - 1) {
+        for (set, &tset) in others.iter().zip(&*tothers) {
             for (s, &o) in sum[0].iter_mut().zip(set) {
                 *s = _mm512_add_epi32(*s, o);
             }
