@@ -1,7 +1,6 @@
 //! The int8 model: the f32 layers quantized once (`linalg::int8::quantize`),
 //! owned here, and run by the integer-only forward pass (the AVX2 one in
-//! batches, the AVX-512 VNNI one in pairs of images, the portable one
-//! image by image).
+//! batches, the AVX-512 VNNI and portable ones image by image).
 
 use linalg::int8::{self, avx2, vnni, QDense, QNetwork, QuantizeInto, HIDDEN_UNITS, LOGIT_UNITS, SIGMOID_LEN};
 use mnist_data::{Images, Layer};
@@ -84,7 +83,7 @@ impl IntKernel {
 /// Of two passes this CPU runs, the one that classifies 12 synthetic
 /// images (784 pixels, one in five non-zero as in MNIST) through a
 /// 784-50-100-10 network in less time, as one batch: the AVX2 pass's hidden
-/// layers in two tiles of 6, VNNI in pairs of images, so the choice is made for
+/// layers in two tiles of 6, VNNI image by image, so the choice is made for
 /// batches, the case the speed tables lead with. The two take turns, 8
 /// passes per round, as `linalg`'s choice between the f32 kernels
 /// ([`linalg::kernels::choose::faster_by`]: 5 rounds, each keeps its
@@ -281,28 +280,14 @@ impl QModel {
     }
 
     /// The last layer's requantized logits of `m` images (`images`: `m`
-    /// of them back to back) by the batched AVX2 pass or the VNNI pass's
-    /// pairs (the last image of an odd `m` alone), or `None` for the
-    /// portable pass, which runs image by image.
+    /// of them back to back) by the batched AVX2 pass, or `None` for the
+    /// portable and VNNI passes, which run image by image.
     pub fn logits_batch(&self, images: &[u8], m: usize) -> Option<Vec<i32>> {
-        (self.kernel != IntKernel::Portable).then(|| {
+        (self.kernel == IntKernel::Avx2).then(|| {
             self.with_network(|net| {
-                let prepared = self.prepared();
+                let (prepared, _) = self.prepared();
                 let Scratch { mut z, mut t, .. } = Scratch::new(self.kernel, m, net.output_len());
-                if self.kernel == IntKernel::Avx2 {
-                    avx2::logits_batch(&net, &prepared.0, m, images, &mut z, &mut t).expect("sized by the network");
-                    return t;
-                }
-                let (k, n) = (net.input_len(), net.output_len());
-                for (xs, ts) in images.chunks(2 * k).zip(t.chunks_mut(2 * n)) {
-                    if ts.len() == 2 * n {
-                        let (t0, t1) = ts.split_at_mut(n);
-                        vnni::logits_pair(&net, &prepared.1, [&xs[..k], &xs[k..]], [t0, t1])
-                            .expect("sized by the network");
-                    } else {
-                        self.logits_into(&net, &prepared, xs, ts);
-                    }
-                }
+                avx2::logits_batch(&net, &prepared, m, images, &mut z, &mut t).expect("sized by the network");
                 t
             })
             .expect("checked when the model was made")
@@ -313,9 +298,8 @@ impl QModel {
     /// on `threads` threads taking spans of whole batches as they finish
     /// ([`crate::model::in_spans`]). The AVX2 pass
     /// takes `batch_size` images at a time (its hidden layers in register
-    /// tiles of 6 images), the VNNI one pairs of images (its hidden layers
-    /// two images at a time), the portable one image by image. Either way
-    /// the logits are the same integers.
+    /// tiles of 6 images); the VNNI and portable ones run image by image. Either
+    /// way the logits are the same integers.
     pub fn predict(&self, images: &Images, batch_size: usize, threads: usize, predictions: &mut [u8]) {
         let (ppi, total) = (images.pixels_per_image(), predictions.len());
         self.with_network(|net| {
@@ -355,25 +339,6 @@ impl QModel {
                 avx2::logits_batch(net, &prepared.0, rows, xs, &mut scratch.z, t).expect("sized by the network");
                 for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
                     *p = int8::argmax(t) as u8;
-                }
-            }
-            return;
-        }
-        if self.kernel == IntKernel::Vnni && scratch.batch >= 2 {
-            // each batch in pairs of images (the last one of an odd batch
-            // alone), their later layers side by side
-            let (t0, t1) = scratch.t[..2 * classes].split_at_mut(classes);
-            for (out, xs) in out.chunks_mut(scratch.batch).zip(xs.chunks(scratch.batch * ppi)) {
-                for (out, xs) in out.chunks_mut(2).zip(xs.chunks(2 * ppi)) {
-                    if let [p0, p1] = out {
-                        let (x0, x1) = xs.split_at(ppi);
-                        vnni::logits_pair(net, &prepared.1, [x0, x1], [&mut *t0, &mut *t1])
-                            .expect("images and logits sized by the network");
-                        (*p0, *p1) = (int8::argmax(t0) as u8, int8::argmax(t1) as u8);
-                    } else {
-                        self.logits_into(net, prepared, xs, t0);
-                        out[0] = int8::argmax(t0) as u8;
-                    }
                 }
             }
             return;

@@ -11,7 +11,7 @@
 //!   W1 is 39 KB of `i8` quads instead of 88 KB of `i16` pairs.
 //! - **Weights as quads of rows.** For each group of four input rows
 //!   `4t..4t+4` and each column `j`, the four weights side by side: one
-//!   32-bit lane. Whole vectors of 16 columns, then (since 2026-12-07) the 1
+//!   32-bit lane. Whole vectors of 16 columns, then (tenth session) the 1
 //!   to 4 columns after them as a narrow tail of 2 or 4 words a quad,
 //!   stored after every quad's main part and summed on 128-bit vectors
 //!   ([`split`]); 5 to 15 left over are padded to a vector. Rows past `k`
@@ -22,10 +22,10 @@
 //! - **Zero skipping by quads.** Four input bytes read as one `u32`; a quad
 //!   of four zero pixels adds nothing and is skipped. The masks of four
 //!   blocks of 16 quads (`vptestmd`, 64 bytes each) go side by side into
-//!   one `u64` (since 2026-12-07; before, one 16-bit mask a loop), so that the
+//!   one `u64` (tenth session; before, one 16-bit mask a loop), so that the
 //!   loop over the set bits ends, with a mispredicted branch, 4 times an
 //!   image (784 pixels: 196 quads) instead of 13.
-//! - **Hidden inputs summed without looking for zeros** (2026-12-07): a
+//! - **Hidden inputs summed without looking for zeros** (tenth session): a
 //!   hidden layer's input is sigmoid bytes, rarely zero, so every quad is
 //!   summed with no test, and a row of one or two vectors (the book's W3:
 //!   25 quads on one vector) spreads its quads over 4 or 2 sets of sums
@@ -53,16 +53,13 @@
 //!   shuffles. (Not byte permutes: `vpermb` needs AVX-512 VBMI, which
 //!   Cascade Lake lacks.)
 //!
-//! The first layer image by image. From batch 2 on ([`logits_pair`],
-//! 2026-12-07) the later layers take two images at a time: each row of
-//! weights loaded once for both, the two images' sums as independent
-//! chains of `vpdpbusd` (W2's 13 quads are a chain of 13 on each of its
-//! vectors). Step 1's register tiles of 6 images are not carried over:
-//! there `MR` images share each load of the weights because `vpmaddwd`
-//! and its add are two instructions per load; `vpdpbusd` with its weights
-//! as a memory operand is one, and with 7 vectors of sums per image at
-//! most 4 images fit in the 32 registers. On AMD Zen 4 two images sharing
-//! each load of W1 measured level (below): loads do not limit W1 there.
+//! Image by image, every layer. Step 1's register tiles for the hidden
+//! layers are not carried over: there `MR` images share each load of the
+//! weights because `vpmaddwd` and its add are two instructions per load;
+//! `vpdpbusd` with its weights as a memory operand is one, so a tile would
+//! save only loads (and with 7 vectors of sums per image, at most 4
+//! images fit in the 32 registers). On AMD Zen 4 two images sharing each
+//! load of W1 measured level (below): loads do not limit this pass there.
 //!
 //! Measured on AMD Zen 4 (family 25 model 17, AVX-512 VNNI on 256-bit
 //! units, 2026-12-07, `infer sweep --batch-sizes 1,100 --precision int8
@@ -87,15 +84,18 @@
 //! and W3 35 (seven rounds), and the pass 1.03–1.13× (two runs of nine
 //! rounds, noisy). Then (`--precision f32,int8 --repeat 11`, two runs)
 //! int8 2.20× and 2.09× f32 at batch 1, 1.67× and 1.76× at batch 100.
-//! The later layers two images at a time (`infer sweep --batch-sizes
-//! 1,100 --precision int8 --repeat 11`, batch 100 against batch 1 in the
-//! same rounds, three runs each, the builds in turn): 1.06×, 1.04× and
-//! 1.07×, against 1.00×, 1.00× and 0.99× image by image.
 //! Tried and not kept: two images at a time in W1, walked over the union
 //! of their non-zero quads with each row of weights loaded once for both
 //! (76 quads a pair against 56 an image), 0.97× image by image at batch
 //! 100 (seven rounds); with the pair's sums first left in memory by the
-//! compiler, 0.73×.
+//! compiler, 0.73×. Each image's own walk of W1, the two images' walks
+//! taking turns by 64 quads (each image's chains running while the other
+//! walks): 0.92× at batch 100 (two runs of eleven rounds). The later
+//! layers two images at a time, each row of W2 and W3 loaded once for
+//! both, the two images' sums as independent chains: batch 100 over
+//! batch 1 in one process said 1.04–1.07× against 0.99–1.00× (three runs
+//! each), but the builds in turn at batch 100 said 0.97×, 0.94× and
+//! 0.95× (runs of 15, 15 and 9 rounds), so it was taken out again.
 //!
 //! Checked: written on AMD Zen 3 (no VNNI) and first run on an emulated
 //! Ice Lake (Bochs 3, `AVX512_EMU_BOCHS=... make test-avx512`), then on
@@ -230,62 +230,6 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) 
             x86::layer_to(l, input, w, sink, i > 0)
         };
     })
-}
-
-/// [`logits`] of two images at once, into `t[0]` and `t[1]`: the first
-/// layer image by image, each hidden and the last layer with each row of
-/// its weights loaded once for both images, whose sums run as
-/// independent chains. The same integers as two calls of [`logits`].
-///
-/// # Errors
-/// As [`logits`], for either image.
-pub fn logits_pair(
-    net: &QNetwork<'_>,
-    prepared: &[&[u32]],
-    x: [&[u8]; 2],
-    t: [&mut [i32]; 2],
-) -> Result<(), ShapeError> {
-    check(net, prepared)?;
-    for (x, t) in x.iter().zip(&t) {
-        if x.len() != net.input_len() {
-            return Err(ShapeError::Len { what: "x", expected: net.input_len(), found: x.len() });
-        }
-        if t.len() != net.output_len() {
-            return Err(ShapeError::Len { what: "t", expected: net.output_len(), found: t.len() });
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512F, BW, VL and VNNI present, every prepared layer of
-    // prepared_len(k, n) words and at most VMAX vectors wide (check);
-    // x[r] holds the first layer's k bytes and t[r] the last layer's n
-    // (above); a later layer's input is the first k (the previous layer's
-    // n) bytes of a MAX_WIDTH buffer, all written by that layer's sink;
-    // QNetwork::new checked that the layers chain, that none is wider than
-    // MAX_WIDTH, and bias, mult and shift of n each
-    unsafe {
-        let table = x86::table(net.sigmoid);
-        let [t0, t1] = t;
-        let mut z = [[[0u8; MAX_WIDTH]; 2]; 2];
-        let last = net.layers.len() - 1;
-        for (i, (l, w)) in net.layers.iter().zip(prepared).enumerate() {
-            // image r's layer i reads half (i - 1) % 2 of z[r] and writes half i % 2
-            let [za, zb] = &mut z;
-            let [(a_prev, a_next), (b_prev, b_next)] =
-                [za, zb].map(|[even, odd]| if i % 2 == 0 { (&*odd, even) } else { (&*even, odd) });
-            let sinks = if i == last {
-                [x86::Sink::Sums(t0.as_mut_ptr()), x86::Sink::Sums(t1.as_mut_ptr())]
-            } else {
-                [x86::Sink::Sigmoid(&table, a_next.as_mut_ptr()), x86::Sink::Sigmoid(&table, b_next.as_mut_ptr())]
-            };
-            if i == 0 {
-                x86::layer_to(l, x[0], w, sinks[0], false);
-                x86::layer_to(l, x[1], w, sinks[1], false);
-            } else {
-                x86::layer_pair_to(l, [&a_prev[..l.k], &b_prev[..l.k]], w, sinks);
-            }
-        }
-    }
-    Ok(())
 }
 
 /// One layer alone on one input (`k` u8), its requantized outputs into `t`
@@ -472,26 +416,14 @@ mod x86 {
             }
             tsum[0] = _mm_add_epi32(tsum[0], tset);
         }
-        finish::<V, T>(l, &sum[0], tsum[0], sink);
-    }
-
-    /// A row's sums requantized, `+ bias` first, into `sink`: every
-    /// vector requantized first, then the sinks, so that the chains of
-    /// several vectors overlap (as in step 1); the tail as vector `V`, its
-    /// lanes past the tail zero.
-    #[inline(always)]
-    unsafe fn finish<const V: usize, const T: usize>(
-        l: &QDense<'_>,
-        sum: &[__m512i; V],
-        tsum: __m128i,
-        sink: Sink<'_>,
-    ) {
+        // every vector requantized first, then the sinks, so that the
+        // chains of several vectors overlap (as in step 1); the tail as
         // vector V, its lanes past the tail zero
         let vectors = V + (T > 0) as usize;
         let mut out = [_mm512_setzero_si512(); 8];
         for (v, o) in out.iter_mut().enumerate().take(vectors) {
             let j = v * LANES;
-            let s = if v < V { sum[v] } else { _mm512_zextsi128_si512(tsum) };
+            let s = if v < V { sum[0][v] } else { _mm512_zextsi128_si512(tsum[0]) };
             let bias = _mm512_maskz_loadu_epi32(lanes(l.n, j), l.bias.as_ptr().add(j) as *const _);
             let mult = _mm512_maskz_loadu_epi32(lanes(l.n, j), l.mult.as_ptr().add(j) as *const _);
             let shift = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes(l.n, j), l.shift.as_ptr().add(j) as *const _));
@@ -505,108 +437,6 @@ mod x86 {
                     _mm512_mask_cvtepi32_storeu_epi8(next.add(j) as *mut i8, lanes(l.n, j), sigmoid(table, o))
                 }
             }
-        }
-    }
-
-    /// A hidden layer of two images (their inputs dense, as in
-    /// [`layer_to`]), each row of weights loaded once for both.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    pub unsafe fn layer_pair_to(l: &QDense<'_>, x: [&[u8]; 2], w: &[u32], sinks: [Sink<'_>; 2]) {
-        let (main, tail) = super::split(l.n);
-        // (vectors, tail words, sets of sums an image)
-        macro_rules! rows {
-            ($(($v:literal, $t:literal, $u:literal))*) => {
-                match (main / LANES, tail) {
-                    $( ($v, $t) => row_pair::<$v, $t, $u>(l, x, w, sinks), )*
-                    _ => {}
-                }
-            };
-        }
-        rows! {
-            (0, 2, 2) (0, 4, 2)
-            (1, 0, 2) (1, 2, 1) (1, 4, 1)
-            (2, 0, 1) (2, 2, 1) (2, 4, 1)
-            (3, 0, 1) (3, 2, 1) (3, 4, 1)
-            (4, 0, 1) (4, 2, 1) (4, 4, 1)
-            (5, 0, 1) (5, 2, 1) (5, 4, 1)
-            (6, 0, 1) (6, 2, 1) (6, 4, 1)
-            (7, 0, 1) (7, 2, 1) (7, 4, 1)
-        }
-    }
-
-    /// [`row`] of a dense input for two images, each image's quads over
-    /// `U` sets of sums in turn.
-    #[inline(always)]
-    unsafe fn row_pair<const V: usize, const T: usize, const U: usize>(
-        l: &QDense<'_>,
-        x: [&[u8]; 2],
-        w: &[u32],
-        sinks: [Sink<'_>; 2],
-    ) {
-        let k = l.k;
-        let tails = w.as_ptr().add(k.div_ceil(4) * V * LANES);
-        let (mut s0, mut s1) = ([[_mm512_setzero_si512(); V]; U], [[_mm512_setzero_si512(); V]; U]);
-        let (mut ts0, mut ts1) = ([_mm_setzero_si128(); U], [_mm_setzero_si128(); U]);
-        let xp = [x[0].as_ptr(), x[1].as_ptr()];
-        let words_at = |t: usize| xp.map(|p| (p.add(4 * t) as *const u32).read_unaligned());
-        let mut t = 0;
-        while t + U <= k / 4 {
-            for u in 0..U {
-                quad_pair::<V, T>(&mut s0[u], &mut s1[u], &mut ts0[u], &mut ts1[u], w, tails, t + u, words_at(t + u));
-            }
-            t += U;
-        }
-        for t in t..k / 4 {
-            quad_pair::<V, T>(&mut s0[0], &mut s1[0], &mut ts0[0], &mut ts1[0], w, tails, t, words_at(t));
-        }
-        if !k.is_multiple_of(4) {
-            // the last quad's inputs past k read as zero
-            let t = k / 4;
-            let mut words = [0u32; 2];
-            for (word, p) in words.iter_mut().zip(xp) {
-                for q in 0..k % 4 {
-                    *word |= (*p.add(4 * t + q) as u32) << (8 * q);
-                }
-            }
-            quad_pair::<V, T>(&mut s0[0], &mut s1[0], &mut ts0[0], &mut ts1[0], w, tails, t, words);
-        }
-        for u in 1..U {
-            for v in 0..V {
-                s0[0][v] = _mm512_add_epi32(s0[0][v], s0[u][v]);
-                s1[0][v] = _mm512_add_epi32(s1[0][v], s1[u][v]);
-            }
-            ts0[0] = _mm_add_epi32(ts0[0], ts0[u]);
-            ts1[0] = _mm_add_epi32(ts1[0], ts1[u]);
-        }
-        finish::<V, T>(l, &s0[0], ts0[0], sinks[0]);
-        finish::<V, T>(l, &s1[0], ts1[0], sinks[1]);
-    }
-
-    /// [`quad`] for two images: each vector of weights loaded once.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn quad_pair<const V: usize, const T: usize>(
-        s0: &mut [__m512i; V],
-        s1: &mut [__m512i; V],
-        ts0: &mut __m128i,
-        ts1: &mut __m128i,
-        w: &[u32],
-        tails: *const u32,
-        t: usize,
-        words: [u32; 2],
-    ) {
-        let (x0, x1) = (_mm512_set1_epi32(words[0] as i32), _mm512_set1_epi32(words[1] as i32));
-        let wrow = w.as_ptr().add(t * V * LANES);
-        for v in 0..V {
-            let wv = _mm512_loadu_si512(wrow.add(v * LANES) as *const _);
-            s0[v] = _mm512_dpbusd_epi32(s0[v], x0, wv);
-            s1[v] = _mm512_dpbusd_epi32(s1[v], x1, wv);
-        }
-        if T > 0 {
-            let trow = tails.add(t * T) as *const __m128i;
-            let wt = if T == 2 { _mm_loadl_epi64(trow) } else { _mm_loadu_si128(trow) };
-            *ts0 = _mm_dpbusd_epi32(*ts0, _mm512_castsi512_si128(x0), wt);
-            *ts1 = _mm_dpbusd_epi32(*ts1, _mm512_castsi512_si128(x1), wt);
         }
     }
 
