@@ -1,6 +1,7 @@
 //! The int8 model: the f32 layers quantized once (`linalg::int8::quantize`),
 //! owned here, and run by the integer-only forward pass (the AVX2 one in
-//! batches, the AVX-512 VNNI and portable ones image by image).
+//! batches, the AVX-512 VNNI one image by image with the next image of a
+//! batch fetched ahead, the portable one image by image).
 
 use linalg::int8::{self, avx2, vnni, QDense, QNetwork, QuantizeInto, HIDDEN_UNITS, LOGIT_UNITS, SIGMOID_LEN};
 use mnist_data::{Images, Layer};
@@ -280,25 +281,46 @@ impl QModel {
     }
 
     /// The last layer's requantized logits of `m` images (`images`: `m`
-    /// of them back to back) by the batched AVX2 pass, or `None` for the
-    /// portable and VNNI passes, which run image by image.
+    /// of them back to back) by the batched AVX2 or VNNI pass, or `None`
+    /// for the portable pass, which runs image by image.
     pub fn logits_batch(&self, images: &[u8], m: usize) -> Option<Vec<i32>> {
-        (self.kernel == IntKernel::Avx2).then(|| {
+        (self.kernel != IntKernel::Portable).then(|| {
             self.with_network(|net| {
-                let (prepared, _) = self.prepared();
+                let prepared = self.prepared();
                 let Scratch { mut z, mut t, .. } = Scratch::new(self.kernel, m, net.output_len());
-                avx2::logits_batch(&net, &prepared, m, images, &mut z, &mut t).expect("sized by the network");
+                self.batch_into(&net, &prepared, m, images, &mut z, &mut t);
                 t
             })
             .expect("checked when the model was made")
         })
     }
 
+    /// The logits of `m` images by the AVX2 pass (its hidden layers in
+    /// register tiles) or the VNNI pass (image by image, the next image's
+    /// pixels fetched ahead).
+    fn batch_into(
+        &self,
+        net: &QNetwork<'_>,
+        prepared: &(Vec<&[i16]>, Vec<&[u32]>),
+        m: usize,
+        xs: &[u8],
+        z: &mut [u8],
+        t: &mut [i32],
+    ) {
+        match self.kernel {
+            IntKernel::Avx2 => avx2::logits_batch(net, &prepared.0, m, xs, z, t),
+            _ => vnni::logits_batch(net, &prepared.1, m, xs, t),
+        }
+        .expect("sized by the network");
+    }
+
     /// The predicted class of each of the first `predictions.len()` images,
     /// on `threads` threads taking spans of whole batches as they finish
     /// ([`crate::model::in_spans`]). The AVX2 pass
     /// takes `batch_size` images at a time (its hidden layers in register
-    /// tiles of 6 images); the VNNI and portable ones run image by image. Either
+    /// tiles of 6 images); the VNNI pass too (image by image, each
+    /// image's pixels fetched while the one before it is summed), and
+    /// image by image at batch 1; the portable one image by image. Either
     /// way the logits are the same integers.
     pub fn predict(&self, images: &Images, batch_size: usize, threads: usize, predictions: &mut [u8]) {
         let (ppi, total) = (images.pixels_per_image(), predictions.len());
@@ -331,12 +353,14 @@ impl QModel {
         out: &mut [u8],
     ) {
         let classes = net.output_len();
-        if self.kernel == IntKernel::Avx2 {
-            let m = scratch.batch.min(out.len()).max(1);
+        let m = scratch.batch.min(out.len()).max(1);
+        // batch 1 on the VNNI pass: one image a call, below, with nothing
+        // to fetch ahead
+        if self.kernel == IntKernel::Avx2 || (self.kernel == IntKernel::Vnni && m > 1) {
             for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
                 let rows = out.len();
                 let t = &mut scratch.t[..rows * classes];
-                avx2::logits_batch(net, &prepared.0, rows, xs, &mut scratch.z, t).expect("sized by the network");
+                self.batch_into(net, prepared, rows, xs, &mut scratch.z, t);
                 for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
                     *p = int8::argmax(t) as u8;
                 }

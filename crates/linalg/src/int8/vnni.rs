@@ -53,7 +53,12 @@
 //!   shuffles. (Not byte permutes: `vpermb` needs AVX-512 VBMI, which
 //!   Cascade Lake lacks.)
 //!
-//! Image by image, every layer. Step 1's register tiles for the hidden
+//! Image by image, every layer; over a batch ([`logits_batch`],
+//! 2026-12-07) each image's 13 lines of pixels are asked of the cache
+//! (`prefetcht0`) while the image before it is summed, as the f32
+//! ladder's step 16 does: they come from L3 or memory, and W1's first
+//! masks waited on them (`perf annotate`: about 12% of the pass's samples
+//! on the four `vptestmd`). Step 1's register tiles for the hidden
 //! layers are not carried over: there `MR` images share each load of the
 //! weights because `vpmaddwd` and its add are two instructions per load;
 //! `vpdpbusd` with its weights as a memory operand is one, so a tile would
@@ -94,8 +99,13 @@
 //! layers two images at a time, each row of W2 and W3 loaded once for
 //! both, the two images' sums as independent chains: batch 100 over
 //! batch 1 in one process said 1.04–1.07× against 0.99–1.00× (three runs
-//! each), but the builds in turn at batch 100 said 0.97×, 0.94× and
-//! 0.95× (runs of 15, 15 and 9 rounds), so it was taken out again.
+//! each), but the builds in turn at batch 100 said 0.97×, 0.94×, 0.95×,
+//! 0.89× and 0.91× (runs of 15, 15, 9, 21 and 21 rounds), so it was
+//! taken out again. The next image fetched ahead over a batch, the builds
+//! in turn (`infer sweep --batch-sizes 1,100 --precision int8 --repeat
+//! 5`, eleven rounds a run, in a noisy state of the VM): 1.24×, 1.08× and
+//! 1.10× at batch 100, with batch 1 (the same code) at 1.06×, 0.96× and
+//! 0.97×.
 //!
 //! Checked: written on AMD Zen 3 (no VNNI) and first run on an emulated
 //! Ice Lake (Bochs 3, `AVX512_EMU_BOCHS=... make test-avx512`), then on
@@ -209,9 +219,61 @@ pub fn is_available() -> bool {
 /// [`ShapeError::Kernel`] without AVX-512 VNNI.
 pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
     check(net, prepared)?;
+    // SAFETY: check() above
+    unsafe { pass(net, prepared, x, t) }
+}
+
+/// [`logits`] of `m` images, back to back in `x`, into `t` (`m` rows of
+/// the last layer's width): image by image, each image's pixels asked of
+/// the cache (`prefetcht0` on its 13 lines for the book's 784 bytes)
+/// while the image before it is summed, as the f32 ladder's step 16 does.
+/// Batch 1 has nothing to fetch: one image a call.
+///
+/// # Errors
+/// As [`logits`], and [`ShapeError::Len`] for `x` or `t` not sized for
+/// `m` images.
+pub fn logits_batch(
+    net: &QNetwork<'_>,
+    prepared: &[&[u32]],
+    m: usize,
+    x: &[u8],
+    t: &mut [i32],
+) -> Result<(), ShapeError> {
+    check(net, prepared)?;
+    let (k0, classes) = (net.input_len(), net.output_len());
+    if x.len() != m * k0 {
+        return Err(ShapeError::Len { what: "x", expected: m * k0, found: x.len() });
+    }
+    if t.len() != m * classes {
+        return Err(ShapeError::Len { what: "t", expected: m * classes, found: t.len() });
+    }
+    for i in 0..m {
+        if let Some(next) = x.get((i + 1) * k0..(i + 2) * k0) {
+            fetch(next);
+        }
+        // SAFETY: check() above
+        unsafe { pass(net, prepared, &x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes])? };
+    }
+    Ok(())
+}
+
+/// `prefetcht0` on every 64-byte line of `x`: a hint, it reads nothing
+/// and cannot fault.
+fn fetch(x: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in x.chunks(64) {
+        // SAFETY: `_mm_prefetch` is SSE, part of every x86_64 CPU
+        unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr() as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// [`logits`] after its [`check`]. Safety: `check(net, prepared)` passed.
+unsafe fn pass(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
     // the sigmoid table in four vectors, for the rows' lookups
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512F present (checked above)
+    // SAFETY: AVX-512F present (checked by the caller)
     let table = unsafe { x86::table(net.sigmoid) };
     // chain checks the lengths of x and t
     net.chain(x, t, |l, i, input, dest| {
@@ -219,9 +281,9 @@ pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) 
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX-512F, BW, VL and VNNI present, w holds
         // prepared_len(k, n) and padded(n) ≤ VMAX·LANES ≤ MAX_WIDTH (all
-        // checked above); input holds k bytes; dest holds the layer's n
-        // outputs; QNetwork::new checked that bias, mult and shift hold n
-        // each
+        // checked by the caller); input holds k bytes; dest holds the
+        // layer's n outputs; QNetwork::new checked that bias, mult and
+        // shift hold n each
         unsafe {
             let sink = match dest {
                 Dest::Logits(t) => x86::Sink::Sums(t.as_mut_ptr()),
