@@ -198,13 +198,7 @@ pub fn logits_batch(
     t: &mut [i32],
 ) -> Result<(), ShapeError> {
     check(net, prepared)?;
-    let (k0, classes) = (net.input_len(), net.output_len());
-    if x.len() != m * k0 {
-        return Err(ShapeError::Len { what: "x", expected: m * k0, found: x.len() });
-    }
-    if t.len() != m * classes {
-        return Err(ShapeError::Len { what: "t", expected: m * classes, found: t.len() });
-    }
+    net.check_batch(m, x, t)?;
     if z.len() < batch_scratch_len(m) {
         return Err(ShapeError::Len { what: "z", expected: batch_scratch_len(m), found: z.len() });
     }

@@ -185,6 +185,19 @@ impl<'w> QNetwork<'w> {
         self.forward(x, t, |l, _, input, out| layer(l, input, out))
     }
 
+    /// Whether `x` and `t` hold `m` images' inputs and logits, back to
+    /// back: the batched passes' check.
+    pub(crate) fn check_batch(&self, m: usize, x: &[u8], t: &[i32]) -> Result<(), ShapeError> {
+        let (k0, classes) = (self.input_len(), self.output_len());
+        if x.len() != m * k0 {
+            return Err(ShapeError::Len { what: "x", expected: m * k0, found: x.len() });
+        }
+        if t.len() != m * classes {
+            return Err(ShapeError::Len { what: "t", expected: m * classes, found: t.len() });
+        }
+        Ok(())
+    }
+
     /// The layer chain that every int8 pass shares: `layer(l, i, input,
     /// dest)` runs layer `i` on `input` and sends its outputs to `dest`: a
     /// hidden layer's `n` activations (the sigmoid table applied) into the
@@ -413,5 +426,103 @@ pub fn quantize(k: usize, n: usize, W: &[f32], b: &[f32], input_scale: f64, unit
         let (m, s) = if m >= 1 << 31 { (m / 2, s - 1) } else { (m, s) };
         out.mult[j] = m as i32;
         out.shift[j] = s.max(1) as u8;
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+
+    /// A 9-4-3 network: k not a multiple of 4, widths under a vector.
+    struct Tiny {
+        wq: [Vec<i8>; 2],
+        bias: [Vec<i32>; 2],
+        mult: [Vec<i32>; 2],
+        shift: [Vec<u8>; 2],
+        sigmoid: [u8; SIGMOID_LEN],
+    }
+
+    impl Tiny {
+        fn new() -> Tiny {
+            let shape = [(9usize, 4usize), (4, 3)];
+            let wq = shape.map(|(k, n)| (0..k * n).map(|i| (i as i32 * 37 % 255 - 127) as i8).collect());
+            let bias = shape.map(|(_, n)| (0..n as i32).map(|j| 100 * j - 150).collect());
+            Tiny {
+                wq,
+                bias,
+                mult: shape.map(|(_, n)| vec![1 << 30; n]),
+                shift: shape.map(|(_, n)| vec![12; n]),
+                sigmoid: core::array::from_fn(|i| i as u8),
+            }
+        }
+
+        fn layers(&self) -> [QDense<'_>; 2] {
+            let shape = [(9, 4), (4, 3)];
+            core::array::from_fn(|i| QDense {
+                k: shape[i].0,
+                n: shape[i].1,
+                Wq: &self.wq[i],
+                bias: &self.bias[i],
+                mult: &self.mult[i],
+                shift: &self.shift[i],
+            })
+        }
+    }
+
+    /// The batched passes take `m` images and `m` rows of logits, refuse
+    /// any other length with an error (no panic), and give each image the
+    /// portable pass's logits.
+    #[test]
+    fn batched_passes_check_lengths_and_equal_the_portable_logits() {
+        let tiny = Tiny::new();
+        let layers = tiny.layers();
+        let net = QNetwork::new(&layers, &tiny.sigmoid).unwrap();
+        let m = 3;
+        let x: Vec<u8> = (0..m * 9).map(|i| if i % 3 == 0 { 0 } else { (i * 29) as u8 }).collect();
+        let mut want = vec![0i32; m * 3];
+        for (x, t) in x.chunks_exact(9).zip(want.chunks_exact_mut(3)) {
+            net.logits(x, t).unwrap();
+        }
+        let short = ShapeError::Len { what: "x", expected: m * 9, found: m * 9 - 1 };
+        let narrow = ShapeError::Len { what: "t", expected: m * 3, found: m * 3 - 1 };
+        assert_eq!(net.check_batch(m, &x[1..], &want), Err(short));
+        assert_eq!(net.check_batch(m, &x, &want[1..]), Err(narrow));
+        if avx2::is_available() {
+            let prepared: Vec<Vec<i16>> = layers
+                .iter()
+                .map(|l| {
+                    let mut p = vec![0; avx2::prepared_len(l.k, l.n)];
+                    avx2::prepare(l, &mut p);
+                    p
+                })
+                .collect();
+            let prepared: Vec<&[i16]> = prepared.iter().map(Vec::as_slice).collect();
+            let mut z = vec![0u8; avx2::batch_scratch_len(m)];
+            let mut t = vec![0i32; m * 3];
+            avx2::logits_batch(&net, &prepared, m, &x, &mut z, &mut t).unwrap();
+            assert_eq!(t, want);
+            assert_eq!(avx2::logits_batch(&net, &prepared, m, &x[1..], &mut z, &mut t), Err(short));
+            assert_eq!(avx2::logits_batch(&net, &prepared, m, &x, &mut z, &mut t[1..]), Err(narrow));
+        }
+        if vnni::is_available() {
+            let prepared: Vec<Vec<u32>> = layers
+                .iter()
+                .map(|l| {
+                    let mut p = vec![0; vnni::prepared_len(l.k, l.n)];
+                    vnni::prepare(l, &mut p);
+                    p
+                })
+                .collect();
+            let prepared: Vec<&[u32]> = prepared.iter().map(Vec::as_slice).collect();
+            let mut t = vec![0i32; m * 3];
+            vnni::logits_batch(&net, &prepared, m, &x, &mut t).unwrap();
+            assert_eq!(t, want);
+            assert_eq!(vnni::logits_batch(&net, &prepared, m, &x[1..], &mut t), Err(short));
+            assert_eq!(vnni::logits_batch(&net, &prepared, m, &x, &mut t[1..]), Err(narrow));
+        }
     }
 }

@@ -119,9 +119,10 @@
 //! --batch-sizes 1,100`, one core, 7 interleaved rounds): 2.90M images/s
 //! at batch 1 and 2.98M at batch 100, 1.96× and 1.70× step 1, 2.31× and
 //! 1.77× the f32 network; `infer kernels`: W1 0.130 µs an image against
-//! step 1's 0.226. Image by image, it gains only 1.02–1.08× from batch
-//! 100, where step 1's tiles and the f32 tiles gain more: the tiles above
-//! are the next thing to try.
+//! step 1's 0.226. Image by image, it gained only 1.02–1.08× from batch
+//! 100 (before the changes of 2026-12-07 above, which are not yet timed
+//! on an Intel CPU); on Zen 4, sharing loads between images (the tiles'
+//! idea) did not pay, the next image fetched ahead did.
 
 use super::{Dest, QDense, QNetwork, MAX_WIDTH};
 use crate::mat::ShapeError;
@@ -240,13 +241,8 @@ pub fn logits_batch(
     t: &mut [i32],
 ) -> Result<(), ShapeError> {
     check(net, prepared)?;
+    net.check_batch(m, x, t)?;
     let (k0, classes) = (net.input_len(), net.output_len());
-    if x.len() != m * k0 {
-        return Err(ShapeError::Len { what: "x", expected: m * k0, found: x.len() });
-    }
-    if t.len() != m * classes {
-        return Err(ShapeError::Len { what: "t", expected: m * classes, found: t.len() });
-    }
     for i in 0..m {
         if let Some(next) = x.get((i + 1) * k0..(i + 2) * k0) {
             fetch(next);
