@@ -120,7 +120,7 @@ awk -v a="$a" -v b="$b" -v k="$F32" 'BEGIN {
 section "Images/s against batch size (chart: $(basename "${OUT%.md}")-sweep.svg beside this file)" markdown \
     "$PIN $INFER sweep --kernel $KERNELS --precision f32,int8 --repeat $ROUNDS --markdown --plot ${OUT%.md}-sweep.svg"
 section "Where the time goes" fenced \
-    "$PIN $INFER sweep --batch-sizes 1,100 --breakdown --repeat $ROUNDS"
+    "$PIN $INFER sweep --batch-sizes 1,100 --precision f32,int8 --breakdown --repeat $ROUNDS"
 if [ "$(nproc)" -ge 2 ]; then
     section "Two threads against one" markdown \
         "taskset -c 0,1 $INFER sweep --batch-sizes 1,100 --threads 1,2 --precision f32,int8 --repeat $ROUNDS --markdown"

@@ -339,6 +339,71 @@ impl QModel {
         .expect("checked when the model was made");
     }
 
+    /// Names of the stages [`QModel::breakdown`] times, in order, in the
+    /// shape of the f32 ones ([`crate::model::stage_names`]): no pixel
+    /// conversion (the first layer reads the u8 pixels), each layer's
+    /// sums with its requantization and, for a hidden layer, the sigmoid
+    /// table, then the argmax.
+    pub fn stage_names(&self) -> Vec<String> {
+        let mut v = vec!["pixels (none: the int8 layers read the u8 pixels)".to_string()];
+        for (i, l) in self.layers.iter().enumerate() {
+            let act = if i + 1 < self.layers.len() { ", requantized, sigmoid table" } else { ", requantized" };
+            v.push(format!("W{} {}×{} + b{}{act}", i + 1, l.k, l.n, i + 1));
+        }
+        v.push("argmax of the logits".to_string());
+        v
+    }
+
+    /// One pass over the images of `out`, `batch_size` at a time, one
+    /// thread, as [`QModel::predict`] runs them, with the clock read as
+    /// each layer finishes (image by image in the VNNI and portable
+    /// passes, once a batch in the AVX2 one): the seconds spent in each of
+    /// [`QModel::stage_names`]. The predictions go to `out`.
+    pub fn breakdown(&self, images: &Images, batch_size: usize, out: &mut [u8]) -> Vec<f64> {
+        use std::time::Instant;
+        struct Clock {
+            t: Instant,
+            seconds: Vec<f64>,
+        }
+        impl Clock {
+            fn lap(&mut self, stage: usize) {
+                let now = Instant::now();
+                self.seconds[stage] += (now - self.t).as_secs_f64();
+                self.t = now;
+            }
+        }
+        self.with_network(|net| {
+            let (net, prepared) = (&net, self.prepared());
+            let (ppi, classes, depth) = (images.pixels_per_image(), net.output_len(), net.layers.len());
+            let m = batch_size.min(out.len()).max(1);
+            let Scratch { mut z, mut t, .. } = Scratch::new(self.kernel, m, classes);
+            let mut clock = Clock { t: Instant::now(), seconds: vec![0.0; depth + 2] };
+            let xs = &images.pixels[..out.len() * ppi];
+            for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
+                let rows = out.len();
+                let t = &mut t[..rows * classes];
+                clock.lap(0);
+                let mut after = |i: usize| clock.lap(1 + i);
+                match self.kernel {
+                    IntKernel::Avx2 => avx2::logits_batch_staged(net, &prepared.0, rows, xs, &mut z, t, after),
+                    IntKernel::Vnni if rows > 1 => vnni::logits_batch_staged(net, &prepared.1, rows, xs, t, after),
+                    IntKernel::Vnni => vnni::logits_staged(net, &prepared.1, xs, t, after),
+                    IntKernel::Portable => xs
+                        .chunks_exact(ppi)
+                        .zip(t.chunks_exact_mut(classes))
+                        .try_for_each(|(x, t)| net.logits_staged(x, t, &mut after)),
+                }
+                .expect("sized by the network");
+                for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
+                    *p = int8::argmax(t) as u8;
+                }
+                clock.lap(depth + 1);
+            }
+            clock.seconds
+        })
+        .expect("checked when the model was made")
+    }
+
     /// The predicted class of each of the `out.len()` images in `xs`
     /// (`ppi` pixels each, back to back), on this thread, in batches of
     /// `scratch.batch` images (`prepared`: the weights as

@@ -56,6 +56,38 @@ fn int8_predictions_are_the_same_on_two_threads() {
     assert_eq!(one, two);
 }
 
+/// `QModel::breakdown`, which times each layer of every int8 pass, predicts
+/// what `QModel::predict` does at batch sizes 1, 7 and 100, and gives each
+/// stage its time: one entry per stage, the layers' positive.
+#[test]
+fn int8_breakdown_predicts_as_predict_and_times_every_layer() {
+    use infer::quant::IntKernel;
+    let data = test_set();
+    let q = QModel::new(&book_layers()).unwrap();
+    let names = q.stage_names();
+    assert_eq!(
+        names,
+        [
+            "pixels (none: the int8 layers read the u8 pixels)",
+            "W1 784×50 + b1, requantized, sigmoid table",
+            "W2 50×100 + b2, requantized, sigmoid table",
+            "W3 100×10 + b3, requantized",
+            "argmax of the logits",
+        ]
+    );
+    for kernel in [IntKernel::Portable, IntKernel::Avx2, IntKernel::Vnni].into_iter().filter(|k| k.is_available()) {
+        let q = q.clone().with_kernel(kernel);
+        for batch in [1, 7, 100] {
+            let (mut want, mut got) = (vec![0u8; 700], vec![0u8; 700]);
+            q.predict(&data.images, batch, 1, &mut want);
+            let seconds = q.breakdown(&data.images, batch, &mut got);
+            assert_eq!(got, want, "{} batch {batch}", kernel.name());
+            assert_eq!(seconds.len(), names.len());
+            assert!(seconds[1..4].iter().all(|&s| s > 0.0), "{} batch {batch}: {seconds:?}", kernel.name());
+        }
+    }
+}
+
 /// `Network::classify_u8` over `Dense::row_major` layers (weights read in
 /// place, pixels never widened into a buffer) predicts exactly what numpy
 /// predicts on all 10,000 images.

@@ -146,3 +146,61 @@ fn f32_and_int8_interleaved() {
         )
     );
 }
+
+/// `--breakdown`: a stage table for the f32 kernel and one for the int8
+/// pass, each stage a row with ns per image and its share at each batch
+/// size, then the total.
+#[test]
+fn breakdown_tables_for_f32_and_int8() {
+    let r = infer(&[
+        "sweep",
+        "--batch-sizes",
+        "1,10",
+        "--kernel",
+        "naive",
+        "--precision",
+        "f32,int8",
+        "--repeat",
+        "2",
+        "--limit",
+        "100",
+        "--breakdown",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let int8 = infer::quant::IntKernel::best().name();
+    for (kernel, stages) in [
+        (
+            "naive",
+            &[
+                "pixels → f32 (x / 255)",
+                "W1 784×50 + b1, sigmoid",
+                "W2 50×100 + b2, sigmoid",
+                "W3 100×10 + b3",
+                "argmax of the logits",
+            ][..],
+        ),
+        (
+            int8,
+            &[
+                "pixels (none: the int8 layers read the u8 pixels)",
+                "W1 784×50 + b1, requantized, sigmoid table",
+                "W2 50×100 + b2, requantized, sigmoid table",
+                "W3 100×10 + b3, requantized",
+                "argmax of the logits",
+            ][..],
+        ),
+    ] {
+        let head = format!("where the time goes ({kernel}, one thread, ns per image, median of 2 rounds;");
+        let at = r.stdout.find(&head).unwrap_or_else(|| panic!("no table for {kernel}: {}", r.stdout));
+        let lines: Vec<&str> = r.stdout[at..].lines().collect();
+        assert!(lines[1].starts_with("stage") && lines[1].ends_with("batch 1  batch 10"), "{}", lines[1]);
+        for (line, stage) in lines[2..].iter().zip(stages) {
+            assert!(line.starts_with(stage), "{line} for {stage}");
+            // two columns of "ns share%"
+            let cells: Vec<&str> = line[stage.len()..].split_whitespace().collect();
+            assert_eq!(cells.len(), 4, "{line}");
+            assert!(cells[0].parse::<f64>().is_ok() && cells[1].ends_with('%'), "{line}");
+        }
+        assert!(lines[2 + stages.len()].starts_with("total"), "{}", lines[2 + stages.len()]);
+    }
+}

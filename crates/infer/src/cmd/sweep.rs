@@ -37,8 +37,9 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     [the fastest available]
   --breakdown       also time each stage on its own (pixel conversion, each
                     layer's matmul with its bias and activation, softmax,
-                    argmax) at each batch size, the first kernel, rounds
-                    interleaved: why batch 100 is faster, layer by layer
+                    argmax) at each batch size, the first f32 kernel and
+                    the first int8 pass listed, rounds interleaved: why
+                    batch 100 is faster, layer by layer
   --precision P     f32, int8, int8-portable, int8-avx2, int8-vnni,
                     comma-separated; int8 is the integer-only model with the
                     fastest pass this CPU runs [f32]
@@ -404,40 +405,59 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         );
     }
     if args.has("breakdown") {
-        let model = match &runners[0] {
-            Runner::F32(m) => m,
-            _ => &loaded.model,
-        };
-        breakdown(model, images, total, &batches, repeat)?;
+        // the first f32 kernel listed, and the first int8 pass
+        let f32_model = runners.iter().find_map(|r| match r {
+            Runner::F32(m) => Some(m),
+            Runner::Loaded(m) => Some(*m),
+            Runner::Int8(_) => None,
+        });
+        if let Some(model) = f32_model {
+            let footnote = (model.kernel() == Kernel::Avx512Pass).then_some(
+                "(step 23's passes below 6 images skip the network's checks; stage by stage, these are step 21's layer calls)",
+            );
+            let names = crate::model::stage_names(&model.shapes(), model.kernel());
+            let run = |batch: usize, out: &mut [u8]| model.breakdown(images, batch, out);
+            breakdown(&names, model.kernel().name(), footnote, run, total, &batches, repeat)?;
+        }
+        if let Some(q) = runners.iter().find_map(|r| if let Runner::Int8(q) = r { Some(q) } else { None }) {
+            let footnote = Some(if q.kernel() == IntKernel::Avx2 {
+                "(int8-avx2 runs each layer over the whole batch: the clock is read once a layer a batch)"
+            } else {
+                "(this pass runs image by image: the clock is read after each layer of each image, and each read waits for the layer's last instructions, so the stages add up to more than the pass takes untimed)"
+            });
+            let run = |batch: usize, out: &mut [u8]| q.breakdown(images, batch, out);
+            breakdown(&q.stage_names(), q.kernel().name(), footnote, run, total, &batches, repeat)?;
+        }
     }
     Ok(())
 }
 
-/// The stage table of `--breakdown`: ns per image in each stage at each
-/// batch size, the median of `repeat` rounds, each round timing every batch
-/// size in turn.
+/// The stage table of `--breakdown` for one kernel (`name`): ns per image
+/// in each of `names` at each batch size, the median of `repeat` rounds,
+/// each round timing every batch size in turn by `run(batch, out)`, which
+/// returns the seconds of each stage.
 fn breakdown(
-    model: &Model,
-    images: &mnist_data::Images,
+    names: &[String],
+    name: &str,
+    footnote: Option<&str>,
+    mut run: impl FnMut(usize, &mut [u8]) -> Vec<f64>,
     total: usize,
     batches: &[usize],
     repeat: usize,
 ) -> Result<(), Failure> {
-    let names = crate::model::stage_names(&model.shapes(), model.kernel());
     let mut out = vec![0u8; total];
     // seconds[b][stage][round]
     let mut seconds = vec![vec![Vec::with_capacity(repeat); names.len()]; batches.len()];
     for _ in 0..repeat {
         for (b, &batch) in batches.iter().enumerate() {
-            for (stage, s) in model.breakdown(images, batch, &mut out).into_iter().enumerate() {
+            for (stage, s) in run(batch, &mut out).into_iter().enumerate() {
                 seconds[b][stage].push(s);
             }
         }
     }
     outln!();
     outln!(
-        "where the time goes ({}, one thread, ns per image, median of {repeat} rounds; the clock read between stages adds ~20 ns to each)",
-        model.kernel().name()
+        "where the time goes ({name}, one thread, ns per image, median of {repeat} rounds; the clock read between stages adds ~20 ns to each)"
     );
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(30);
     let mut header = format!("{:<width$}", "stage");
@@ -467,10 +487,8 @@ fn breakdown(
         line += &format!(" {:>9}", format!("{t:.0}"));
     }
     outln!("{line}");
-    if model.kernel() == Kernel::Avx512Pass {
-        outln!(
-            "(step 23's passes below 6 images skip the network's checks; stage by stage, these are step 21's layer calls)"
-        );
+    if let Some(f) = footnote {
+        outln!("{f}");
     }
     Ok(())
 }

@@ -146,15 +146,20 @@ pub fn is_available() -> bool {
 pub fn logits(net: &QNetwork<'_>, prepared: &[&[i16]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
     check(net, prepared)?;
     // forward checks the lengths of x and t
-    net.forward(x, t, |l, i, input, out| {
-        let w = prepared.get(i).copied().unwrap_or(&[]);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX2 present, w holds prepared_len(k, n) and padded(n) ≤
-        // VMAX·LANES (all checked above); input holds k bytes
-        unsafe {
-            x86::layer(l.k, padded(l.n), input, w, out)
-        };
-    })
+    net.forward(
+        x,
+        t,
+        |l, i, input, out| {
+            let w = prepared.get(i).copied().unwrap_or(&[]);
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX2 present, w holds prepared_len(k, n) and padded(n) ≤
+            // VMAX·LANES (all checked above); input holds k bytes
+            unsafe {
+                x86::layer(l.k, padded(l.n), input, w, out)
+            };
+        },
+        |_| {},
+    )
 }
 
 /// What the AVX2 passes rely on: AVX2, one prepared buffer of the right
@@ -196,6 +201,23 @@ pub fn logits_batch(
     x: &[u8],
     z: &mut [u8],
     t: &mut [i32],
+) -> Result<(), ShapeError> {
+    logits_batch_staged(net, prepared, m, x, z, t, |_| {})
+}
+
+/// [`logits_batch`], calling `after(i)` once layer `i` is done for all `m`
+/// images: what `infer sweep --breakdown` reads its clock in.
+///
+/// # Errors
+/// As [`logits_batch`].
+pub fn logits_batch_staged(
+    net: &QNetwork<'_>,
+    prepared: &[&[i16]],
+    m: usize,
+    x: &[u8],
+    z: &mut [u8],
+    t: &mut [i32],
+    mut after: impl FnMut(usize),
 ) -> Result<(), ShapeError> {
     check(net, prepared)?;
     net.check_batch(m, x, t)?;
@@ -271,6 +293,7 @@ pub fn logits_batch(
                 r += 1;
             }
         }
+        after(i);
     }
     Ok(())
 }

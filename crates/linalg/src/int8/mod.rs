@@ -181,8 +181,18 @@ impl<'w> QNetwork<'w> {
     /// # Errors
     /// [`ShapeError::Len`] if `x` or `t` has the wrong length.
     pub fn logits(&self, x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+        self.logits_staged(x, t, |_| {})
+    }
+
+    /// [`QNetwork::logits`], calling `after(i)` as soon as layer `i`'s
+    /// outputs are written (its sums, requantization and activation
+    /// done): what `infer sweep --breakdown` reads its clock in.
+    ///
+    /// # Errors
+    /// As [`QNetwork::logits`].
+    pub fn logits_staged(&self, x: &[u8], t: &mut [i32], after: impl FnMut(usize)) -> Result<(), ShapeError> {
         // the book's a1 = x·W1 + b1, z1 = sigmoid(a1), …, in integers
-        self.forward(x, t, |l, _, input, out| layer(l, input, out))
+        self.forward(x, t, |l, _, input, out| layer(l, input, out), after)
     }
 
     /// Whether `x` and `t` hold `m` images' inputs and logits, back to
@@ -230,12 +240,14 @@ impl<'w> QNetwork<'w> {
 
     /// [`QNetwork::chain`] for passes whose `layer(l, i, input, out)` writes
     /// layer `i`'s requantized outputs into `out`: this applies the sigmoid
-    /// table, or copies the logits, one output at a time.
+    /// table, or copies the logits, one output at a time, then calls
+    /// `after(i)`.
     pub(crate) fn forward(
         &self,
         x: &[u8],
         t: &mut [i32],
         mut layer: impl FnMut(&QDense<'_>, usize, &[u8], &mut [i32; MAX_WIDTH]),
+        mut after: impl FnMut(usize),
     ) -> Result<(), ShapeError> {
         let mut out = [0i32; MAX_WIDTH];
         self.chain(x, t, |l, i, input, dest| {
@@ -252,6 +264,7 @@ impl<'w> QNetwork<'w> {
                     }
                 }
             }
+            after(i);
         })
     }
 

@@ -219,9 +219,24 @@ pub fn is_available() -> bool {
 /// [`ShapeError::Dim`] for a layer wider than [`VMAX`] vectors,
 /// [`ShapeError::Kernel`] without AVX-512 VNNI.
 pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+    logits_staged(net, prepared, x, t, |_| {})
+}
+
+/// [`logits`], calling `after(i)` as soon as layer `i`'s outputs are
+/// written: what `infer sweep --breakdown` reads its clock in.
+///
+/// # Errors
+/// As [`logits`].
+pub fn logits_staged(
+    net: &QNetwork<'_>,
+    prepared: &[&[u32]],
+    x: &[u8],
+    t: &mut [i32],
+    mut after: impl FnMut(usize),
+) -> Result<(), ShapeError> {
     check(net, prepared)?;
     // SAFETY: check() above
-    unsafe { pass(net, prepared, x, t) }
+    unsafe { pass(net, prepared, x, t, &mut after) }
 }
 
 /// [`logits`] of `m` images, back to back in `x`, into `t` (`m` rows of
@@ -240,6 +255,22 @@ pub fn logits_batch(
     x: &[u8],
     t: &mut [i32],
 ) -> Result<(), ShapeError> {
+    logits_batch_staged(net, prepared, m, x, t, |_| {})
+}
+
+/// [`logits_batch`], calling `after(i)` as soon as layer `i` of each image
+/// is written (the layers image by image, so `m` times each).
+///
+/// # Errors
+/// As [`logits_batch`].
+pub fn logits_batch_staged(
+    net: &QNetwork<'_>,
+    prepared: &[&[u32]],
+    m: usize,
+    x: &[u8],
+    t: &mut [i32],
+    mut after: impl FnMut(usize),
+) -> Result<(), ShapeError> {
     check(net, prepared)?;
     net.check_batch(m, x, t)?;
     let (k0, classes) = (net.input_len(), net.output_len());
@@ -248,7 +279,7 @@ pub fn logits_batch(
             fetch(next);
         }
         // SAFETY: check() above
-        unsafe { pass(net, prepared, &x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes])? };
+        unsafe { pass(net, prepared, &x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes], &mut after)? };
     }
     Ok(())
 }
@@ -265,8 +296,15 @@ fn fetch(x: &[u8]) {
     let _ = x;
 }
 
-/// [`logits`] after its [`check`]. Safety: `check(net, prepared)` passed.
-unsafe fn pass(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+/// [`logits_staged`] after its [`check`]. Safety: `check(net, prepared)`
+/// passed.
+unsafe fn pass(
+    net: &QNetwork<'_>,
+    prepared: &[&[u32]],
+    x: &[u8],
+    t: &mut [i32],
+    after: &mut impl FnMut(usize),
+) -> Result<(), ShapeError> {
     // the sigmoid table in four vectors, for the rows' lookups
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F present (checked by the caller)
@@ -287,6 +325,7 @@ unsafe fn pass(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32])
             };
             x86::layer_to(l, input, w, sink, i > 0)
         };
+        after(i);
     })
 }
 
