@@ -120,7 +120,7 @@ pub fn faster(a: IntKernel, b: IntKernel) -> IntKernel {
                 let mut scratch = Scratch::new(model.kernel, M, net.output_len());
                 let start = std::time::Instant::now();
                 for _ in 0..PASSES {
-                    model.predict_slice(&net, &prepared, &mut scratch, &xs, WIDTHS[0], &mut out);
+                    model.predict_slice(&net, &prepared, &mut scratch, &xs, WIDTHS[0], &mut out, |_| {});
                 }
                 std::hint::black_box(&out);
                 start.elapsed()
@@ -288,17 +288,22 @@ impl QModel {
             self.with_network(|net| {
                 let prepared = self.prepared();
                 let Scratch { mut z, mut t, .. } = Scratch::new(self.kernel, m, net.output_len());
-                self.batch_into(&net, &prepared, m, images, &mut z, &mut t);
+                self.batch_staged(&net, &prepared, m, images, &mut z, &mut t, |_| {});
                 t
             })
             .expect("checked when the model was made")
         })
     }
 
-    /// The logits of `m` images by the AVX2 pass (its hidden layers in
-    /// register tiles) or the VNNI pass (image by image, the next image's
-    /// pixels fetched ahead).
-    fn batch_into(
+    /// The logits of the `m` images in `xs` into `t` by this model's pass,
+    /// as [`QModel::predict`] runs a batch, calling `after(i)` as layer
+    /// `i` finishes (once a batch in the AVX2 pass, which runs each layer
+    /// over the batch in register tiles; once an image in the others): the
+    /// VNNI pass from batch 2 on with the next image's pixels fetched
+    /// ahead, at batch 1 one image a call; the portable one image by image.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn batch_staged(
         &self,
         net: &QNetwork<'_>,
         prepared: &(Vec<&[i16]>, Vec<&[u32]>),
@@ -306,10 +311,16 @@ impl QModel {
         xs: &[u8],
         z: &mut [u8],
         t: &mut [i32],
+        mut after: impl FnMut(usize),
     ) {
         match self.kernel {
-            IntKernel::Avx2 => avx2::logits_batch(net, &prepared.0, m, xs, z, t),
-            _ => vnni::logits_batch(net, &prepared.1, m, xs, t),
+            IntKernel::Avx2 => avx2::logits_batch_staged(net, &prepared.0, m, xs, z, t, after),
+            IntKernel::Vnni if m > 1 => vnni::logits_batch_staged(net, &prepared.1, m, xs, t, after),
+            IntKernel::Vnni => vnni::logits_staged(net, &prepared.1, xs, t, after),
+            IntKernel::Portable => xs
+                .chunks_exact(net.input_len())
+                .zip(t.chunks_exact_mut(net.output_len()))
+                .try_for_each(|(x, t)| net.logits_staged(x, t, &mut after)),
         }
         .expect("sized by the network");
     }
@@ -332,7 +343,7 @@ impl QModel {
                 let mut scratch = Scratch::new(self.kernel, batch_size.min(total).max(1), net.output_len());
                 move |first: usize, out: &mut [u8]| {
                     let xs = &images.pixels[first * ppi..(first + out.len()) * ppi];
-                    self.predict_slice(net, prepared, &mut scratch, xs, ppi, out);
+                    self.predict_slice(net, prepared, &mut scratch, xs, ppi, out, |_| {});
                 }
             })
         })
@@ -361,45 +372,18 @@ impl QModel {
     /// [`QModel::stage_names`]. The predictions go to `out`.
     pub fn breakdown(&self, images: &Images, batch_size: usize, out: &mut [u8]) -> Vec<f64> {
         use std::time::Instant;
-        struct Clock {
-            t: Instant,
-            seconds: Vec<f64>,
-        }
-        impl Clock {
-            fn lap(&mut self, stage: usize) {
-                let now = Instant::now();
-                self.seconds[stage] += (now - self.t).as_secs_f64();
-                self.t = now;
-            }
-        }
         self.with_network(|net| {
             let (net, prepared) = (&net, self.prepared());
-            let (ppi, classes, depth) = (images.pixels_per_image(), net.output_len(), net.layers.len());
-            let m = batch_size.min(out.len()).max(1);
-            let Scratch { mut z, mut t, .. } = Scratch::new(self.kernel, m, classes);
-            let mut clock = Clock { t: Instant::now(), seconds: vec![0.0; depth + 2] };
+            let ppi = images.pixels_per_image();
+            let mut scratch = Scratch::new(self.kernel, batch_size.min(out.len()).max(1), net.output_len());
+            let (mut t, mut seconds) = (Instant::now(), vec![0.0; net.layers.len() + 2]);
             let xs = &images.pixels[..out.len() * ppi];
-            for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
-                let rows = out.len();
-                let t = &mut t[..rows * classes];
-                clock.lap(0);
-                let mut after = |i: usize| clock.lap(1 + i);
-                match self.kernel {
-                    IntKernel::Avx2 => avx2::logits_batch_staged(net, &prepared.0, rows, xs, &mut z, t, after),
-                    IntKernel::Vnni if rows > 1 => vnni::logits_batch_staged(net, &prepared.1, rows, xs, t, after),
-                    IntKernel::Vnni => vnni::logits_staged(net, &prepared.1, xs, t, after),
-                    IntKernel::Portable => xs
-                        .chunks_exact(ppi)
-                        .zip(t.chunks_exact_mut(classes))
-                        .try_for_each(|(x, t)| net.logits_staged(x, t, &mut after)),
-                }
-                .expect("sized by the network");
-                for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
-                    *p = int8::argmax(t) as u8;
-                }
-                clock.lap(depth + 1);
-            }
-            clock.seconds
+            self.predict_slice(net, &prepared, &mut scratch, xs, ppi, out, |stage| {
+                let now = Instant::now();
+                seconds[stage] += (now - t).as_secs_f64();
+                t = now;
+            });
+            seconds
         })
         .expect("checked when the model was made")
     }
@@ -407,7 +391,12 @@ impl QModel {
     /// The predicted class of each of the `out.len()` images in `xs`
     /// (`ppi` pixels each, back to back), on this thread, in batches of
     /// `scratch.batch` images (`prepared`: the weights as
-    /// [`QModel::prepared`] lends them).
+    /// [`QModel::prepared`] lends them), calling `stage(0)` as each batch
+    /// starts, `stage(1 + i)` as layer `i` finishes
+    /// ([`QModel::batch_staged`]) and `stage(layers + 1)` once the batch's
+    /// argmax is taken: the stages of [`QModel::stage_names`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn predict_slice(
         &self,
         net: &QNetwork<'_>,
@@ -416,26 +405,31 @@ impl QModel {
         xs: &[u8],
         ppi: usize,
         out: &mut [u8],
+        mut stage: impl FnMut(usize),
     ) {
-        let classes = net.output_len();
+        let (classes, depth) = (net.output_len(), net.layers.len());
         let m = scratch.batch.min(out.len()).max(1);
-        // batch 1 on the VNNI pass: one image a call, below, with nothing
-        // to fetch ahead
-        if self.kernel == IntKernel::Avx2 || (self.kernel == IntKernel::Vnni && m > 1) {
-            for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
-                let rows = out.len();
-                let t = &mut scratch.t[..rows * classes];
-                self.batch_into(net, prepared, rows, xs, &mut scratch.z, t);
-                for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
-                    *p = int8::argmax(t) as u8;
-                }
+        if m == 1 {
+            // batch 1, image by image without the batches' slicing (3.5%
+            // of the VNNI pass's time at batch 1 on Zen 4)
+            let t = &mut scratch.t[..classes];
+            for (p, x) in out.iter_mut().zip(xs.chunks_exact(ppi)) {
+                stage(0);
+                self.batch_staged(net, prepared, 1, x, &mut scratch.z, t, |i| stage(1 + i));
+                *p = int8::argmax(t) as u8;
+                stage(depth + 1);
             }
             return;
         }
-        let t = &mut scratch.t[..classes];
-        for (p, x) in out.iter_mut().zip(xs.chunks_exact(ppi)) {
-            self.logits_into(net, prepared, x, t);
-            *p = int8::argmax(t) as u8;
+        for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
+            let rows = out.len();
+            let t = &mut scratch.t[..rows * classes];
+            stage(0);
+            self.batch_staged(net, prepared, rows, xs, &mut scratch.z, t, |i| stage(1 + i));
+            for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
+                *p = int8::argmax(t) as u8;
+            }
+            stage(depth + 1);
         }
     }
 }

@@ -451,6 +451,8 @@ mod tests {
     use super::*;
 
     /// A 9-4-3 network: k not a multiple of 4, widths under a vector.
+    const SHAPE: [(usize, usize); 2] = [(9, 4), (4, 3)];
+
     struct Tiny {
         wq: [Vec<i8>; 2],
         bias: [Vec<i32>; 2],
@@ -461,29 +463,41 @@ mod tests {
 
     impl Tiny {
         fn new() -> Tiny {
-            let shape = [(9usize, 4usize), (4, 3)];
-            let wq = shape.map(|(k, n)| (0..k * n).map(|i| (i as i32 * 37 % 255 - 127) as i8).collect());
-            let bias = shape.map(|(_, n)| (0..n as i32).map(|j| 100 * j - 150).collect());
             Tiny {
-                wq,
-                bias,
-                mult: shape.map(|(_, n)| vec![1 << 30; n]),
-                shift: shape.map(|(_, n)| vec![12; n]),
+                wq: SHAPE.map(|(k, n)| (0..k * n).map(|i| (i as i32 * 37 % 255 - 127) as i8).collect()),
+                bias: SHAPE.map(|(_, n)| (0..n as i32).map(|j| 100 * j - 150).collect()),
+                mult: SHAPE.map(|(_, n)| vec![1 << 30; n]),
+                shift: SHAPE.map(|(_, n)| vec![12; n]),
                 sigmoid: core::array::from_fn(|i| i as u8),
             }
         }
 
         fn layers(&self) -> [QDense<'_>; 2] {
-            let shape = [(9, 4), (4, 3)];
             core::array::from_fn(|i| QDense {
-                k: shape[i].0,
-                n: shape[i].1,
+                k: SHAPE[i].0,
+                n: SHAPE[i].1,
                 Wq: &self.wq[i],
                 bias: &self.bias[i],
                 mult: &self.mult[i],
                 shift: &self.shift[i],
             })
         }
+    }
+
+    /// Each layer's weights as a pass prepares them.
+    fn prepared<T: Copy + Default>(
+        layers: &[QDense<'_>],
+        len: fn(usize, usize) -> usize,
+        prepare: fn(&QDense<'_>, &mut [T]),
+    ) -> Vec<Vec<T>> {
+        layers
+            .iter()
+            .map(|l| {
+                let mut p = vec![T::default(); len(l.k, l.n)];
+                prepare(l, &mut p);
+                p
+            })
+            .collect()
     }
 
     /// The batched passes take `m` images and `m` rows of logits, refuse
@@ -505,14 +519,7 @@ mod tests {
         assert_eq!(net.check_batch(m, &x[1..], &want), Err(short));
         assert_eq!(net.check_batch(m, &x, &want[1..]), Err(narrow));
         if avx2::is_available() {
-            let prepared: Vec<Vec<i16>> = layers
-                .iter()
-                .map(|l| {
-                    let mut p = vec![0; avx2::prepared_len(l.k, l.n)];
-                    avx2::prepare(l, &mut p);
-                    p
-                })
-                .collect();
+            let prepared = prepared(&layers, avx2::prepared_len, avx2::prepare);
             let prepared: Vec<&[i16]> = prepared.iter().map(Vec::as_slice).collect();
             let mut z = vec![0u8; avx2::batch_scratch_len(m)];
             let mut t = vec![0i32; m * 3];
@@ -522,14 +529,7 @@ mod tests {
             assert_eq!(avx2::logits_batch(&net, &prepared, m, &x, &mut z, &mut t[1..]), Err(narrow));
         }
         if vnni::is_available() {
-            let prepared: Vec<Vec<u32>> = layers
-                .iter()
-                .map(|l| {
-                    let mut p = vec![0; vnni::prepared_len(l.k, l.n)];
-                    vnni::prepare(l, &mut p);
-                    p
-                })
-                .collect();
+            let prepared = prepared(&layers, vnni::prepared_len, vnni::prepare);
             let prepared: Vec<&[u32]> = prepared.iter().map(Vec::as_slice).collect();
             let mut t = vec![0i32; m * 3];
             vnni::logits_batch(&net, &prepared, m, &x, &mut t).unwrap();
