@@ -41,7 +41,15 @@
 //!   pass's arithmetic, lane by lane. (Until the eighth session it ran in
 //!   the portable pass's scalar code on stored sums: about ten scalar
 //!   operations for each of the 160 outputs of an image, as many
-//!   instructions as the products of W2 and W3 together.)
+//!   instructions as the products of W2 and W3 together.) Its constants
+//!   are now prepared with the weights (2026-12-07, after the fetch below)
+//!   ([`CONSTS`]: the bias, the multipliers of the even and of the odd
+//!   lanes, each lane's clamped shift and `2^(s-1)` as 64-bit lanes), so
+//!   a vector of 16 outputs costs ten instructions, their loads memory
+//!   operands, where masked loads, a widening of the shifts, their clamp
+//!   and the rounding terms took about 23 for every vector of every
+//!   image: 1.05× and 1.04× at batch 1, 1.04× and 1.03× at batch 100 on
+//!   AMD Zen 4 (the builds in turn, two runs of 21 rounds).
 //! - **The sigmoid table in registers** (ninth session): a hidden layer's
 //!   requantized vectors go through the 256-byte table held as 64 words in
 //!   four vectors (two `vpermt2d`, a blend, a shift: about ten
@@ -157,22 +165,45 @@ pub const fn split(n: usize) -> (usize, usize) {
 }
 
 /// 32-bit words of one layer prepared by [`prepare`]: `⌈k/4⌉` quads of
-/// rows, each [`split`]`(n)`'s main part, then every quad's tail.
+/// rows, each [`split`]`(n)`'s main part, then every quad's tail, then
+/// [`CONSTS`] words of requantization constants for each vector of
+/// outputs (the main part's, and the tail's if there is one).
 pub const fn prepared_len(k: usize, n: usize) -> usize {
+    weights_len(k, n) + vectors(n) * CONSTS
+}
+
+/// Words of the quads and their tails: where the constants start.
+const fn weights_len(k: usize, n: usize) -> usize {
     let (main, tail) = split(n);
     k.div_ceil(4) * (main + tail)
 }
 
+/// Vectors of outputs a layer of `n` requantizes: the main part's and
+/// the tail's (one, summed on 128 bits and requantized on 512).
+const fn vectors(n: usize) -> usize {
+    let (main, tail) = split(n);
+    main / LANES + (tail > 0) as usize
+}
+
+/// Words of one output vector's requantization constants, seven vectors
+/// of 16: its bias, its multipliers, the odd lanes' multipliers moved to
+/// the even words, then, as 64-bit lanes, the even lanes' shifts, the odd
+/// lanes' shifts, and `2^(s-1)` for each (the rounding). What the
+/// portable pass works out from `bias`, `mult` and `shift` for every
+/// output of every image, prepared once; lanes past `n` hold bias 0,
+/// multiplier 0 and shift 1, whose result is 0.
+pub const CONSTS: usize = 7 * LANES;
+
 /// Writes the layer's weights as quads of rows, four `i8` per `u32` word
 /// (row `4t + q` in byte `q`): quad `t`'s main columns at word `t · main`,
 /// its tail columns at `quads · main + t · tail` ([`split`]), zero past `k`
-/// and `n`.
+/// and `n`; then each output vector's [`CONSTS`].
 ///
 /// # Panics
-/// If a slice has the wrong length.
+/// If a slice has the wrong length ([`QDense::check`]).
 pub fn prepare(l: &QDense<'_>, out: &mut [u32]) {
     let (k, n) = (l.k, l.n);
-    assert_eq!(l.Wq.len(), k * n, "Wq must be k×n");
+    assert_eq!(l.check(), Ok(()), "the layer's slices");
     assert_eq!(out.len(), prepared_len(k, n), "prepared length");
     let ((main, tail), quads) = (split(n), k.div_ceil(4));
     out.fill(0);
@@ -180,6 +211,31 @@ pub fn prepare(l: &QDense<'_>, out: &mut [u32]) {
         for j in 0..n {
             let word = if j < main { (i / 4) * main + j } else { quads * main + (i / 4) * tail + (j - main) };
             out[word] |= (l.Wq[i * n + j] as u8 as u32) << (8 * (i % 4));
+        }
+    }
+    let consts = &mut out[weights_len(k, n)..];
+    for (v, c) in consts.chunks_exact_mut(CONSTS).enumerate() {
+        let (bias, rest) = c.split_at_mut(LANES);
+        let (mult, rest) = rest.split_at_mut(LANES);
+        let (mult_odd, rest) = rest.split_at_mut(LANES);
+        let (shifts, halves) = rest.split_at_mut(2 * LANES);
+        for lane in 0..LANES {
+            let j = v * LANES + lane;
+            // past n: bias 0, multiplier 0, shift 1
+            let (b, m, s) = if j < n { (l.bias[j], l.mult[j], l.shift[j]) } else { (0, 0, 1) };
+            let s = s.clamp(1, 62) as u64;
+            bias[lane] = b as u32;
+            mult[lane] = m as u32;
+            // the 64-bit lane lane / 2 of the even (lane even) or odd constants
+            let (pair, odd) = (lane / 2, lane % 2);
+            if odd == 1 {
+                mult_odd[2 * pair] = m as u32;
+            }
+            for (words, value) in [(&mut *shifts, s), (&mut *halves, 1u64 << (s - 1))] {
+                let at = odd * LANES + 2 * pair;
+                words[at] = value as u32;
+                words[at + 1] = (value >> 32) as u32;
+            }
         }
     }
 }
@@ -374,7 +430,7 @@ fn check(net: &QNetwork<'_>, prepared: &[&[u32]]) -> Result<(), ShapeError> {
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{QDense, LANES, MAX_WIDTH};
+    use super::{QDense, CONSTS, LANES, MAX_WIDTH};
 
     /// Where a row's requantized outputs go: its `n` `i32` into a row of
     /// sums (the last layer: the caller's logits), or through the sigmoid
@@ -517,14 +573,11 @@ mod x86 {
         // chains of several vectors overlap (as in step 1); the tail as
         // vector V, its lanes past the tail zero
         let vectors = V + (T > 0) as usize;
+        let consts = w.as_ptr().add(k.div_ceil(4) * (V * LANES + T));
         let mut out = [_mm512_setzero_si512(); 8];
         for (v, o) in out.iter_mut().enumerate().take(vectors) {
-            let j = v * LANES;
             let s = if v < V { sum[0][v] } else { _mm512_zextsi128_si512(tsum[0]) };
-            let bias = _mm512_maskz_loadu_epi32(lanes(l.n, j), l.bias.as_ptr().add(j) as *const _);
-            let mult = _mm512_maskz_loadu_epi32(lanes(l.n, j), l.mult.as_ptr().add(j) as *const _);
-            let shift = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes(l.n, j), l.shift.as_ptr().add(j) as *const _));
-            *o = requantize(_mm512_add_epi32(s, bias), mult, shift);
+            *o = requantize(s, consts.add(v * CONSTS));
         }
         for (v, &o) in out.iter().enumerate().take(vectors) {
             let j = v * LANES;
@@ -561,30 +614,23 @@ mod x86 {
         _mm512_and_si512(_mm512_srlv_epi32(words, bits), _mm512_set1_epi32(0xff))
     }
 
-    /// `super::super::requantize` lane by lane: `(acc · mult + 2^(s-1)) >>
-    /// s` in 64 bits, `s` clamped to 1..=62, the low 32 bits kept. The
-    /// even lanes' products come from `vpmuldq` on the vectors as they
-    /// are, the odd lanes' from the same on both shifted down 32 bits.
+    /// `super::super::requantize(acc + bias)` lane by lane, `(acc · mult +
+    /// 2^(s-1)) >> s` in 64 bits, the low 32 bits kept, with the output
+    /// vector's constants prepared at `c` ([`super::CONSTS`]: bias, mult,
+    /// the odd lanes' mult, the even and the odd lanes' `s` and `2^(s-1)`).
+    /// The even lanes' products come from `vpmuldq` on the sums as they
+    /// are, the odd lanes' from the same on the sums shifted down 32 bits;
+    /// the shifts are arithmetic (`vpsravq`).
     #[inline(always)]
-    unsafe fn requantize(acc: __m512i, mult: __m512i, shift: __m512i) -> __m512i {
-        let s = _mm512_min_epi32(_mm512_max_epi32(shift, _mm512_set1_epi32(1)), _mm512_set1_epi32(62));
-        let even = round_shift(_mm512_mul_epi32(acc, mult), _mm512_and_si512(s, _mm512_set1_epi64(0xffff_ffff)));
-        let odd = round_shift(
-            _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), _mm512_srli_epi64::<32>(mult)),
-            _mm512_srli_epi64::<32>(s),
-        );
+    unsafe fn requantize(acc: __m512i, c: *const u32) -> __m512i {
+        let at = |i: usize| _mm512_loadu_si512(c.add(i * LANES) as *const _);
+        // + bias, wrapping as the portable pass's i32 addition
+        let acc = _mm512_add_epi32(acc, at(0));
+        let even = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, at(1)), at(5)), at(3));
+        let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), at(2));
+        let odd = _mm512_srav_epi64(_mm512_add_epi64(odd, at(6)), at(4));
         // the even lanes' results in the low halves, the odd lanes' in the high
         _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd))
-    }
-
-    /// `(product + 2^(s-1)) >> s` on 64-bit lanes, the shift arithmetic.
-    /// (A function, not a closure: a closure is compiled on its own,
-    /// without AVX-512, when it is not inlined.)
-    #[inline(always)]
-    unsafe fn round_shift(product: __m512i, s: __m512i) -> __m512i {
-        let one = _mm512_set1_epi64(1);
-        let half = _mm512_sllv_epi64(one, _mm512_sub_epi64(s, one));
-        _mm512_srav_epi64(_mm512_add_epi64(product, half), s)
     }
 
     /// Input quad `t` (four u8 in `word`) into every vector of sums and
