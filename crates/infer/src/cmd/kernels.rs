@@ -95,13 +95,22 @@ pub fn measure_peak(isa: Isa) -> Option<f64> {
 
 /// One integer layer over the inputs `xs` (`k` bytes each), one call per
 /// input, the requantized outputs into `out` (`prepared`: the weights as the
-/// AVX2 or the VNNI pass reads them, empty for the others).
-fn int_pass(ik: IntKernel, dense: &QDense<'_>, prepared: &(Lines<i16>, Lines<u32>), xs: &[u8], out: &mut [i32]) {
+/// AVX2 or the VNNI pass reads them, empty for the others). `hidden`: the
+/// layer is not the first, so the VNNI pass sums its input as the
+/// network's pass does, without looking for zero quads.
+fn int_pass(
+    ik: IntKernel,
+    dense: &QDense<'_>,
+    prepared: &(Lines<i16>, Lines<u32>),
+    xs: &[u8],
+    out: &mut [i32],
+    hidden: bool,
+) {
     for (x, t) in xs.chunks_exact(dense.k).zip(out.chunks_exact_mut(dense.n)) {
         match ik {
             IntKernel::Portable => dense.requantized(x, t),
             IntKernel::Avx2 => int8_avx2::requantized(dense, prepared.0.get(), x, t),
-            IntKernel::Vnni => linalg::int8::vnni::requantized(dense, prepared.1.get(), x, t),
+            IntKernel::Vnni => linalg::int8::vnni::requantized(dense, prepared.1.get(), x, t, hidden),
         }
         .expect("sized by the layer");
     }
@@ -269,7 +278,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let dense = q.layers[l].dense();
             let xs = &q_inputs[l][..m * k];
             let mut want = vec![0i32; m * n];
-            int_pass(IntKernel::Portable, &dense, &(Lines::zeroed(0), Lines::zeroed(0)), xs, &mut want);
+            int_pass(IntKernel::Portable, &dense, &(Lines::zeroed(0), Lines::zeroed(0)), xs, &mut want, l > 0);
             for &ik in &int_kernels {
                 let mut prepared = (Lines::zeroed(0), Lines::zeroed(0));
                 if ik == IntKernel::Avx2 {
@@ -281,10 +290,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                     linalg::int8::vnni::prepare(&dense, prepared.1.get_mut());
                 }
                 let mut got = vec![0i32; m * n];
-                int_pass(ik, &dense, &prepared, xs, &mut got);
+                int_pass(ik, &dense, &prepared, xs, &mut got, l > 0);
                 // the largest difference from the portable integers
                 let error = got.iter().zip(&want).map(|(a, b)| (*a as i64 - *b as i64).abs()).max().unwrap_or(0) as f64;
-                let mut call = move || int_pass(ik, &dense, &prepared, black_box(xs), black_box(&mut got));
+                let mut call = move || int_pass(ik, &dense, &prepared, black_box(xs), black_box(&mut got), l > 0);
                 let reps = calibrate(&mut call);
                 let isa = match ik {
                     IntKernel::Avx2 => Isa::Avx2Int,

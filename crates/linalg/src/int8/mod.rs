@@ -538,4 +538,28 @@ mod tests {
             assert_eq!(vnni::logits_batch(&net, &prepared, m, &x, &mut t[1..]), Err(narrow));
         }
     }
+
+    /// One VNNI layer alone (what `infer kernels` times) gives the
+    /// portable layer's integers whether its input is summed as the
+    /// pixels are (zero quads skipped) or as a hidden layer's (every quad).
+    #[test]
+    fn vnni_layer_alone_equals_the_portable_layer_either_way() {
+        if !vnni::is_available() {
+            return;
+        }
+        let tiny = Tiny::new();
+        for l in tiny.layers() {
+            let mut p = vec![0u32; vnni::prepared_len(l.k, l.n)];
+            vnni::prepare(&l, &mut p);
+            // zero quads, a partial last quad, and bytes up to 255
+            let x: Vec<u8> = (0..l.k).map(|i| if i % 5 < 2 { 0 } else { (i * 83 + 7) as u8 }).collect();
+            let mut want = vec![0i32; l.n];
+            l.requantized(&x, &mut want).unwrap();
+            for hidden in [false, true] {
+                let mut t = vec![0i32; l.n];
+                vnni::requantized(&l, &p, &x, &mut t, hidden).unwrap();
+                assert_eq!(t, want, "hidden: {hidden}");
+            }
+        }
+    }
 }

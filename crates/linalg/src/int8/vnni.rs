@@ -386,12 +386,16 @@ unsafe fn pass(
 }
 
 /// One layer alone on one input (`k` u8), its requantized outputs into `t`
-/// (`n`), with weights prepared by [`prepare`]: for timing one layer.
+/// (`n`), with weights prepared by [`prepare`]: for timing one layer as
+/// the network's pass runs it. `hidden`: the input is a hidden layer's
+/// (sigmoid bytes), summed without looking for zero quads as the pass
+/// sums every layer after the first; else its zero quads are skipped, as
+/// the pass does for the pixels.
 ///
 /// # Errors
 /// [`ShapeError::Len`] for a slice of the wrong length,
 /// [`ShapeError::Kernel`] without AVX-512 VNNI.
-pub fn requantized(l: &QDense<'_>, prepared: &[u32], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+pub fn requantized(l: &QDense<'_>, prepared: &[u32], x: &[u8], t: &mut [i32], hidden: bool) -> Result<(), ShapeError> {
     if !is_available() {
         return Err(ShapeError::Kernel("int8-vnni"));
     }
@@ -407,7 +411,7 @@ pub fn requantized(l: &QDense<'_>, prepared: &[u32], x: &[u8], t: &mut [i32]) ->
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F, BW, VL and VNNI present; every length checked above
     unsafe {
-        x86::requantized(l, x, prepared, &mut out)
+        x86::requantized(l, x, prepared, &mut out, hidden)
     };
     t.copy_from_slice(&out[..l.n]);
     Ok(())
@@ -460,9 +464,10 @@ mod x86 {
     /// `np` columns (a multiple of 16), its `n` outputs into `out`. Safety:
     /// AVX-512F, BW, VL and VNNI; `w` holds `prepared_len(k, np)` words,
     /// `x` at least `k` bytes, the layer's bias, mult and shift `n` each.
+    /// `dense`: as [`layer_to`].
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    pub unsafe fn requantized(l: &QDense<'_>, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH]) {
-        layer_to(l, x, w, Sink::Sums(out.as_mut_ptr()), false)
+    pub unsafe fn requantized(l: &QDense<'_>, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH], dense: bool) {
+        layer_to(l, x, w, Sink::Sums(out.as_mut_ptr()), dense)
     }
 
     /// [`requantized`] with the outputs sent to `sink`, which is valid
