@@ -200,7 +200,8 @@ pub const CONSTS: usize = 7 * LANES;
 /// and `n`; then each output vector's [`CONSTS`].
 ///
 /// # Panics
-/// If a slice has the wrong length ([`QDense::check`]).
+/// If the layer fails [`QDense::check`] (a slice of the wrong length, a
+/// shift outside 1..=62) or `out` is not [`prepared_len`] long.
 pub fn prepare(l: &QDense<'_>, out: &mut [u32]) {
     let (k, n) = (l.k, l.n);
     assert_eq!(l.check(), Ok(()), "the layer's slices");
@@ -462,9 +463,9 @@ mod x86 {
 
     /// `out[j] = requantize(Σ_p x[p] · W[p][j] + bias[j])` for one layer,
     /// `np` columns (a multiple of 16), its `n` outputs into `out`. Safety:
-    /// AVX-512F, BW, VL and VNNI; `w` holds `prepared_len(k, np)` words,
-    /// `x` at least `k` bytes, the layer's bias, mult and shift `n` each.
-    /// `dense`: as [`layer_to`].
+    /// AVX-512F, BW, VL and VNNI; `w` holds `prepared_len(k, n)` words
+    /// (the requantization constants after the weights), `x` at least `k`
+    /// bytes. `dense`: as [`layer_to`].
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
     pub unsafe fn requantized(l: &QDense<'_>, x: &[u8], w: &[u32], out: &mut [i32; MAX_WIDTH], dense: bool) {
         layer_to(l, x, w, Sink::Sums(out.as_mut_ptr()), dense)
