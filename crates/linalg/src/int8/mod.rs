@@ -548,16 +548,15 @@ mod tests {
             return;
         }
         let tiny = Tiny::new();
-        for l in tiny.layers() {
-            let mut p = vec![0u32; vnni::prepared_len(l.k, l.n)];
-            vnni::prepare(&l, &mut p);
+        let layers = tiny.layers();
+        for (l, p) in layers.iter().zip(prepared(&layers, vnni::prepared_len, vnni::prepare)) {
             // zero quads, a partial last quad, and bytes up to 255
             let x: Vec<u8> = (0..l.k).map(|i| if i % 5 < 2 { 0 } else { (i * 83 + 7) as u8 }).collect();
             let mut want = vec![0i32; l.n];
             l.requantized(&x, &mut want).unwrap();
             for hidden in [false, true] {
                 let mut t = vec![0i32; l.n];
-                vnni::requantized(&l, &p, &x, &mut t, hidden).unwrap();
+                vnni::requantized(l, &p, &x, &mut t, hidden).unwrap();
                 assert_eq!(t, want, "hidden: {hidden}");
             }
         }
