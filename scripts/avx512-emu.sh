@@ -20,7 +20,7 @@
 #     the CPU has AVX-512 (and VNNI): `infer eval` with the default kernel
 #     and int8 pass (Kernel::best and IntKernel::best time their candidates
 #     at startup) must print Accuracy:0.9352, and `infer sweep` with
-#     `--kernel avx2,avx2-lines,avx2-pairs,avx512,avx512-lines,avx512-epilogue,avx512-prefetch,avx512-rows,avx512-chain,avx512-bits,avx512-colour,avx512-pass` (what make measure runs
+#     `--kernel avx2,avx2-lines,avx2-pairs,avx512,avx512-lines,avx512-epilogue,avx512-prefetch,avx512-rows,avx512-chain,avx512-bits,avx512-colour,avx512-pass,avx512-union` (what make measure runs
 #     there) and the VNNI precision and `infer kernels` with
 #     the avx512 step must succeed (600 images; their speeds mean nothing).
 #
@@ -128,17 +128,17 @@ status=0
 # once in this loop after avx512 and avx512-lines had passed all 9 tests,
 # in avx512-epilogue's run, which alone (with avx512-prefetch) had passed
 # the oracle test: not tied to one kernel, and the cause was not found
-for k in avx512 avx512-lines avx512-epilogue avx512-prefetch avx512-rows avx512-chain avx512-bits avx512-colour avx512-pass; do
+for k in avx512 avx512-lines avx512-epilogue avx512-prefetch avx512-rows avx512-chain avx512-bits avx512-colour avx512-pass avx512-union; do
     TEST_KERNELS=\$k /t/kernels --test-threads=1 || status=1
 done
-TEST_KERNELS=avx2,avx512,avx512-lines,avx512-rows,avx512-chain,avx512-bits,avx512-colour,avx512-pass /t/accuracy --test-threads=1 every_prediction pixels_read || status=1
+TEST_KERNELS=avx2,avx512,avx512-lines,avx512-rows,avx512-chain,avx512-bits,avx512-colour,avx512-pass,avx512-union /t/accuracy --test-threads=1 every_prediction pixels_read || status=1
 /t/int8 --test-threads=1 every_int8_kernel int8_fast_passes the_best_int8_pass || status=1
 # the commands make measure runs with AVX-512 (results, not speed): each
 # must succeed, and eval must print the book's accuracy
 passes=f32,int8-avx2
 grep -qw avx512_vnni /proc/cpuinfo && passes=\$passes,int8-vnni
 for cmd in "eval" "eval --precision int8" "eval --kernel avx512 --batch-size 1" \
-    "sweep --batch-sizes 1,100 --kernel avx2,avx2-lines,avx2-pairs,avx512,avx512-lines,avx512-epilogue,avx512-prefetch,avx512-rows,avx512-chain,avx512-bits,avx512-colour,avx512-pass --repeat 1 --limit 600 --markdown" \
+    "sweep --batch-sizes 1,100 --kernel avx2,avx2-lines,avx2-pairs,avx512,avx512-lines,avx512-epilogue,avx512-prefetch,avx512-rows,avx512-chain,avx512-bits,avx512-colour,avx512-pass,avx512-union --repeat 1 --limit 600 --markdown" \
     "sweep --batch-sizes 1,100 --precision \$passes --repeat 1 --limit 600 --markdown" \
     "kernels --kernel avx2,avx512 --layers 1 --batch-sizes 1 --rounds 1"; do
     if /t/infer \$cmd >/t/out 2>&1; then

@@ -108,6 +108,7 @@ fn pixels_read_in_place_give_the_converted_logits_bit_for_bit() {
             | Kernel::Avx512Colour
             | Kernel::Avx2Colour
             | Kernel::Avx512Pass
+            | Kernel::Avx512Union
     )));
     let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<u32>>();
     for kernel in readers {

@@ -148,12 +148,14 @@ impl<'w> Network<'w> {
 
     /// This network checked once for step 23's passes below 6 rows of
     /// pixels ([`crate::kernels::avx512_pass::Pass`]), if it takes them:
-    /// every layer on [`Kernel::Avx512Pass`], sigmoid between the layers,
+    /// every layer on [`Kernel::Avx512Pass`] (or on step 24's
+    /// [`Kernel::Avx512Union`], whose passes below 6 rows are step 23's),
+    /// sigmoid between the layers,
     /// and the shapes of step 18's path (a first layer that
     /// [`crate::kernels::avx512_chain::takes_pixels`], every layer at most
     /// [`crate::kernels::avx512_chain::N_MAX`] wide).
     pub fn pass(&self) -> Option<crate::kernels::avx512_pass::Pass<'w>> {
-        (self.layers[0].kernel == Kernel::Avx512Pass && self.chains_once())
+        (matches!(self.layers[0].kernel, Kernel::Avx512Pass | Kernel::Avx512Union) && self.chains_once())
             .then(|| crate::kernels::avx512_pass::Pass::new(*self))
     }
 

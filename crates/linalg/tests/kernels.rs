@@ -290,12 +290,13 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
     }
 }
 
-/// Steps 12 to 23 add each lane's products in step 10's order (step 13's
-/// extra terms, on one image's zero pixels, add exactly nothing; step 20
+/// Steps 12 to 24 add each lane's products in step 10's order (step 13's
+/// and step 24's extra terms, on one image's zero pixels, add exactly
+/// nothing; step 20
 /// finds the same non-zero pixels as bits of 64-pixel masks) and apply
 /// the same epilogue (steps 15 to 21 on 16 lanes instead of 8, the same
 /// operations on each), so their results equal step 10's bit for bit
-/// (steps 14 to 18, 20, 21 and 23 where the CPU has AVX-512F; step 23's
+/// (steps 14 to 18, 20, 21, 23 and 24 where the CPU has AVX-512F; step 23's
 /// layer calls are step 21's; `make test-avx512`
 /// runs them on an emulated one): on pixels in every path (W1's split
 /// copy; pairs with a main part of 32 or 48 columns; an odd last row; rows
@@ -308,7 +309,7 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
 /// wider than its 104 columns) with the sigmoid, with the identity and
 /// with no epilogue (`Kernel::run`).
 #[test]
-fn steps_12_to_23_equal_step_10_bit_for_bit() {
+fn steps_12_to_24_equal_step_10_bit_for_bit() {
     if !Kernel::Avx2.is_available() {
         return;
     }
@@ -323,6 +324,9 @@ fn steps_12_to_23_equal_step_10_bit_for_bit() {
         (3, 700, 100),
         (3, 2100, 50),
         (2, 1024, 49),
+        (13, 700, 100),
+        (7, 2100, 50),
+        (6, 1024, 49),
         (6, 50, 100),
         (7, 100, 10),
         (100, 50, 100),
@@ -382,6 +386,7 @@ fn steps_12_to_23_equal_step_10_bit_for_bit() {
             Kernel::Avx512Colour,
             Kernel::Avx2Colour,
             Kernel::Avx512Pass,
+            Kernel::Avx512Union,
         ] {
             if !kernel.is_available() {
                 continue;

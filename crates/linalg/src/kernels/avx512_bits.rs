@@ -147,7 +147,7 @@ pub(super) mod x86 {
     use crate::kernels::avx512_prefetch::x86::next_row_fetcher;
 
     /// The pixels of a piece: 64, one bit each.
-    const PIECE: usize = 64;
+    pub(in crate::kernels) const PIECE: usize = 64;
 
     /// Step 16's rows (the next row's pixels fetched ahead, then step 15's
     /// row and epilogue) with each row's sums by [`Bits`].
@@ -265,7 +265,7 @@ pub(super) mod x86 {
     ///
     /// Safety: AVX-512BW present; `p0 < x.len()`.
     #[inline(always)]
-    unsafe fn nonzero_bits(x: &[u8], p0: usize) -> u64 {
+    pub(in crate::kernels) unsafe fn nonzero_bits(x: &[u8], p0: usize) -> u64 {
         let (from, len) = (x.as_ptr().add(p0) as *const i8, x.len() - p0);
         let v = if len >= PIECE {
             _mm512_loadu_si512(from as *const _)

@@ -242,9 +242,27 @@ pub(super) mod x86 {
         c_row: &mut [f32],
         idx: &mut Indices,
     ) {
+        let (acc, acc_t) = S::row_sums::<W, TW>(x, main, tail, idx);
+        finish::<W, TW>(acc, acc_t, n, bias, act, c_row)
+    }
+
+    /// A row of C from its sums (`W` 512-bit vectors and the tail's 128
+    /// bits): the bias and `act` on the vectors and step 7's epilogue on
+    /// the tail, then the stores ([`row`]'s, and step 24's union tiles').
+    ///
+    /// Safety: AVX-512F, AVX2 and FMA present; `bias` and `c_row` hold `n`
+    /// elements, `n - 16W` of them (1 to 4) in the tail.
+    #[inline(always)]
+    pub(in crate::kernels) unsafe fn finish<const W: usize, const TW: usize>(
+        mut acc: [__m512; W],
+        acc_t: __m128,
+        n: usize,
+        bias: &[f32],
+        act: Activation,
+        c_row: &mut [f32],
+    ) {
         let n_main = W * LANES_512;
         let tail_cols = tail_mask(n - n_main);
-        let (mut acc, acc_t) = S::row_sums::<W, TW>(x, main, tail, idx);
         for (v, acc_v) in acc.iter_mut().enumerate() {
             *acc_v = _mm512_add_ps(*acc_v, _mm512_loadu_ps(bias.as_ptr().add(v * LANES_512)));
         }

@@ -30,6 +30,7 @@
 //! | 21 | `avx512_colour.rs` | step 20 with batch 1's W1 from a second copy on 25 of L1's 64 sets, so that W2 and W3 stay in L1 |
 //! | 22 | `avx2_colour.rs` | step 21's idea on AVX2: step 19 with batch 1's W1 from that copy (CPUs without AVX-512) |
 //! | 23 | `avx512_pass.rs` | step 21 with batch 1's network checked once, not once a pass: a `Pass` calls step 21's layers straight |
+//! | 24 | `avx512_union.rs` | step 23 with a batch's W1 in 512-bit tiles over the union of 6 images' pixels: each row of W1 loaded once for six (built for two 512-bit FMA units; slower on AMD Zen 4, not chosen there) |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -58,6 +59,7 @@ pub mod avx512_lines;
 pub mod avx512_pass;
 pub mod avx512_prefetch;
 pub mod avx512_rows;
+pub mod avx512_union;
 pub mod blocked;
 #[cfg(feature = "std")]
 pub mod choose;
@@ -156,6 +158,11 @@ pub enum Kernel {
     /// once ([`crate::network::Network::pass`]), not once a pass; needs
     /// what step 20 needs.
     Avx512Pass,
+    /// Step 24, [`avx512_union`]: step 23 with a batch's W1 in register
+    /// tiles over the union of 6 images' non-zero pixels; needs what step
+    /// 20 needs. Not taken by [`Kernel::best`] (slower on AMD Zen 4, not
+    /// yet timed on a CPU with two 512-bit FMA units).
+    Avx512Union,
 }
 
 impl Kernel {
@@ -185,6 +192,7 @@ impl Kernel {
         Kernel::Avx512Colour,
         Kernel::Avx2Colour,
         Kernel::Avx512Pass,
+        Kernel::Avx512Union,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -214,6 +222,7 @@ impl Kernel {
             Kernel::Avx512Colour => "avx512-colour",
             Kernel::Avx2Colour => "avx2-colour",
             Kernel::Avx512Pass => "avx512-pass",
+            Kernel::Avx512Union => "avx512-union",
         }
     }
 
@@ -248,6 +257,7 @@ impl Kernel {
                 | Kernel::Avx512Bits
                 | Kernel::Avx512Colour
                 | Kernel::Avx512Pass
+                | Kernel::Avx512Union
         )
     }
 
@@ -275,7 +285,9 @@ impl Kernel {
     /// build enables them (`-C target-feature=+avx2,+fma,+popcnt`).
     pub fn is_available(self) -> bool {
         match self {
-            Kernel::Avx512Bits | Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_bits::is_available(),
+            Kernel::Avx512Bits | Kernel::Avx512Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
+                avx512_bits::is_available()
+            }
             _ if self.is_avx512() => avx512::is_available(),
             _ => !self.is_avx2() || avx2::is_available(),
         }
@@ -475,6 +487,7 @@ impl Kernel {
             Kernel::Avx512Rows | Kernel::Avx512Chain => avx512_rows::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Bits => avx512_bits::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Union => avx512_union::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Colour => avx2_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
@@ -490,9 +503,11 @@ impl Kernel {
     /// rows take `n` columns (at most `N_MAX` on the AVX-512 steps).
     pub(crate) fn checks_once_a_pass(self, n: usize) -> bool {
         match self {
-            Kernel::Avx512Chain | Kernel::Avx512Bits | Kernel::Avx512Colour | Kernel::Avx512Pass => {
-                avx512_chain::takes(n)
-            }
+            Kernel::Avx512Chain
+            | Kernel::Avx512Bits
+            | Kernel::Avx512Colour
+            | Kernel::Avx512Pass
+            | Kernel::Avx512Union => avx512_chain::takes(n),
             Kernel::Avx2Chain | Kernel::Avx2Colour => true,
             _ => false,
         }
@@ -523,11 +538,11 @@ impl Kernel {
             Kernel::Avx512Chain => avx512_chain::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Chain => avx2_chain::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Bits => avx512_bits::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
-            Kernel::Avx512Colour | Kernel::Avx512Pass => {
+            Kernel::Avx512Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
                 avx512_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c)
             }
             Kernel::Avx2Colour => avx2_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
-            _ => unreachable!("only steps 18 to 23 check once a pass"),
+            _ => unreachable!("only steps 18 to 24 check once a pass"),
         }
     }
 
@@ -554,9 +569,11 @@ impl Kernel {
         match self {
             Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_chain::dense_unchecked(m, k, n, a, b, bias, act, c),
             Kernel::Avx2Chain => avx2_chain::dense_unchecked(m, k, n, a, b, bias, act, c),
-            Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
+                avx512_colour::dense_unchecked(m, k, n, a, b, bias, act, c)
+            }
             Kernel::Avx2Colour => avx2_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
-            _ => unreachable!("only steps 18 to 23 check once a pass"),
+            _ => unreachable!("only steps 18 to 24 check once a pass"),
         }
     }
 
@@ -582,7 +599,9 @@ impl Kernel {
             | Kernel::Avx512Chain
             | Kernel::Avx2Chain
             | Kernel::Avx512Bits => avx2_lines::prepared_len(k, n),
-            Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass => avx512_colour::prepared_len(k, n),
+            Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
+                avx512_colour::prepared_len(k, n)
+            }
         }
     }
 
@@ -620,7 +639,9 @@ impl Kernel {
             | Kernel::Avx512Chain
             | Kernel::Avx2Chain
             | Kernel::Avx512Bits => avx2_lines::prepare(k, n, b, out),
-            Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass => avx512_colour::prepare(k, n, b, out),
+            Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
+                avx512_colour::prepare(k, n, b, out)
+            }
         }
     }
 
@@ -648,7 +669,7 @@ impl Kernel {
             Kernel::Avx512Lines => avx512_lines::matmul(m, k, n, a, b, c),
             Kernel::Avx512Epilogue | Kernel::Avx512Prefetch => avx512_epilogue::matmul(m, k, n, a, b, c),
             Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_rows::matmul(m, k, n, a, b, c),
-            Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Colour | Kernel::Avx512Pass | Kernel::Avx512Union => avx512_colour::matmul(m, k, n, a, b, c),
             Kernel::Avx2Colour => avx2_colour::matmul(m, k, n, a, b, c),
         }
     }
@@ -685,7 +706,9 @@ impl Kernel {
             Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => {
                 return avx512_rows::dense(m, k, n, a, b, bias, act, c)
             }
-            Kernel::Avx512Colour | Kernel::Avx512Pass => return avx512_colour::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
+                return avx512_colour::dense(m, k, n, a, b, bias, act, c)
+            }
             Kernel::Avx2Colour => return avx2_colour::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
