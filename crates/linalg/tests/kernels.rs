@@ -283,6 +283,7 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
                     | Kernel::Avx512Bits
                     | Kernel::Avx512Colour
                     | Kernel::Avx512Pass
+                    | Kernel::Avx512Union
             ),
             "{}",
             best.name()

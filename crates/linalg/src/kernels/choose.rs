@@ -80,6 +80,32 @@ pub fn faster_on_pixels_one_by_one(a: Kernel, b: Kernel) -> Kernel {
     }
 }
 
+/// Whether this CPU is one whose 512-bit FMAs run as two 256-bit halves,
+/// by CPUID: AMD's family 25 (Zen 3, without AVX-512, and Zen 4). There
+/// [`Kernel::best`] does not time step 24 ([`Kernel::Avx512Union`]), whose
+/// union tiles do 2.2× the FMAs of step 23's rows for a sixth of W1's
+/// loads: on AMD Zen 4 (2026-12-07) it ran 0.87–0.91× step 23 at batch
+/// 100, and the choice cost `make run`'s process 1.6 ms (28.7 → 30.3 ms,
+/// medians of 15 runs each in turn, pinned). Every other AVX-512 CPU,
+/// Intel's with one or two 512-bit FMA units, AMD's family 26 (Zen 5,
+/// 512-bit units), has it timed.
+pub fn fma_units_256_bits_wide() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::__cpuid;
+        let vendor = __cpuid(0);
+        let amd = [vendor.ebx, vendor.edx, vendor.ecx] == [*b"Auth", *b"enti", *b"cAMD"].map(u32::from_le_bytes);
+        let eax = __cpuid(1).eax;
+        let base = (eax >> 8) & 0xf;
+        let family = if base == 0xf { base + ((eax >> 20) & 0xff) } else { base };
+        amd && family == 25
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// How far [`wins_with_the_stack_moved`] moves the stack: 1,552 bytes,
 /// neither a multiple of a 64-byte line nor near one of a 4 KB page.
 const STACK_SHIFT: usize = 1552;
@@ -294,6 +320,22 @@ mod tests {
         let without = |b_time: u64| faster_by(1000, b_time, ms);
         assert_eq!(without(1000), 1000);
         assert_eq!(without(999), 999);
+    }
+
+    /// This machine's CPUID: the VMs this project has run on report AMD
+    /// family 25 for Zen 3 and Zen 4 and Intel family 6 for the Xeon.
+    #[test]
+    fn fma_units_256_bits_wide_only_on_amd_family_25() {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field =
+            |name: &str| cpuinfo.lines().find(|l| l.starts_with(name)).and_then(|l| l.split(':').nth(1)).map(str::trim);
+        if let (Some(vendor), Some(family)) = (field("vendor_id"), field("cpu family")) {
+            assert_eq!(
+                fma_units_256_bits_wide(),
+                vendor == "AuthenticAMD" && family == "25",
+                "{vendor} family {family}"
+            );
+        }
     }
 
     #[test]

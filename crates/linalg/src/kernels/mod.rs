@@ -340,6 +340,16 @@ impl Kernel {
     /// batch 1 in the median of 32 sweeps (0.98–1.07), level at batches 2
     /// and 100. Not measured on an Intel CPU.
     ///
+    /// Step 24 ([`Kernel::Avx512Union`]) is timed against step 23 where
+    /// the choice picks step 20 ([`choose::faster_on_pixels`], at a batch
+    /// of 12, taken if more than 10% faster), from 2026-12-07: the same
+    /// code below 6 rows, and at a batch W1 in union tiles, 2.2× the FMAs
+    /// for a sixth of the loads, built for cores with two 512-bit FMA
+    /// units. Not on AMD family 25 ([`choose::fma_units_256_bits_wide`]):
+    /// on Zen 4 it ran 0.87–0.91× step 23 at batch 100, and step 23 won
+    /// the timing in 30 of 30 processes before that rule spared them its
+    /// cost. Not yet run on an Intel CPU.
+    ///
     /// Step 20 ([`Kernel::Avx512Bits`]) took step 18's place on
     /// 2026-12-07 where the CPU also has AVX-512BW and BMI1: the same
     /// logits bit for bit, W1's non-zero pixels walked as bits instead of
@@ -421,7 +431,12 @@ impl Kernel {
                     // copy, and step 23 is step 21 with the network checked
                     // once: the same code on the first layer's calls
                     match choose::faster_on_pixels_one_by_one(avx2, Kernel::Avx512Bits) {
-                        Kernel::Avx512Bits => Kernel::Avx512Pass,
+                        // step 24 is step 23 below 6 rows; at a batch its
+                        // union tiles trade W1's loads for FMAs, which pays
+                        // only where the FMAs are cheap: not timed where
+                        // the FP units are 256 bits wide (measured slower)
+                        Kernel::Avx512Bits if choose::fma_units_256_bits_wide() => Kernel::Avx512Pass,
+                        Kernel::Avx512Bits => choose::faster_on_pixels(Kernel::Avx512Pass, Kernel::Avx512Union),
                         other => other,
                     }
                 } else if avx512::is_available() {
