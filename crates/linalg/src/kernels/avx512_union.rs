@@ -12,7 +12,8 @@
 //! 24 FMAs a loaded row. For the test images a group's union holds about
 //! 330 pixels against about 150 for one image: 2.2× the FMAs, a sixth of
 //! the loads of W1 and of the walk's branches. An image whose pixel is
-//! zero adds `0 · w = 0` there, exactly nothing (step 9's argument), so
+//! zero adds `0 · w = 0` there, exactly nothing (step 9's argument; for
+//! finite weights, which `mnist-data`'s readers insist on), so
 //! each image's sums are step 20's, bit for bit, and so is the epilogue
 //! (step 15's, one image at a time). The rows after the last whole group,
 //! and every pass below 6 images (batch 1), are step 23's.
@@ -29,6 +30,11 @@
 //!
 //! Loop order (BLIS names): ic (`MR_FMA` rows), pieces of 64 p (the six
 //! masks OR-ed), the union's p; then each row's epilogue.
+//!
+//! Working set: W1's plain copy (784 rows of 48 floats and a tail of 2:
+//! 157 KB) from L2, about 330 of its rows a group; the group's 6 rows of
+//! pixels (4.7 KB); the sums in 24 of the 32 zmm registers (18 vectors
+//! and 6 tails), the row of W1 in 4 more.
 //!
 //! Measured on AMD Zen 4 (family 25 model 17, 2026-12-07; `infer sweep
 //! --batch-sizes 1,6,12,100 --kernel avx512-pass,avx512-union`, three
