@@ -199,7 +199,7 @@ fn kernels_checks_and_times_every_kernel_on_every_layer() {
 
 /// One step of the ladder on one layer: --kernel, --layers, --batch-sizes
 /// pick the rows; --markdown prints a table headed by the CPU with the
-/// peak of every instruction set.
+/// peak of every instruction set and the read bandwidth of L1d and L2.
 #[test]
 fn kernels_filters_and_markdown() {
     let out =
@@ -209,8 +209,16 @@ fn kernels_filters_and_markdown() {
     assert!(lines[2].starts_with("- peak sse2: ") && lines[3].starts_with("- peak avx2: "), "{out}");
     assert!(lines[4].starts_with("- peak avx512: ") && lines[5].starts_with("- peak avx2-int: "), "{out}");
     assert!(lines[6].starts_with("- peak avx512-vnni: "), "{out}");
-    assert_eq!(lines[8], "| layer | m | kernel | µs/call | min–max | GFLOP/s | % of its ISA's peak | error |");
-    assert_eq!(lines.len(), 11, "{out}");
-    assert!(lines[10].starts_with("| W3 100×10 | 7 | ikj | "), "{out}");
-    assert!(lines[10].ends_with("% sse2 | 0.0e0 |"), "{out}");
+    assert!(
+        lines[7].starts_with("- read L1d: ") && lines[7].ends_with(" KB buffer read over and over, best of 5)"),
+        "{out}"
+    );
+    assert!(
+        lines[8].starts_with("- read L2: ") && lines[8].ends_with(" KB buffer read over and over, best of 5)"),
+        "{out}"
+    );
+    assert_eq!(lines[10], "| layer | m | kernel | µs/call | min–max | GFLOP/s | % of its ISA's peak | error |");
+    assert_eq!(lines.len(), 13, "{out}");
+    assert!(lines[12].starts_with("| W3 100×10 | 7 | ikj | "), "{out}");
+    assert!(lines[12].ends_with("% sse2 | 0.0e0 |"), "{out}");
 }

@@ -230,7 +230,8 @@ fn pixels_read_in_place_equal_the_converted_floats_bit_for_bit() {
 }
 
 /// The L1 data cache is read from the machine (Linux, with std): a
-/// plausible size, and the avx2 kernel's block three quarters of it.
+/// plausible size, and the avx2 kernel's block three quarters of it; the
+/// L2 too, larger.
 #[cfg(target_os = "linux")]
 #[test]
 fn l1d_is_read_from_the_machine() {
@@ -238,6 +239,10 @@ fn l1d_is_read_from_the_machine() {
     let l1d = l1d_from_sysfs().unwrap_or(L1D_FALLBACK);
     assert!((8 * 1024..=1024 * 1024).contains(&l1d), "L1d of {l1d} bytes");
     assert_eq!(l1_block_bytes(), (l1d / 4 * 3).clamp(8 * 1024, 96 * 1024));
+    // the L2, where `infer kernels` reads a buffer of a quarter of it
+    if let Some(l2) = linalg::kernels::params::l2_from_sysfs() {
+        assert!((64 * 1024..=64 * 1024 * 1024).contains(&l2) && l2 > l1d, "L2 of {l2} bytes, L1d {l1d}");
+    }
 }
 
 /// Step 11 adds each lane's products in step 10's order and applies the

@@ -40,6 +40,12 @@ For the kernels that read the u8 pixels in place (avx2, avx512: what the
 network runs), W1 has a second row, \"avx2 on u8\": the same product
 computed from the pixels themselves (with a zero bias), at every m.
 
+Beside the peaks, the read bandwidth of the L1d and of the L2: a buffer
+of half the L1d, and one of a quarter of the L2 (between 4 L1ds and 512
+KB), each read over and over with 256-bit loads (AVX2, else SSE2), best
+of 5. W1's rows come from L2 (157 KB, too big for any L1d): at batch 1
+its time is about its rows' bytes over the L2 figure.
+
 The int8 rows run one layer of the int8 model (int8 weights, u8 inputs:
 the pixels, then the int8 model's own activations), m inputs one call
 each; their GFLOP/s are integer GOP/s, and their error is the largest
@@ -91,6 +97,35 @@ pub fn measure_peak(isa: Isa) -> Option<f64> {
             .fold(f64::INFINITY, f64::min);
         (iterations * isa.flop_per_iteration()) as f64 / best
     })
+}
+
+/// The bytes of the two buffers [`measure_read`] reads: half this core's
+/// L1d, and a quarter of its L2 between 4 L1ds and 512 KB (where sysfs
+/// does not say, 32 KB and 1 MB), each a whole number of
+/// [`linalg::kernels::peak::READ_STEP`]s.
+fn read_buffers() -> (usize, usize) {
+    use linalg::kernels::params::{l1d_from_sysfs, l2_from_sysfs, L1D_FALLBACK};
+    let l1d = l1d_from_sysfs().unwrap_or(L1D_FALLBACK);
+    let l2 = l2_from_sysfs().unwrap_or(1024 * 1024);
+    let step = 4 * linalg::kernels::peak::READ_STEP;
+    let round = |bytes: usize| (bytes / step).max(1) * step;
+    (round(l1d / 2), round((l2 / 4).clamp(4 * l1d, 512 * 1024)))
+}
+
+/// Bytes a second that [`linalg::kernels::peak::read_loop`] reads from a
+/// buffer of `bytes` (best of 5 runs of about 250 MB each).
+fn measure_read(bytes: usize) -> f64 {
+    let buf = vec![1.0f32; bytes / 4];
+    let passes = (256 << 20) / bytes;
+    black_box(linalg::kernels::peak::read_loop(&buf, 1));
+    let best = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(linalg::kernels::peak::read_loop(black_box(&buf), passes));
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    (passes * bytes) as f64 / best
 }
 
 /// One integer layer over the inputs `xs` (`k` bytes each), one call per
@@ -310,6 +345,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         .into_iter()
         .map(|i| (i, measure_peak(i)))
         .collect();
+    let (l1_bytes, l2_bytes) = read_buffers();
+    let reads = [("L1d", l1_bytes, measure_read(l1_bytes)), ("L2", l2_bytes, measure_read(l2_bytes))];
     // rounds: one sample of every configuration in turn
     for _ in 0..rounds {
         for (row, (call, reps)) in rows.iter_mut().zip(jobs.iter_mut()) {
@@ -366,6 +403,14 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             ),
             None => outln!("{}peak {}: not measured (this CPU lacks it)", if md { "- " } else { "" }, isa.name()),
         }
+    }
+    for (cache, bytes, rate) in reads {
+        outln!(
+            "{}read {cache}: {:.1} GB/s (a {} KB buffer read over and over, best of 5)",
+            if md { "- " } else { "" },
+            rate / 1e9,
+            bytes / 1024
+        );
     }
     if md {
         outln!();

@@ -95,10 +95,22 @@ pub fn l1_block_bytes() -> usize {
 /// The size of cpu0's level-1 data cache as Linux reports it, e.g. `32K`.
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub fn l1d_from_sysfs() -> Option<usize> {
+    cache_from_sysfs("1", "Data")
+}
+
+/// The size of cpu0's level-2 cache as Linux reports it, e.g. `1024K`.
+#[cfg(all(feature = "std", target_os = "linux"))]
+pub fn l2_from_sysfs() -> Option<usize> {
+    cache_from_sysfs("2", "Unified")
+}
+
+/// The size of cpu0's cache of `level` and `kind` (`Data`, `Unified`).
+#[cfg(all(feature = "std", target_os = "linux"))]
+fn cache_from_sysfs(level: &str, kind: &str) -> Option<usize> {
     let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
     for i in 0..8 {
         let read = |f: &str| std::fs::read_to_string(dir.join(std::format!("index{i}")).join(f)).ok();
-        if read("level")?.trim() == "1" && read("type")?.trim() == "Data" {
+        if read("level")?.trim() == level && read("type")?.trim() == kind {
             let size = read("size")?;
             let size = size.trim();
             let (digits, unit) = size.split_at(size.find(|c: char| !c.is_ascii_digit()).unwrap_or(size.len()));

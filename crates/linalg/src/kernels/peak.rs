@@ -13,6 +13,12 @@
 //!
 //! Each runs 12 independent chains (enough to hide a 4-cycle latency on two
 //! pipes) and returns a value depending on every operation.
+//!
+//! And what the caches can deliver: [`read_loop`] reads one buffer over and
+//! over with 256-bit loads (AVX2) and adds up what it read, so that `infer
+//! kernels` can give the read bandwidth of the L1d and of the L2 beside the
+//! peaks. W1 at batch 1 is bound by the second: its rows come from L2,
+//! about 30 KB an image (docs/performance.md).
 
 /// The instruction set a kernel is written for, and so whose peak it is
 /// measured against.
@@ -185,9 +191,75 @@ pub fn vnni_peak_loop(iterations: usize) -> i32 {
     }
 }
 
+/// The floats [`read_loop`] reads per step: 64, four 64-byte lines.
+pub const READ_STEP: usize = 64;
+
+/// The sum of `buf` read `passes` times, 64 floats at a time: eight 256-bit
+/// loads into eight sums where the CPU has AVX2 (eight chains of 3-cycle
+/// adds can take two loads a cycle; with four, an L1d read measured 34
+/// bytes a cycle where 58 are possible, AMD Zen 4), else the same order in
+/// portable code (so the result is the same everywhere, and depends on
+/// every load). The caller times it: bytes read / seconds is the read
+/// bandwidth of whichever cache holds `buf`.
+///
+/// # Panics
+/// If `buf.len()` is not a multiple of [`READ_STEP`].
+pub fn read_loop(buf: &[f32], passes: usize) -> f32 {
+    assert!(buf.len().is_multiple_of(READ_STEP), "the buffer holds whole steps of {READ_STEP} floats");
+    #[cfg(target_arch = "x86_64")]
+    if super::avx2::is_available() {
+        // SAFETY: AVX2 is present (checked above); buf holds whole steps
+        return unsafe { x86::read_loop(buf, passes) };
+    }
+    read_loop_portable(buf, passes)
+}
+
+/// [`read_loop`] without AVX2: the same sums in the same order.
+fn read_loop_portable(buf: &[f32], passes: usize) -> f32 {
+    let mut acc = [0.0f32; READ_STEP];
+    for _ in 0..passes {
+        for step in buf.chunks_exact(READ_STEP) {
+            for (a, &v) in acc.iter_mut().zip(step) {
+                *a += v;
+            }
+        }
+    }
+    reduce(&acc)
+}
+
+/// Lane `l` of sum `v` at `acc[8v + l]`: the eight 8-lane sums added in
+/// the same order on every path, pairwise lane by lane, then the 8 lanes
+/// in order.
+fn reduce(acc: &[f32; READ_STEP]) -> f32 {
+    let s = |v: usize, l: usize| acc[8 * v + l];
+    (0..8)
+        .map(|l| ((s(0, l) + s(1, l)) + (s(2, l) + s(3, l))) + ((s(4, l) + s(5, l)) + (s(6, l) + s(7, l))))
+        .fold(0.0, |sum, v| sum + v)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
+
+    /// See [`super::read_loop`]. Safety: AVX2 present; `buf.len()` a
+    /// multiple of `READ_STEP`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn read_loop(buf: &[f32], passes: usize) -> f32 {
+        let mut acc = [_mm256_setzero_ps(); 8];
+        for _ in 0..passes {
+            for i in (0..buf.len()).step_by(super::READ_STEP) {
+                let at = buf.as_ptr().add(i);
+                for (v, acc_v) in acc.iter_mut().enumerate() {
+                    *acc_v = _mm256_add_ps(*acc_v, _mm256_loadu_ps(at.add(8 * v)));
+                }
+            }
+        }
+        let mut out = [0.0f32; super::READ_STEP];
+        for (v, acc_v) in acc.iter().enumerate() {
+            _mm256_storeu_ps(out.as_mut_ptr().add(8 * v), *acc_v);
+        }
+        super::reduce(&out)
+    }
 
     /// Safety: AVX-512F and VNNI present.
     #[target_feature(enable = "avx512f,avx512vnni")]
@@ -244,5 +316,28 @@ mod x86 {
             sum = _mm512_add_ps(sum, acc_i);
         }
         _mm512_reduce_add_ps(sum)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn read_loop_adds_up_everything_it_reads() {
+        // 0 + 1 + … + 127 = 8128, twice; small integers add exactly
+        let buf: Vec<f32> = (0..128).map(|i| i as f32).collect();
+        assert_eq!(read_loop(&buf, 2), 16256.0);
+        assert_eq!(read_loop(&buf, 0), 0.0);
+        // fractions: the AVX2 path and the portable one, bit for bit
+        let buf: Vec<f32> = (0..192).map(|i| i as f32 * 0.1 - 3.7).collect();
+        assert_eq!(read_loop(&buf, 3).to_bits(), read_loop_portable(&buf, 3).to_bits());
+    }
+
+    #[test]
+    #[should_panic(expected = "whole steps of 64 floats")]
+    fn read_loop_takes_whole_steps_only() {
+        read_loop(&[0.0; 80], 1);
     }
 }
