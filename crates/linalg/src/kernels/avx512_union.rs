@@ -42,10 +42,11 @@
 //! step 23 at batch 100, 0.88–0.90× at batch 12, 0.89–0.94× at batch 6,
 //! level at batch 1 (the same code); W1 alone at batch 100 0.77×, in the
 //! network 402–406 ns an image against 328–332 (`--breakdown`). So
-//! [`crate::kernels::Kernel::best`] does not take it: it is there to be
-//! timed on a CPU with two 512-bit FMA units (`infer sweep --kernel
-//! avx512-pass,avx512-union`; `make measure` sweeps it), where it has not
-//! run yet. Tables: docs/matmul.md.
+//! [`crate::kernels::Kernel::best`] does not time it on AMD's family 25
+//! (Zen 4's 256-bit halves), and elsewhere takes it where it runs a batch
+//! more than 10% faster than step 23: on a CPU with two 512-bit FMA units
+//! (`infer sweep --kernel avx512-pass,avx512-union`; `make measure` sweeps
+//! it), where it has not run yet. Tables: docs/matmul.md.
 
 use crate::activation::Activation;
 

@@ -160,8 +160,9 @@ pub enum Kernel {
     Avx512Pass,
     /// Step 24, [`avx512_union`]: step 23 with a batch's W1 in register
     /// tiles over the union of 6 images' non-zero pixels; needs what step
-    /// 20 needs. Not taken by [`Kernel::best`] (slower on AMD Zen 4, not
-    /// yet timed on a CPU with two 512-bit FMA units).
+    /// 20 needs. [`Kernel::best`] times it against step 23 where it picks
+    /// step 20's line, but not on AMD's family 25 (slower on Zen 4; not
+    /// yet run on a CPU with two 512-bit FMA units).
     Avx512Union,
 }
 
