@@ -155,7 +155,7 @@ impl<'w> Network<'w> {
     /// [`crate::kernels::avx512_chain::takes_pixels`], every layer at most
     /// [`crate::kernels::avx512_chain::N_MAX`] wide).
     pub fn pass(&self) -> Option<crate::kernels::avx512_pass::Pass<'w>> {
-        (matches!(self.layers[0].kernel, Kernel::Avx512Pass | Kernel::Avx512Union) && self.chains_once())
+        (self.layers[0].kernel.runs_step_23_pass() && self.chains_once())
             .then(|| crate::kernels::avx512_pass::Pass::new(*self))
     }
 

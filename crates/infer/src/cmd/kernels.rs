@@ -88,15 +88,22 @@ fn calibrate(mut f: impl FnMut()) -> usize {
 pub fn measure_peak(isa: Isa) -> Option<f64> {
     let iterations = 20_000_000 / (isa.flop_per_iteration() / 96);
     isa.is_available().then(|| {
-        let best = (0..5)
-            .map(|_| {
-                let start = Instant::now();
-                black_box(isa.peak_loop(black_box(iterations)));
-                start.elapsed().as_secs_f64()
-            })
-            .fold(f64::INFINITY, f64::min);
+        let best = best_of_5(|| {
+            black_box(isa.peak_loop(black_box(iterations)));
+        });
         (iterations * isa.flop_per_iteration()) as f64 / best
     })
+}
+
+/// The fewest seconds of 5 runs of `run`.
+fn best_of_5(mut run: impl FnMut()) -> f64 {
+    (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            run();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The bytes of the two buffers [`measure_read`] reads: half this core's
@@ -118,13 +125,9 @@ fn measure_read(bytes: usize) -> f64 {
     let buf = vec![1.0f32; bytes / 4];
     let passes = (256 << 20) / bytes;
     black_box(linalg::kernels::peak::read_loop(&buf, 1));
-    let best = (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            black_box(linalg::kernels::peak::read_loop(black_box(&buf), passes));
-            start.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min);
+    let best = best_of_5(|| {
+        black_box(linalg::kernels::peak::read_loop(black_box(&buf), passes));
+    });
     (passes * bytes) as f64 / best
 }
 

@@ -412,7 +412,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             Runner::Int8(_) => None,
         });
         if let Some(model) = f32_model {
-            let footnote = matches!(model.kernel(), Kernel::Avx512Pass | Kernel::Avx512Union).then_some(
+            let footnote = model.kernel().runs_step_23_pass().then_some(
                 "(step 23's passes below 6 images skip the network's checks; stage by stage, these are step 21's layer calls)",
             );
             let names = crate::model::stage_names(&model.shapes(), model.kernel());

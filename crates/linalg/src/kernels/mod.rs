@@ -456,6 +456,13 @@ impl Kernel {
         }
     }
 
+    /// Whether [`crate::network::Network::pass`] runs a network on this
+    /// kernel through step 23's [`avx512_pass::Pass`] below 6 rows: steps
+    /// 23 and 24 (whose passes below 6 rows are step 23's).
+    pub fn runs_step_23_pass(self) -> bool {
+        matches!(self, Kernel::Avx512Pass | Kernel::Avx512Union)
+    }
+
     /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]),
     /// as `infer` then does at every batch size: steps 10 to 19. All run
     /// a wide first layer (W1) through step 7's zero-skipping rows on the
