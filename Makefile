@@ -114,9 +114,13 @@ measure: build
 	scripts/measure.sh $(ROUNDS)
 
 # the same script with one round of each and no comparison: a smoke test
-# that every command it runs still exists and succeeds
+# that every command it runs still exists and succeeds, and that the
+# targets' table found the make-run timings and the two sweeps' speedups
 measure-smoke: build
+	rm -rf target/measure-quick
 	QUICK=1 scripts/measure.sh
 	@! grep -H 'the command failed' target/measure-quick/*.md
 	@ls target/measure-quick/*-sweep.svg >/dev/null
 	@grep -q '^Accuracy:0.9352' target/measure-quick/*.md
+	@grep -q '^| `make run` ≤ 30 ms wall | [0-9.]* ms (median of the 2 runs' target/measure-quick/*.md
+	@grep -q "^| two sweeps in a row agree .* | [0-9.]*× and [0-9.]*×, [0-9]*% apart |" target/measure-quick/*.md

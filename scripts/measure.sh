@@ -11,7 +11,8 @@
 #   must agree within 10%), images/s against batch size 1 to 10,000 with an SVG chart,
 #   where the time goes (--breakdown), two threads against one, the whole
 #   `make run` process (wall time and peak RSS), and this project against
-#   numpy and ONNX Runtime (scripts/compare.sh).
+#   numpy and ONNX Runtime (scripts/compare.sh); last, each of the
+#   project's targets against what the report measured, met or not.
 #
 # usage: scripts/measure.sh [ROUNDS] [CORE]     (defaults: 7 rounds, core 1)
 # env:   QUICK=1   one round of each, no comparison, into target/measure-quick
@@ -143,4 +144,59 @@ fi
 if [ "$COMPARE" = 1 ]; then
     section "Against numpy and ONNX Runtime" fenced "scripts/compare.sh $ROUNDS $CORE"
 fi
+
+# the project's targets (the README's table), each against what this
+# report measured above: the medians of compare.sh's per-round ratios, the
+# two-thread sweep's ratio at batch 100, the median of the make-run
+# timings and its peak RSS, and the two batch-100 speedups in a row
+# section: the lines of the report's section whose heading starts with $1
+report_section() { awk -v h="## $1" 'index($0, h) == 1 { on = 1; next } /^## / { on = 0 } on' "$OUT"; }
+# ratio BATCH MINE WHO: compare.sh's median of MINE ÷ WHO at BATCH
+ratio() {
+    report_section "Against numpy and ONNX Runtime" | awk -v b="$1" -v m="$2" -v w="$3" '
+        $1 ~ /^[0-9]+$/ && NF == 3 { batch = $1; mine = $2; next }
+        batch == b && mine == m && $1 == w {
+            for (i = 1; i < NF; i++) if ($i == "median") { v = $(i + 1); sub(/×.*/, "", v); print v; exit }
+        }'
+}
+# times VALUE: "VALUE×", or a dash for a value not measured
+times() { [ -n "$1" ] && echo "$1×" || echo "–"; }
+# verdict VALUE OP LIMIT: "met" or "not met" (an empty VALUE: not measured)
+verdict() { [ -n "$1" ] && awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = op == ">=" ? v + 0 >= t : v + 0 <= t; print ok ? "**met**" : "not met" }' || echo "not measured"; }
+threads=$(report_section "Two threads against one" | sed -n "s/^- $F32 at batch 100: 2 threads against 1: \([0-9.]*\)×.*/\1/p" | head -1)
+run_ms=$(report_section "The whole process of make run (the binary" | sed -n 's/^\([0-9]*\) µs$/\1/p' | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1000 }')
+run_how="median of the $runs runs timed above"
+if [ -z "$run_ms" ]; then
+    # hyperfine's table gives the mean: | `command` | mean ± σ | min | max | ...
+    run_ms=$(report_section "The whole process of make run (the binary" | awk -F'|' '$2 ~ /infer/ { split($3, m, "±"); gsub(/ /, "", m[1]); print m[1]; exit }')
+    run_how="hyperfine's mean of $runs runs"
+fi
+rss_kb=$(report_section "The whole process of make run, peak RSS" | sed -n 's/^peak RSS \([0-9]*\) KB.*/\1/p' | head -1)
+rss_mib=$([ -n "$rss_kb" ] && awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }' || true)
+gap=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", 100 * (a > b ? a - b : b - a) / (a < b ? a : b) }')
+b100_ort=$(ratio 100 project onnxruntime)
+b100_numpy=$(ratio 100 project numpy)
+b1_numpy=$(ratio 1 project numpy)
+{
+    printf '\n## Against the targets\n\n'
+    echo "What the sections above measured, each against the project's targets (the README's table, CPU by CPU); the f32 kernel is \`$F32\`, the one \`infer eval\` picks here."
+    echo
+    echo "| target | measured here | |"
+    echo "|---|---|---|"
+    echo "| f32 batch 100, 1 thread, ≥ 2.0× ONNX Runtime | $(times "$b100_ort") (median of the per-round ratios) | $(verdict "$b100_ort" '>=' 2.0) |"
+    echo "| f32 batch 100, 1 thread, ≥ 3.5× numpy | $(times "$b100_numpy") | $(verdict "$b100_numpy" '>=' 3.5) |"
+    echo "| f32 batch 1, 1 thread, ≥ 40× numpy | $(times "$b1_numpy") | $(verdict "$b1_numpy" '>=' 40) |"
+    echo "| batch 100, 2 threads ≥ 1.8× 1 thread | $(times "$threads") | $(verdict "$threads" '>=' 1.8) |"
+    echo "| \`make run\` ≤ 30 ms wall | ${run_ms:-–} ms ($run_how) | $(verdict "$run_ms" '<=' 30) |"
+    echo "| \`make run\` ≤ 16 MiB peak RSS | ${rss_mib:-–} MiB (${rss_kb:-–} KB) | $(verdict "$rss_mib" '<=' 16) |"
+    echo "| two sweeps in a row agree on batch 100's speedup within 10% | $(times "$a") and $(times "$b"), ${gap:-–}% apart | $(verdict "$gap" '<=' 10) |"
+    if [ "$QUICK" = 1 ]; then
+        echo
+        echo "(QUICK=1: one round of each, a smoke test of this script; these verdicts are not a measurement.)"
+    elif [ "$COMPARE" != 1 ]; then
+        echo
+        echo "(COMPARE=0: numpy and ONNX Runtime were not run, so their rows are not measured.)"
+    fi
+} >>"$OUT"
 echo "measure: written to $OUT" >&2
