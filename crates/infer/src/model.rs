@@ -307,6 +307,53 @@ impl Model {
     }
 }
 
+impl Model {
+    /// Seconds of one pass over the first `out.len()` images on this
+    /// thread, `batch_size` at a time, through step 23's pass with layer
+    /// `skip` left out (`None`: every layer, the classes of
+    /// [`Model::predict`]): the times `infer sweep --breakdown` subtracts
+    /// to give each layer's cost inside the pass, all through this one
+    /// loop. `None` where this model's network does not run step 23's
+    /// pass, or where `batch_size` is not below its
+    /// [`linalg::kernels::avx512_chain::M_CHAIN`] rows. With a layer left
+    /// out, `out` gets no real predictions.
+    ///
+    /// # Panics
+    /// If `skip` is not one of the network's layers, or `images` holds
+    /// fewer than `out.len()` images.
+    pub fn time_pass_without(
+        &self,
+        images: &Images,
+        batch_size: usize,
+        skip: Option<usize>,
+        out: &mut [u8],
+    ) -> Option<f64> {
+        if batch_size == 0 || batch_size >= linalg::kernels::avx512_chain::M_CHAIN {
+            return None;
+        }
+        self.with_network(|net| {
+            let mut w = Worker::new(&net, batch_size);
+            let pass = w.pass?;
+            let (k, classes) = (net.input_len(), net.output_len());
+            let start = std::time::Instant::now();
+            for (b, out) in out.chunks_mut(batch_size).enumerate() {
+                let rows = out.len();
+                let pixels = &images.pixels[b * batch_size * k..][..rows * k];
+                let (y, best) = (&mut w.y[..rows * classes], &mut w.best[..rows]);
+                match skip {
+                    None => pass.classify(rows, pixels, &mut w.scratch, y, best),
+                    Some(layer) => pass.classify_without(layer, rows, pixels, &mut w.scratch, y, best),
+                }
+                .expect("buffers sized by the network, a layer of it");
+                for (o, &c) in out.iter_mut().zip(best.iter()) {
+                    *o = c as u8;
+                }
+            }
+            Some(start.elapsed().as_secs_f64())
+        })
+    }
+}
+
 /// One thread's buffers for forward passes of up to `m` images.
 struct Worker<'n, 'w> {
     net: &'n Network<'w>,

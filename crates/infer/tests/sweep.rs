@@ -204,3 +204,57 @@ fn breakdown_tables_for_f32_and_int8() {
         assert!(lines[2 + stages.len()].starts_with("total"), "{}", lines[2 + stages.len()]);
     }
 }
+
+/// `--breakdown` on step 23 (where the CPU runs it) adds each layer's
+/// cost inside the pass at the batch sizes below 6: a row a layer, then
+/// the costs added up and the whole pass, every cell a number of ns. A
+/// kernel without step 23's pass (or a batch of 6 and more alone) prints
+/// no such table.
+#[test]
+fn breakdown_inside_step_23_s_pass() {
+    let head = "inside step 23's pass (avx512-pass, one thread, ns per image, median of 2 rounds):";
+    let run = |kernel: &str, batches: &str| {
+        let r = infer(&[
+            "sweep",
+            "--batch-sizes",
+            batches,
+            "--kernel",
+            kernel,
+            "--repeat",
+            "2",
+            "--limit",
+            "100",
+            "--breakdown",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    assert!(!run("naive", "1,100").contains("inside step 23's pass"));
+    if !linalg::Kernel::Avx512Pass.is_available() {
+        return;
+    }
+    assert!(!run("avx512-pass", "6,100").contains("inside step 23's pass"));
+    let out = run("avx512-pass", "1,2,100");
+    let at = out.find(head).unwrap_or_else(|| panic!("no table inside the pass: {out}"));
+    let lines: Vec<&str> = out[at..].lines().collect();
+    assert!(lines[1].starts_with("layer") && lines[1].ends_with("batch 1   batch 2"), "{}", lines[1]);
+    let rows = [
+        "W1 784×50 (u8 pixels) + b1, sigmoid",
+        "W2 50×100 + b2, sigmoid",
+        "W3 100×10 + b3",
+        "the layers' costs, added up",
+        "the whole pass, the argmax included",
+    ];
+    assert_eq!(lines.len(), 2 + rows.len(), "{out}");
+    for (i, (line, row)) in lines[2..].iter().zip(rows).enumerate() {
+        assert!(line.starts_with(row), "{line} for {row}");
+        let cells: Vec<&str> = line[row.len()..].split_whitespace().collect();
+        // a layer: "ns share%" at each batch size; the totals: ns
+        let numbers: Vec<&str> = if i < 3 { cells.iter().step_by(2).copied().collect() } else { cells.clone() };
+        assert_eq!(numbers.len(), 2, "{line}");
+        assert!(numbers.iter().all(|c| c.parse::<f64>().is_ok()), "{line}");
+        if i < 3 {
+            assert!(cells[1].ends_with('%') && cells[3].ends_with('%'), "{line}");
+        }
+    }
+}

@@ -177,6 +177,75 @@ fn same_logits(base: Kernel, chain: Kernel) {
     }
 }
 
+/// Step 23's pass with one layer left out, which `infer sweep
+/// --breakdown` times to give each layer's cost inside the pass: the left
+/// out layer's buffer keeps what it held, so without W1 or W2 the logits
+/// no longer depend on the image: they are those of the image whose pass
+/// last wrote that buffer. Without W3 they are what `y` held. A layer that is not there, or a batch the
+/// network's own pass takes (6 rows), is an error.
+#[test]
+fn step_23_leaves_one_layer_out_for_timing() {
+    if !Kernel::Avx512Pass.is_available() {
+        return;
+    }
+    let shapes = [(784, 50), (50, 100), (100, 10)];
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let weights: Vec<(Vec<f32>, Vec<f32>)> = shapes
+        .iter()
+        .map(|&(k, n)| {
+            let (w, b) = ((0..k * n).map(|_| rng.unit()).collect::<Vec<f32>>(), (0..n).map(|_| rng.unit()).collect());
+            let mut prepared = vec![0.0; Kernel::Avx512Pass.prepared_len(k, n)];
+            Kernel::Avx512Pass.prepare(k, n, &w, &mut prepared);
+            (prepared, b)
+        })
+        .collect();
+    let layers: Vec<Dense<'_>> = shapes
+        .iter()
+        .zip(&weights)
+        .map(|(&(k, n), (w, b))| Dense::new(Kernel::Avx512Pass, k, n, w, b).unwrap())
+        .collect();
+    let net = Network::new(&layers).unwrap();
+    let pass = net.pass().unwrap();
+    let images: Vec<Vec<u8>> = (0..2)
+        .map(|_| (0..784).map(|_| if rng.next().is_multiple_of(5) { (rng.next() % 256) as u8 } else { 0 }).collect())
+        .collect();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    let (mut scratch, mut best) = (vec![0.0; net.scratch_len(1)], vec![0; 1]);
+    // every layer in: the two images' own logits, which differ
+    let mut own = [vec![0.0; 10], vec![0.0; 10]];
+    for (x, y) in images.iter().zip(&mut own) {
+        pass.classify(1, x, &mut scratch, y, &mut best).unwrap();
+    }
+    assert_ne!(bits(&own[0]), bits(&own[1]));
+    for skip in [0, 1] {
+        let mut y = [vec![0.0; 10], vec![0.0; 10]];
+        for (x, y) in images.iter().zip(&mut y) {
+            pass.classify_without(skip, 1, x, &mut scratch, y, &mut best).unwrap();
+        }
+        // the buffers as the last pass with every layer left them: the
+        // second image's
+        assert_eq!(bits(&y[0]), bits(&own[1]), "layer {skip} left out, the first image");
+        assert_eq!(bits(&y[1]), bits(&own[1]), "layer {skip} left out, the second image");
+    }
+    let mut y = vec![7.0; 10];
+    y[3] = 8.0;
+    pass.classify_without(2, 1, &images[0], &mut scratch, &mut y, &mut best).unwrap();
+    assert_eq!((bits(&y), best[0]), (bits(&[7.0, 7.0, 7.0, 8.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0]), 3));
+    assert_eq!(
+        pass.classify_without(3, 1, &images[0], &mut scratch, &mut y, &mut best),
+        Err(ShapeError::Dim { what: "layer left out", expected: 2, found: 3 })
+    );
+    let mut scratch6 = vec![0.0; net.scratch_len(6)];
+    assert_eq!(
+        pass.classify_without(0, 6, &[0; 6 * 784], &mut scratch6, &mut [0.0; 60], &mut [0; 6]),
+        Err(ShapeError::Dim { what: "rows", expected: 5, found: 6 })
+    );
+    assert_eq!(
+        pass.classify_without(0, 1, &images[0][..700], &mut scratch, &mut y, &mut best),
+        Err(ShapeError::Len { what: "pixels", expected: 784, found: 700 })
+    );
+}
+
 /// Step 21's prepared W1 (steps 22's and 23's too) holds its coloured copy from the
 /// first 4 KB boundary inside the buffer and records where: the same
 /// buffer copied to another place (another offset within its page) must

@@ -39,7 +39,10 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     layer's matmul with its bias and activation, softmax,
                     argmax) at each batch size, the first f32 kernel and
                     the first int8 pass listed, rounds interleaved: why
-                    batch 100 is faster, layer by layer
+                    batch 100 is faster, layer by layer; for step 23's
+                    pass below 6 images, also each layer's cost inside
+                    it (the pass less the pass without that layer, no
+                    clock read inside)
   --precision P     f32, int8, int8-portable, int8-avx2, int8-vnni,
                     comma-separated; int8 is the integer-only model with the
                     fastest pass this CPU runs [f32]
@@ -418,6 +421,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let names = crate::model::stage_names(&model.shapes(), model.kernel());
             let run = |batch: usize, out: &mut [u8]| model.breakdown(images, batch, out);
             breakdown(&names, model.kernel().name(), footnote, run, total, &batches, repeat)?;
+            inside_the_pass(model, images, &names[1..=model.shapes().len()], total, &batches, repeat)?;
         }
         if let Some(q) = runners.iter().find_map(|r| if let Runner::Int8(q) = r { Some(q) } else { None }) {
             let footnote = Some(if q.kernel() == IntKernel::Avx2 {
@@ -489,6 +493,73 @@ fn breakdown(
     outln!("{line}");
     if let Some(f) = footnote {
         outln!("{f}");
+    }
+    Ok(())
+}
+
+/// Under `--breakdown`, for a kernel that runs step 23's pass below 6
+/// images: each layer's cost inside that pass at each such batch size,
+/// as the pass's time less the time of the same pass with the layer left
+/// out, both in the same round (ns per image, the median of `repeat`
+/// rounds, each timing the whole pass and the pass without each layer in
+/// turn, starting one further along each round). No clock is read inside
+/// the pass, so at batch 1 this is the stage table's account without its
+/// ~20 ns a stage; `layers` names the layers.
+fn inside_the_pass(
+    model: &Model,
+    images: &mnist_data::Images,
+    layers: &[String],
+    total: usize,
+    batches: &[usize],
+    repeat: usize,
+) -> Result<(), Failure> {
+    let small: Vec<usize> = batches.iter().copied().filter(|&b| b < linalg::kernels::avx512_chain::M_CHAIN).collect();
+    let mut out = vec![0u8; total];
+    if small.is_empty() || model.time_pass_without(images, small[0], None, &mut out).is_none() {
+        return Ok(());
+    }
+    // configurations: every layer in (None), then each left out
+    let configs: Vec<Option<usize>> = std::iter::once(None).chain((0..layers.len()).map(Some)).collect();
+    // seconds[batch][config][round]
+    let mut seconds = vec![vec![Vec::with_capacity(repeat); configs.len()]; small.len()];
+    for round in 0..repeat {
+        for (b, &batch) in small.iter().enumerate() {
+            for c in (0..configs.len()).map(|c| (c + round) % configs.len()) {
+                let s = model.time_pass_without(images, batch, configs[c], &mut out).expect("checked above");
+                seconds[b][c].push(s);
+            }
+        }
+    }
+    let ns = |s: f64| s * 1e9 / total as f64;
+    outln!();
+    outln!(
+        "inside step 23's pass ({}, one thread, ns per image, median of {repeat} rounds): each layer's cost is the pass's time less that of the same pass with the layer left out, in the same round; no clock is read inside the pass",
+        model.kernel().name()
+    );
+    let width = layers.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(38);
+    let mut header = format!("{:<width$}", "layer");
+    for &b in &small {
+        header += &format!(" {:>9}", format!("batch {b}"));
+    }
+    outln!("{header}");
+    let whole: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[0]))).collect();
+    let mut added = vec![0.0; small.len()];
+    for (i, name) in layers.iter().enumerate() {
+        let mut line = format!("{name:<width$}");
+        for (b, s) in seconds.iter().enumerate() {
+            let mut cost: Vec<f64> = s[0].iter().zip(&s[1 + i]).map(|(all, without)| all - without).collect();
+            let v = ns(median(&mut cost));
+            added[b] += v;
+            line += &format!(" {:>9}", format!("{v:.0} {:>2.0}%", 100.0 * v / whole[b]));
+        }
+        outln!("{line}");
+    }
+    for (label, values) in [("the layers' costs, added up", &added), ("the whole pass, the argmax included", &whole)] {
+        let mut line = format!("{label:<width$}");
+        for v in values {
+            line += &format!(" {:>9}", format!("{v:.0}"));
+        }
+        outln!("{line}");
     }
     Ok(())
 }

@@ -27,6 +27,11 @@
 //! batch 100, where both run the network's own pass. About 12 ns of
 //! some 620 an image.
 //!
+//! [`Pass::classify_without`] runs the same pass with one layer left out,
+//! for timing only: `infer sweep --breakdown` subtracts its time from the
+//! whole pass's to give each layer's cost inside the pass, with no clock
+//! read between the layers.
+//!
 //! [`Pass`] keeps its own copy of the network's loop over the layers,
 //! step 21's functions called by name: the same loop through the
 //! network's per-layer dispatch (`Network::layer`, then [`super::Kernel`])
@@ -84,6 +89,66 @@ impl<'w> Pass<'w> {
         y: &mut [f32],
         best: &mut [usize],
     ) -> Result<(), ShapeError> {
+        let need = self.checked(m, pixels, scratch, y, best)?;
+        if m >= super::avx512_chain::M_CHAIN {
+            self.net.logits_pixels(m, pixels, scratch, y)?;
+        } else {
+            #[cfg(target_arch = "x86_64")]
+            self.layers::<false>(usize::MAX, m, pixels, &mut scratch[..need], y);
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = need;
+        }
+        argmax_rows(y, self.net.output_len(), best);
+        Ok(())
+    }
+
+    /// [`Pass::classify`] below [`super::avx512_chain::M_CHAIN`] rows
+    /// with layer `skip` (0 for the first) left out: what the pass costs
+    /// without it, so that the difference is what the layer costs inside
+    /// the pass, where each layer waits on the last result of the one
+    /// before (`infer sweep --breakdown`). The buffer the layer would have
+    /// written keeps what it held, so `y` and `best` are not the
+    /// network's: only the time means anything.
+    ///
+    /// # Errors
+    /// As [`Pass::classify`]; [`ShapeError::Dim`] if `skip` is not one of
+    /// the network's layers, or if `m` is not below `M_CHAIN` (the
+    /// network's own pass takes those, and leaves no layer out).
+    pub fn classify_without(
+        &self,
+        skip: usize,
+        m: usize,
+        pixels: &[u8],
+        scratch: &mut [f32],
+        y: &mut [f32],
+        best: &mut [usize],
+    ) -> Result<(), ShapeError> {
+        let layers = self.net.layers().len();
+        if skip >= layers {
+            return Err(ShapeError::Dim { what: "layer left out", expected: layers - 1, found: skip });
+        }
+        if m >= super::avx512_chain::M_CHAIN {
+            return Err(ShapeError::Dim { what: "rows", expected: super::avx512_chain::M_CHAIN - 1, found: m });
+        }
+        let need = self.checked(m, pixels, scratch, y, best)?;
+        #[cfg(target_arch = "x86_64")]
+        self.layers::<true>(skip, m, pixels, &mut scratch[..need], y);
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = need;
+        argmax_rows(y, self.net.output_len(), best);
+        Ok(())
+    }
+
+    /// The lengths of [`Pass::classify`]'s slices checked; the floats of
+    /// `scratch` a pass of `m` rows uses.
+    fn checked(
+        &self,
+        m: usize,
+        pixels: &[u8],
+        scratch: &[f32],
+        y: &[f32],
+        best: &[usize],
+    ) -> Result<usize, ShapeError> {
         let n_last = self.net.output_len();
         for (what, expected, found) in
             [("pixels", m * self.net.input_len(), pixels.len()), ("y", m * n_last, y.len()), ("best", m, best.len())]
@@ -96,23 +161,20 @@ impl<'w> Pass<'w> {
         if scratch.len() < need {
             return Err(ShapeError::Len { what: "scratch", expected: need, found: scratch.len() });
         }
-        if m >= super::avx512_chain::M_CHAIN {
-            self.net.logits_pixels(m, pixels, scratch, y)?;
-        } else {
-            #[cfg(target_arch = "x86_64")]
-            self.layers(m, pixels, &mut scratch[..need], y);
-        }
-        argmax_rows(y, n_last, best);
-        Ok(())
+        Ok(need)
     }
 
     /// Step 21's layers of a pass below `M_CHAIN` rows, unchecked; hidden
     /// layer i writes half i % 2 of `scratch`, as the network's pass does.
+    /// With `LEAVE_OUT`, layer `skip` is left out ([`Pass::classify_without`]).
     #[cfg(target_arch = "x86_64")]
-    fn layers(&self, m: usize, pixels: &[u8], scratch: &mut [f32], y: &mut [f32]) {
+    fn layers<const LEAVE_OUT: bool>(&self, skip: usize, m: usize, pixels: &[u8], scratch: &mut [f32], y: &mut [f32]) {
         let layers = self.net.layers();
         let (b0, b1) = scratch.split_at_mut(scratch.len() / 2);
         for (i, l) in layers.iter().enumerate() {
+            if LEAVE_OUT && i == skip {
+                continue;
+            }
             let last = i + 1 == layers.len();
             let act = if last { Activation::Identity } else { Activation::Sigmoid };
             let (prev, out): (&[f32], &mut [f32]) = match (last, i % 2 == 0) {
