@@ -122,5 +122,5 @@ measure-smoke: build
 	@! grep -H 'the command failed' target/measure-quick/*.md
 	@ls target/measure-quick/*-sweep.svg >/dev/null
 	@grep -q '^Accuracy:0.9352' target/measure-quick/*.md
-	@grep -q '^| `make run` ≤ 30 ms wall | [0-9.]* ms (median of the 2 runs' target/measure-quick/*.md
+	@grep -q '^| `make run` ≤ 30 ms wall | [0-9.]* ms (the median of the 2 runs' target/measure-quick/*.md
 	@grep -q "^| two sweeps in a row agree .* | [0-9.]*× and [0-9.]*×, [0-9]*% apart |" target/measure-quick/*.md

@@ -151,22 +151,46 @@ fi
 # timings and its peak RSS, and the two batch-100 speedups in a row
 # section: the lines of the report's section whose heading starts with $1
 report_section() { awk -v h="## $1" 'index($0, h) == 1 { on = 1; next } /^## / { on = 0 } on' "$OUT"; }
-# ratio BATCH MINE WHO: compare.sh's median of MINE ÷ WHO at BATCH
+# ratio BATCH MINE WHO: compare.sh's median of MINE ÷ WHO at BATCH, and
+# the smallest and largest of its rounds: "median min max"
 ratio() {
     report_section "Against numpy and ONNX Runtime" | awk -v b="$1" -v m="$2" -v w="$3" '
         $1 ~ /^[0-9]+$/ && NF == 3 { batch = $1; mine = $2; next }
         batch == b && mine == m && $1 == w {
-            for (i = 1; i < NF; i++) if ($i == "median") { v = $(i + 1); sub(/×.*/, "", v); print v; exit }
+            for (i = 1; i < NF; i++) {
+                if ($i == "median") { v = $(i + 1); sub(/×.*/, "", v) }
+                if ($i == "(min") { lo = $(i + 1); sub(/,.*/, "", lo) }
+                if ($i == "max") { hi = $(i + 1); sub(/;.*/, "", hi) }
+            }
+            print v, lo, hi; exit
         }'
 }
-# times VALUE: "VALUE×", or a dash for a value not measured
-times() { [ -n "$1" ] && echo "$1×" || echo "–"; }
-# verdict VALUE OP LIMIT: "met" or "not met" (an empty VALUE: not measured)
-verdict() { [ -n "$1" ] && awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = op == ">=" ? v + 0 >= t : v + 0 <= t; print ok ? "**met**" : "not met" }' || echo "not measured"; }
-threads=$(report_section "Two threads against one" | sed -n "s/^- $F32 at batch 100: 2 threads against 1: \([0-9.]*\)×.*/\1/p" | head -1)
-run_ms=$(report_section "The whole process of make run (the binary" | sed -n 's/^\([0-9]*\) µs$/\1/p' | sort -n |
-    awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1000 }')
-run_how="median of the $runs runs timed above"
+# the rounds of a ratio more than this far apart: the machine changed speed
+# within the rounds (the VMs' speed states are about 1.5× apart), so the
+# median is not trusted and the row gives no verdict
+UNSTEADY=1.3
+# verdict "MEDIAN [MIN MAX]" OP LIMIT: met or not; no verdict where the
+# rounds spread more than UNSTEADY; an empty value: not measured
+verdict() {
+    [ -n "$1" ] || { echo "not measured"; return; }
+    awk -v m="$1" -v op="$2" -v t="$3" -v u="$UNSTEADY" 'BEGIN {
+        n = split(m, f, " ")
+        if (n == 3 && f[2] > 0 && f[3] / f[2] > u) { printf "no verdict: its rounds are more than %s× apart, the machine changed speed; rerun\n", u; exit }
+        ok = op == ">=" ? f[1] + 0 >= t : f[1] + 0 <= t
+        print ok ? "**met**" : "not met"
+    }'
+}
+# shown "MEDIAN [MIN MAX]" as "MEDIAN× (rounds MIN–MAX)", or a dash
+shown() {
+    [ -n "$1" ] || { echo "–"; return; }
+    set -- $1
+    if [ $# = 3 ]; then echo "$1× (rounds $2–$3)"; else echo "$1×"; fi
+}
+threads=$(report_section "Two threads against one" |
+    sed -n "s/^- $F32 at batch 100: 2 threads against 1: \([0-9.]*\)× (per round, \([0-9.]*\)–\([0-9.]*\)).*/\1 \2 \3/p" | head -1)
+run_list=$(report_section "The whole process of make run (the binary" | sed -n 's/^\([0-9]*\) µs$/\1/p' | sort -n)
+run_ms=$(echo "$run_list" | awk 'NF { v[++n] = $1 } END { if (n) printf "%.1f", (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) / 1000 }')
+run_how="the median of the $runs runs timed above, $(echo "$run_list" | awk 'NF { if (!n++) lo = $1; hi = $1 } END { printf "%.1f–%.1f ms", lo / 1000, hi / 1000 }')"
 if [ -z "$run_ms" ]; then
     # hyperfine's table gives the mean: | `command` | mean ± σ | min | max | ...
     run_ms=$(report_section "The whole process of make run (the binary" | awk -F'|' '$2 ~ /infer/ { split($3, m, "±"); gsub(/ /, "", m[1]); print m[1]; exit }')
@@ -180,17 +204,17 @@ b100_numpy=$(ratio 100 project numpy)
 b1_numpy=$(ratio 1 project numpy)
 {
     printf '\n## Against the targets\n\n'
-    echo "What the sections above measured, each against the project's targets (the README's table, CPU by CPU); the f32 kernel is \`$F32\`, the one \`infer eval\` picks here."
+    echo "What the sections above measured, each against the project's targets (the README's table, CPU by CPU); the f32 kernel is \`$F32\`, the one \`infer eval\` picks here. Each ratio is the median of its per-round ratios, with their range; one whose rounds lie more than ${UNSTEADY}× apart gets no verdict, since the machine changed speed within the rounds."
     echo
     echo "| target | measured here | |"
     echo "|---|---|---|"
-    echo "| f32 batch 100, 1 thread, ≥ 2.0× ONNX Runtime | $(times "$b100_ort") (median of the per-round ratios) | $(verdict "$b100_ort" '>=' 2.0) |"
-    echo "| f32 batch 100, 1 thread, ≥ 3.5× numpy | $(times "$b100_numpy") | $(verdict "$b100_numpy" '>=' 3.5) |"
-    echo "| f32 batch 1, 1 thread, ≥ 40× numpy | $(times "$b1_numpy") | $(verdict "$b1_numpy" '>=' 40) |"
-    echo "| batch 100, 2 threads ≥ 1.8× 1 thread | $(times "$threads") | $(verdict "$threads" '>=' 1.8) |"
+    echo "| f32 batch 100, 1 thread, ≥ 2.0× ONNX Runtime | $(shown "$b100_ort") | $(verdict "$b100_ort" '>=' 2.0) |"
+    echo "| f32 batch 100, 1 thread, ≥ 3.5× numpy | $(shown "$b100_numpy") | $(verdict "$b100_numpy" '>=' 3.5) |"
+    echo "| f32 batch 1, 1 thread, ≥ 40× numpy | $(shown "$b1_numpy") | $(verdict "$b1_numpy" '>=' 40) |"
+    echo "| batch 100, 2 threads ≥ 1.8× 1 thread | $(shown "$threads") | $(verdict "$threads" '>=' 1.8) |"
     echo "| \`make run\` ≤ 30 ms wall | ${run_ms:-–} ms ($run_how) | $(verdict "$run_ms" '<=' 30) |"
     echo "| \`make run\` ≤ 16 MiB peak RSS | ${rss_mib:-–} MiB (${rss_kb:-–} KB) | $(verdict "$rss_mib" '<=' 16) |"
-    echo "| two sweeps in a row agree on batch 100's speedup within 10% | $(times "$a") and $(times "$b"), ${gap:-–}% apart | $(verdict "$gap" '<=' 10) |"
+    echo "| two sweeps in a row agree on batch 100's speedup within 10% | $(shown "$a") and $(shown "$b"), ${gap:-–}% apart | $(verdict "$gap" '<=' 10) |"
     if [ "$QUICK" = 1 ]; then
         echo
         echo "(QUICK=1: one round of each, a smoke test of this script; these verdicts are not a measurement.)"
