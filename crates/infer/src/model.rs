@@ -309,25 +309,19 @@ impl Model {
 
 impl Model {
     /// Seconds of one pass over the first `out.len()` images on this
-    /// thread, `batch_size` at a time, through step 23's pass with layer
-    /// `skip` left out (`None`: every layer, the classes of
-    /// [`Model::predict`]): the times `infer sweep --breakdown` subtracts
-    /// to give each layer's cost inside the pass, all through this one
-    /// loop. `None` where this model's network does not run step 23's
-    /// pass, or where `batch_size` is not below its
+    /// thread, `batch_size` at a time, through step 23's pass with the
+    /// layers whose bits are set in `left_out` left out (0: every layer
+    /// in, the classes of [`Model::predict`]): the times `infer sweep
+    /// --breakdown` subtracts to give each layer's cost inside the pass and
+    /// alone, all through this one loop. `None` where this model's network
+    /// does not run step 23's pass, or where `batch_size` is not below its
     /// [`linalg::kernels::avx512_chain::M_CHAIN`] rows. With a layer left
     /// out, `out` gets no real predictions.
     ///
     /// # Panics
-    /// If `skip` is not one of the network's layers, or `images` holds
-    /// fewer than `out.len()` images.
-    pub fn time_pass_without(
-        &self,
-        images: &Images,
-        batch_size: usize,
-        skip: Option<usize>,
-        out: &mut [u8],
-    ) -> Option<f64> {
+    /// If `left_out` names a layer the network does not have, or `images`
+    /// holds fewer than `out.len()` images.
+    pub fn time_pass_without(&self, images: &Images, batch_size: usize, left_out: u64, out: &mut [u8]) -> Option<f64> {
         if batch_size == 0 || batch_size >= linalg::kernels::avx512_chain::M_CHAIN {
             return None;
         }
@@ -340,9 +334,10 @@ impl Model {
                 let rows = out.len();
                 let pixels = &images.pixels[b * batch_size * k..][..rows * k];
                 let (y, best) = (&mut w.y[..rows * classes], &mut w.best[..rows]);
-                match skip {
-                    None => pass.classify(rows, pixels, &mut w.scratch, y, best),
-                    Some(layer) => pass.classify_without(layer, rows, pixels, &mut w.scratch, y, best),
+                if left_out == 0 {
+                    pass.classify(rows, pixels, &mut w.scratch, y, best)
+                } else {
+                    pass.classify_without(left_out, rows, pixels, &mut w.scratch, y, best)
                 }
                 .expect("buffers sized by the network, a layer of it");
                 for (o, &c) in out.iter_mut().zip(best.iter()) {

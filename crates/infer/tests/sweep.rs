@@ -205,11 +205,12 @@ fn breakdown_tables_for_f32_and_int8() {
     }
 }
 
-/// `--breakdown` on step 23 (where the CPU runs it) adds each layer's
-/// cost inside the pass at the batch sizes below 6: a row a layer, then
-/// the costs added up and the whole pass, every cell a number of ns. A
-/// kernel without step 23's pass (or a batch of 6 and more alone) prints
-/// no such table.
+/// `--breakdown` on step 23 (where the CPU runs it) adds, at the batch
+/// sizes below 6, each layer's cost inside the pass and alone: a row a
+/// layer with both, then the layers added up, the pass with no layer, the
+/// whole pass and what is left of it, every cell a number of ns. A kernel
+/// without step 23's pass (or only batches of 6 and more) prints no such
+/// table.
 #[test]
 fn breakdown_inside_step_23_s_pass() {
     let head = "inside step 23's pass (avx512-pass, one thread, ns per image, median of 2 rounds):";
@@ -237,24 +238,27 @@ fn breakdown_inside_step_23_s_pass() {
     let out = run("avx512-pass", "1,2,100");
     let at = out.find(head).unwrap_or_else(|| panic!("no table inside the pass: {out}"));
     let lines: Vec<&str> = out[at..].lines().collect();
-    assert!(lines[1].starts_with("layer") && lines[1].ends_with("batch 1   batch 2"), "{}", lines[1]);
+    assert!(lines[1].starts_with("layer") && lines[1].ends_with("batch 1            batch 2"), "{}", lines[1]);
+    assert!(lines[2].trim_start().starts_with("in the pass  alone in the pass  alone"), "{}", lines[2]);
+    // (row, numbers in it: a layer "ns share% alone" at each batch size)
     let rows = [
-        "W1 784×50 (u8 pixels) + b1, sigmoid",
-        "W2 50×100 + b2, sigmoid",
-        "W3 100×10 + b3",
-        "the layers' costs, added up",
-        "the whole pass, the argmax included",
+        ("W1 784×50 (u8 pixels) + b1, sigmoid", 6),
+        ("W2 50×100 + b2, sigmoid", 6),
+        ("W3 100×10 + b3", 6),
+        ("the layers, added up", 4),
+        ("no layer: the checks, the loop and the argmax", 2),
+        ("the whole pass", 2),
+        ("the whole pass less the layers alone and no layer", 2),
     ];
-    assert_eq!(lines.len(), 2 + rows.len(), "{out}");
-    for (i, (line, row)) in lines[2..].iter().zip(rows).enumerate() {
+    assert_eq!(lines.len(), 3 + rows.len(), "{out}");
+    for (line, (row, cells)) in lines[3..].iter().zip(rows) {
         assert!(line.starts_with(row), "{line} for {row}");
-        let cells: Vec<&str> = line[row.len()..].split_whitespace().collect();
-        // a layer: "ns share%" at each batch size; the totals: ns
-        let numbers: Vec<&str> = if i < 3 { cells.iter().step_by(2).copied().collect() } else { cells.clone() };
-        assert_eq!(numbers.len(), 2, "{line}");
-        assert!(numbers.iter().all(|c| c.parse::<f64>().is_ok()), "{line}");
-        if i < 3 {
-            assert!(cells[1].ends_with('%') && cells[3].ends_with('%'), "{line}");
+        let got: Vec<&str> = line[row.len()..].split_whitespace().collect();
+        assert_eq!(got.len(), cells, "{line}");
+        for (j, c) in got.iter().enumerate() {
+            let share = cells == 6 && j % 3 == 1;
+            let number = c.strip_suffix('%').filter(|_| share).unwrap_or(c);
+            assert!(number.parse::<f64>().is_ok() && (share == c.ends_with('%')), "{line}");
         }
     }
 }

@@ -41,8 +41,9 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     the first int8 pass listed, rounds interleaved: why
                     batch 100 is faster, layer by layer; for step 23's
                     pass below 6 images, also each layer's cost inside
-                    it (the pass less the pass without that layer, no
-                    clock read inside)
+                    it (the pass less the pass without that layer) and
+                    alone (the pass with only that layer), no clock read
+                    inside the pass
   --precision P     f32, int8, int8-portable, int8-avx2, int8-vnni,
                     comma-separated; int8 is the integer-only model with the
                     fastest pass this CPU runs [f32]
@@ -498,13 +499,16 @@ fn breakdown(
 }
 
 /// Under `--breakdown`, for a kernel that runs step 23's pass below 6
-/// images: each layer's cost inside that pass at each such batch size,
-/// as the pass's time less the time of the same pass with the layer left
-/// out, both in the same round (ns per image, the median of `repeat`
-/// rounds, each timing the whole pass and the pass without each layer in
-/// turn, starting one further along each round). No clock is read inside
-/// the pass, so at batch 1 this is the stage table's account without its
-/// ~20 ns a stage; `layers` names the layers.
+/// images: at each such batch size, each layer's cost inside that pass
+/// (the pass's time less the time of the same pass with the layer left
+/// out) and alone (the pass with only that layer, less the pass with no
+/// layer: the checks, the loop and the argmax), so that the whole pass
+/// less the layers alone and the rest is what the layers' waiting on each
+/// other costs. Every configuration runs in each round, starting one
+/// further along each round; each figure is the median of its per-round
+/// differences, ns per image. No clock is read inside the pass, so at
+/// batch 1 this is the stage table's account without its ~20 ns a stage;
+/// `layers` names the layers.
 fn inside_the_pass(
     model: &Model,
     images: &mnist_data::Images,
@@ -515,11 +519,18 @@ fn inside_the_pass(
 ) -> Result<(), Failure> {
     let small: Vec<usize> = batches.iter().copied().filter(|&b| b < linalg::kernels::avx512_chain::M_CHAIN).collect();
     let mut out = vec![0u8; total];
-    if small.is_empty() || model.time_pass_without(images, small[0], None, &mut out).is_none() {
+    if small.is_empty() || model.time_pass_without(images, small[0], 0, &mut out).is_none() {
         return Ok(());
     }
-    // configurations: every layer in (None), then each left out
-    let configs: Vec<Option<usize>> = std::iter::once(None).chain((0..layers.len()).map(Some)).collect();
+    // the layers left out: none (the whole pass), each one, all but each
+    // one, every one
+    let every = (1u64 << layers.len()) - 1;
+    let configs: Vec<u64> = std::iter::once(0)
+        .chain((0..layers.len()).map(|i| 1 << i))
+        .chain((0..layers.len()).map(|i| every & !(1 << i)))
+        .chain(std::iter::once(every))
+        .collect();
+    let at = |left_out: u64| configs.iter().position(|&c| c == left_out).expect("a configuration");
     // seconds[batch][config][round]
     let mut seconds = vec![vec![Vec::with_capacity(repeat); configs.len()]; small.len()];
     for round in 0..repeat {
@@ -531,35 +542,58 @@ fn inside_the_pass(
         }
     }
     let ns = |s: f64| s * 1e9 / total as f64;
+    // the median over the rounds of a − b, ns per image
+    let diff = |s: &[Vec<f64>], a: usize, b: usize| {
+        let mut d: Vec<f64> = s[a].iter().zip(&s[b]).map(|(a, b)| a - b).collect();
+        ns(median(&mut d))
+    };
     outln!();
     outln!(
-        "inside step 23's pass ({}, one thread, ns per image, median of {repeat} rounds): each layer's cost is the pass's time less that of the same pass with the layer left out, in the same round; no clock is read inside the pass",
+        "inside step 23's pass ({}, one thread, ns per image, median of {repeat} rounds): a layer's cost in the pass is the pass's time less the same pass's without the layer; alone, the pass with only that layer less the pass with none; no clock is read inside the pass",
         model.kernel().name()
     );
-    let width = layers.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(38);
-    let mut header = format!("{:<width$}", "layer");
+    let width = layers.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(44);
+    let (mut header, mut sub) = (format!("{:<width$}", "layer"), format!("{:<width$}", ""));
     for &b in &small {
-        header += &format!(" {:>9}", format!("batch {b}"));
+        header += &format!(" {:>18}", format!("batch {b}"));
+        sub += &format!(" {:>11} {:>6}", "in the pass", "alone");
     }
     outln!("{header}");
-    let whole: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[0]))).collect();
-    let mut added = vec![0.0; small.len()];
+    outln!("{sub}");
+    let mut added = vec![(0.0, 0.0); small.len()];
     for (i, name) in layers.iter().enumerate() {
         let mut line = format!("{name:<width$}");
-        for (b, s) in seconds.iter().enumerate() {
-            let mut cost: Vec<f64> = s[0].iter().zip(&s[1 + i]).map(|(all, without)| all - without).collect();
-            let v = ns(median(&mut cost));
-            added[b] += v;
-            line += &format!(" {:>9}", format!("{v:.0} {:>2.0}%", 100.0 * v / whole[b]));
+        for (b, s) in seconds.iter_mut().enumerate() {
+            let inside = diff(s, at(0), at(1 << i));
+            let alone = diff(s, at(every & !(1 << i)), at(every));
+            let whole = ns(median(&mut s[at(0)]));
+            added[b].0 += inside;
+            added[b].1 += alone;
+            line += &format!(" {:>11} {alone:>6.0}", format!("{inside:.0} {:>2.0}%", 100.0 * inside / whole));
         }
         outln!("{line}");
     }
-    for (label, values) in [("the layers' costs, added up", &added), ("the whole pass, the argmax included", &whole)] {
+    // each row: a label and, at each batch size, its "in the pass" and
+    // "alone" cells (None: empty)
+    type Cells = Vec<(Option<f64>, Option<f64>)>;
+    let none: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(every)]))).collect();
+    let whole: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(0)]))).collect();
+    let rows: [(&str, Cells); 4] = [
+        ("the layers, added up", added.iter().map(|&(i, a)| (Some(i), Some(a))).collect()),
+        ("no layer: the checks, the loop and the argmax", none.iter().map(|&v| (None, Some(v))).collect()),
+        ("the whole pass", whole.iter().map(|&v| (Some(v), None)).collect()),
+        (
+            "the whole pass less the layers alone and no layer",
+            whole.iter().zip(&none).zip(&added).map(|((w, n), (_, a))| (None, Some(w - n - a))).collect(),
+        ),
+    ];
+    let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.0}"));
+    for (label, values) in rows {
         let mut line = format!("{label:<width$}");
-        for v in values {
-            line += &format!(" {:>9}", format!("{v:.0}"));
+        for (inside, alone) in values {
+            line += &format!(" {:>11} {:>6}", cell(inside), cell(alone));
         }
-        outln!("{line}");
+        outln!("{}", line.trim_end());
     }
     Ok(())
 }

@@ -27,10 +27,10 @@
 //! batch 100, where both run the network's own pass. About 12 ns of
 //! some 620 an image.
 //!
-//! [`Pass::classify_without`] runs the same pass with one layer left out,
-//! for timing only: `infer sweep --breakdown` subtracts its time from the
-//! whole pass's to give each layer's cost inside the pass, with no clock
-//! read between the layers.
+//! [`Pass::classify_without`] runs the same pass with some of its layers
+//! left out, for timing only: `infer sweep --breakdown` subtracts such
+//! times from the whole pass's to give each layer's cost inside the pass
+//! and alone, with no clock read between the layers.
 //!
 //! [`Pass`] keeps its own copy of the network's loop over the layers,
 //! step 21's functions called by name: the same loop through the
@@ -94,7 +94,7 @@ impl<'w> Pass<'w> {
             self.net.logits_pixels(m, pixels, scratch, y)?;
         } else {
             #[cfg(target_arch = "x86_64")]
-            self.layers::<false>(usize::MAX, m, pixels, &mut scratch[..need], y);
+            self.layers::<false>(0, m, pixels, &mut scratch[..need], y);
             #[cfg(not(target_arch = "x86_64"))]
             let _ = need;
         }
@@ -103,20 +103,21 @@ impl<'w> Pass<'w> {
     }
 
     /// [`Pass::classify`] below [`super::avx512_chain::M_CHAIN`] rows
-    /// with layer `skip` (0 for the first) left out: what the pass costs
-    /// without it, so that the difference is what the layer costs inside
-    /// the pass, where each layer waits on the last result of the one
-    /// before (`infer sweep --breakdown`). The buffer the layer would have
-    /// written keeps what it held, so `y` and `best` are not the
-    /// network's: only the time means anything.
+    /// with the layers whose bits are set in `left_out` (bit 0 for the
+    /// first layer) left out: what the pass costs without them, so that
+    /// the differences say what each layer costs inside the pass, where
+    /// each layer waits on the last result of the one before, and what it
+    /// costs with the others gone (`infer sweep --breakdown`). The buffer
+    /// a left-out layer would have written keeps what it held, so `y` and
+    /// `best` are not the network's: only the time means anything.
     ///
     /// # Errors
-    /// As [`Pass::classify`]; [`ShapeError::Dim`] if `skip` is not one of
-    /// the network's layers, or if `m` is not below `M_CHAIN` (the
-    /// network's own pass takes those, and leaves no layer out).
+    /// As [`Pass::classify`]; [`ShapeError::Dim`] if `left_out` names a
+    /// layer the network does not have, or if `m` is not below `M_CHAIN`
+    /// (the network's own pass takes those, and leaves no layer out).
     pub fn classify_without(
         &self,
-        skip: usize,
+        left_out: u64,
         m: usize,
         pixels: &[u8],
         scratch: &mut [f32],
@@ -124,15 +125,16 @@ impl<'w> Pass<'w> {
         best: &mut [usize],
     ) -> Result<(), ShapeError> {
         let layers = self.net.layers().len();
-        if skip >= layers {
-            return Err(ShapeError::Dim { what: "layer left out", expected: layers - 1, found: skip });
+        // the highest layer named, if any
+        if let Some(highest) = left_out.checked_ilog2().map(|h| h as usize).filter(|&h| h >= layers) {
+            return Err(ShapeError::Dim { what: "layer left out", expected: layers - 1, found: highest });
         }
         if m >= super::avx512_chain::M_CHAIN {
             return Err(ShapeError::Dim { what: "rows", expected: super::avx512_chain::M_CHAIN - 1, found: m });
         }
         let need = self.checked(m, pixels, scratch, y, best)?;
         #[cfg(target_arch = "x86_64")]
-        self.layers::<true>(skip, m, pixels, &mut scratch[..need], y);
+        self.layers::<true>(left_out, m, pixels, &mut scratch[..need], y);
         #[cfg(not(target_arch = "x86_64"))]
         let _ = need;
         argmax_rows(y, self.net.output_len(), best);
@@ -166,13 +168,21 @@ impl<'w> Pass<'w> {
 
     /// Step 21's layers of a pass below `M_CHAIN` rows, unchecked; hidden
     /// layer i writes half i % 2 of `scratch`, as the network's pass does.
-    /// With `LEAVE_OUT`, layer `skip` is left out ([`Pass::classify_without`]).
+    /// With `LEAVE_OUT`, the layers whose bits are set in `left_out` are
+    /// left out ([`Pass::classify_without`]).
     #[cfg(target_arch = "x86_64")]
-    fn layers<const LEAVE_OUT: bool>(&self, skip: usize, m: usize, pixels: &[u8], scratch: &mut [f32], y: &mut [f32]) {
+    fn layers<const LEAVE_OUT: bool>(
+        &self,
+        left_out: u64,
+        m: usize,
+        pixels: &[u8],
+        scratch: &mut [f32],
+        y: &mut [f32],
+    ) {
         let layers = self.net.layers();
         let (b0, b1) = scratch.split_at_mut(scratch.len() / 2);
         for (i, l) in layers.iter().enumerate() {
-            if LEAVE_OUT && i == skip {
+            if LEAVE_OUT && (left_out >> i) & 1 == 1 {
                 continue;
             }
             let last = i + 1 == layers.len();
