@@ -113,9 +113,11 @@ $PIN $INFER sweep --batch-sizes 1,100 --kernel "$F32" --precision "$PRECISIONS" 
 a=$(sed -n '/^## f32 against int8/,$p' "$OUT" | speedup100 "$F32" -)
 b=$(speedup100 "$F32" "$again")
 rm -f "$again"
-awk -v a="$a" -v b="$b" -v k="$F32" 'BEGIN {
-    gap = (a > b ? a - b : b - a) / (a < b ? a : b)
-    printf "\nThe same sweep once more, right after: %s'"'"'s speedup at batch 100 over batch 1 %.2f× and %.2f×, %.0f%% apart (%s 10%%).\n", k, a, b, 100 * gap, gap <= 0.10 ? "within" : "NOT within"
+# how far apart the two speedups are, in % of the smaller (also the
+# targets' last row, below)
+gap=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", 100 * (a > b ? a - b : b - a) / (a < b ? a : b) }')
+awk -v a="$a" -v b="$b" -v k="$F32" -v gap="$gap" 'BEGIN {
+    printf "\nThe same sweep once more, right after: %s'"'"'s speedup at batch 100 over batch 1 %.2f× and %.2f×, %.0f%% apart (%s 10%%).\n", k, a, b, gap, gap <= 10 ? "within" : "NOT within"
 }' >>"$OUT"
 
 section "Images/s against batch size (chart: $(basename "${OUT%.md}")-sweep.svg beside this file)" markdown \
@@ -198,7 +200,6 @@ if [ -z "$run_ms" ]; then
 fi
 rss_kb=$(report_section "The whole process of make run, peak RSS" | sed -n 's/^peak RSS \([0-9]*\) KB.*/\1/p' | head -1)
 rss_mib=$([ -n "$rss_kb" ] && awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }' || true)
-gap=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", 100 * (a > b ? a - b : b - a) / (a < b ? a : b) }')
 b100_ort=$(ratio 100 project onnxruntime)
 b100_numpy=$(ratio 100 project numpy)
 b1_numpy=$(ratio 1 project numpy)
@@ -214,7 +215,7 @@ b1_numpy=$(ratio 1 project numpy)
     echo "| batch 100, 2 threads ≥ 1.8× 1 thread | $(shown "$threads") | $(verdict "$threads" '>=' 1.8) |"
     echo "| \`make run\` ≤ 30 ms wall | ${run_ms:-–} ms ($run_how) | $(verdict "$run_ms" '<=' 30) |"
     echo "| \`make run\` ≤ 16 MiB peak RSS | ${rss_mib:-–} MiB (${rss_kb:-–} KB) | $(verdict "$rss_mib" '<=' 16) |"
-    echo "| two sweeps in a row agree on batch 100's speedup within 10% | $(shown "$a") and $(shown "$b"), ${gap:-–}% apart | $(verdict "$gap" '<=' 10) |"
+    echo "| two sweeps in a row agree on batch 100's speedup within 10% | $(shown "$a") and $(shown "$b"), $(printf %.0f "$gap")% apart | $(verdict "$gap" '<=' 10) |"
     if [ "$QUICK" = 1 ]; then
         echo
         echo "(QUICK=1: one round of each, a smoke test of this script; these verdicts are not a measurement.)"

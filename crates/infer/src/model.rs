@@ -305,16 +305,15 @@ impl Model {
         }
         seconds
     }
-}
 
-impl Model {
     /// Seconds of one pass over the first `out.len()` images on this
     /// thread, `batch_size` at a time, through step 23's pass with the
     /// layers whose bits are set in `left_out` left out (0: every layer
     /// in, the classes of [`Model::predict`]): the times `infer sweep
     /// --breakdown` subtracts to give each layer's cost inside the pass and
-    /// alone, all through this one loop. `None` where this model's network
-    /// does not run step 23's pass, or where `batch_size` is not below its
+    /// alone, all through the loop that [`Model::predict`] runs. `None`
+    /// where this model's network does not run step 23's pass, or where
+    /// `batch_size` is not below its
     /// [`linalg::kernels::avx512_chain::M_CHAIN`] rows. With a layer left
     /// out, `out` gets no real predictions.
     ///
@@ -326,24 +325,11 @@ impl Model {
             return None;
         }
         self.with_network(|net| {
-            let mut w = Worker::new(&net, batch_size);
-            let pass = w.pass?;
-            let (k, classes) = (net.input_len(), net.output_len());
+            let mut worker = Worker::new(&net, batch_size);
+            worker.pass?;
+            worker.left_out = left_out;
             let start = std::time::Instant::now();
-            for (b, out) in out.chunks_mut(batch_size).enumerate() {
-                let rows = out.len();
-                let pixels = &images.pixels[b * batch_size * k..][..rows * k];
-                let (y, best) = (&mut w.y[..rows * classes], &mut w.best[..rows]);
-                if left_out == 0 {
-                    pass.classify(rows, pixels, &mut w.scratch, y, best)
-                } else {
-                    pass.classify_without(left_out, rows, pixels, &mut w.scratch, y, best)
-                }
-                .expect("buffers sized by the network, a layer of it");
-                for (o, &c) in out.iter_mut().zip(best.iter()) {
-                    *o = c as u8;
-                }
-            }
+            worker.run(images, 0, batch_size, out);
             Some(start.elapsed().as_secs_f64())
         })
     }
@@ -353,6 +339,10 @@ impl Model {
 struct Worker<'n, 'w> {
     net: &'n Network<'w>,
     pass: Option<linalg::kernels::avx512_pass::Pass<'w>>,
+    /// The layers the pass leaves out, as bits
+    /// ([`linalg::kernels::avx512_pass::Pass::classify_without`]): 0, but
+    /// for [`Model::time_pass_without`].
+    left_out: u64,
     x: Vec<f32>,
     scratch: Vec<f32>,
     y: Vec<f32>,
@@ -364,6 +354,7 @@ impl<'n, 'w> Worker<'n, 'w> {
         Worker {
             net,
             pass: net.pass(),
+            left_out: 0,
             x: vec![0.0; m * net.input_len()],
             scratch: vec![0.0; net.scratch_len(m)],
             y: vec![0.0; m * net.output_len()],
@@ -385,7 +376,11 @@ impl<'n, 'w> Worker<'n, 'w> {
             // (step 23: the network checked once, in Worker::new)
             let best = &mut self.best[..rows];
             if let Some(pass) = &self.pass {
-                pass.classify(rows, pixels, &mut self.scratch, y, best)
+                if self.left_out == 0 {
+                    pass.classify(rows, pixels, &mut self.scratch, y, best)
+                } else {
+                    pass.classify_without(self.left_out, rows, pixels, &mut self.scratch, y, best)
+                }
             } else if self.net.layers()[0].kernel().reads_pixels() {
                 self.net.logits_pixels(rows, pixels, &mut self.scratch, y).map(|()| argmax_rows(y, classes, best))
             } else {

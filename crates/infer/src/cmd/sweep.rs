@@ -560,24 +560,24 @@ fn inside_the_pass(
     }
     outln!("{header}");
     outln!("{sub}");
+    // at each batch size, the whole pass and the pass with no layer
+    let whole: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(0)]))).collect();
+    let none: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(every)]))).collect();
     let mut added = vec![(0.0, 0.0); small.len()];
     for (i, name) in layers.iter().enumerate() {
         let mut line = format!("{name:<width$}");
-        for (b, s) in seconds.iter_mut().enumerate() {
+        for (b, s) in seconds.iter().enumerate() {
             let inside = diff(s, at(0), at(1 << i));
             let alone = diff(s, at(every & !(1 << i)), at(every));
-            let whole = ns(median(&mut s[at(0)]));
             added[b].0 += inside;
             added[b].1 += alone;
-            line += &format!(" {:>11} {alone:>6.0}", format!("{inside:.0} {:>2.0}%", 100.0 * inside / whole));
+            line += &format!(" {:>11} {alone:>6.0}", format!("{inside:.0} {:>2.0}%", 100.0 * inside / whole[b]));
         }
         outln!("{line}");
     }
     // each row: a label and, at each batch size, its "in the pass" and
     // "alone" cells (None: empty)
     type Cells = Vec<(Option<f64>, Option<f64>)>;
-    let none: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(every)]))).collect();
-    let whole: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(0)]))).collect();
     let rows: [(&str, Cells); 4] = [
         ("the layers, added up", added.iter().map(|&(i, a)| (Some(i), Some(a))).collect()),
         ("no layer: the checks, the loop and the argmax", none.iter().map(|&v| (None, Some(v))).collect()),
