@@ -388,6 +388,46 @@ impl QModel {
         .expect("checked when the model was made")
     }
 
+    /// Seconds of one pass over the first `out.len()` images on this
+    /// thread, `batch_size` at a time, through the VNNI pass with the
+    /// layers whose bits are set in `left_out` left out
+    /// ([`vnni::logits_batch_without`]; 0: every layer in, the classes of
+    /// [`QModel::predict`]), then each image's argmax: the times `infer
+    /// sweep --breakdown` subtracts to give each layer's cost inside the
+    /// pass and alone, with no clock read inside the pass. Batch 1 goes
+    /// through the same batched call as the rest, one image a call, where
+    /// [`QModel::predict`] skips its two length checks. `None` for the
+    /// AVX2 pass (each layer over the whole batch: its breakdown reads the
+    /// clock once a layer a batch) and the portable one. With a layer left
+    /// out, `out` gets no real predictions.
+    ///
+    /// # Panics
+    /// If `left_out` names a layer the network does not have, or `images`
+    /// holds fewer than `out.len()` images.
+    pub fn time_pass_without(&self, images: &Images, batch_size: usize, left_out: u64, out: &mut [u8]) -> Option<f64> {
+        if self.kernel != IntKernel::Vnni || batch_size == 0 {
+            return None;
+        }
+        self.with_network(|net| {
+            let prepared = self.prepared();
+            let (ppi, classes) = (images.pixels_per_image(), net.output_len());
+            let m = batch_size.min(out.len()).max(1);
+            let mut t = vec![0; m * classes];
+            let xs = &images.pixels[..out.len() * ppi];
+            let start = std::time::Instant::now();
+            for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
+                let t = &mut t[..out.len() * classes];
+                vnni::logits_batch_without(&net, &prepared.1, out.len(), xs, t, left_out)
+                    .expect("sized by the network, and the layers left out are the caller's");
+                for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
+                    *p = int8::argmax(t) as u8;
+                }
+            }
+            Some(start.elapsed().as_secs_f64())
+        })
+        .expect("checked when the model was made")
+    }
+
     /// The predicted class of each of the `out.len()` images in `xs`
     /// (`ppi` pixels each, back to back), on this thread, in batches of
     /// `scratch.batch` images (`prepared`: the weights as

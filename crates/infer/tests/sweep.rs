@@ -262,3 +262,62 @@ fn breakdown_inside_step_23_s_pass() {
         }
     }
 }
+
+/// `--breakdown` on the int8 VNNI pass (where the CPU runs it) adds, at
+/// every batch size (the pass runs image by image at each), each layer's
+/// cost inside the pass and alone, as for step 23: the same rows, every
+/// cell a number of ns. The AVX2 pass, which runs each layer over the
+/// whole batch, prints no such table.
+#[test]
+fn breakdown_inside_the_vnni_pass() {
+    let run = |precision: &str| {
+        let r = infer(&[
+            "sweep",
+            "--batch-sizes",
+            "1,100",
+            "--kernel",
+            "naive",
+            "--precision",
+            precision,
+            "--repeat",
+            "2",
+            "--limit",
+            "200",
+            "--breakdown",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    if linalg::int8::avx2::is_available() {
+        assert!(!run("int8-avx2").contains("inside the VNNI pass"));
+    }
+    if !linalg::int8::vnni::is_available() {
+        return;
+    }
+    let out = run("int8-vnni");
+    let head = "inside the VNNI pass (int8-vnni, one thread, ns per image, median of 2 rounds):";
+    let at = out.find(head).unwrap_or_else(|| panic!("no table inside the VNNI pass: {out}"));
+    let lines: Vec<&str> = out[at..].lines().collect();
+    assert!(lines[1].starts_with("layer") && lines[1].ends_with("batch 1          batch 100"), "{}", lines[1]);
+    assert!(lines[2].trim_start().starts_with("in the pass  alone in the pass  alone"), "{}", lines[2]);
+    let rows = [
+        ("W1 784×50 + b1, requantized, sigmoid table", 6),
+        ("W2 50×100 + b2, requantized, sigmoid table", 6),
+        ("W3 100×10 + b3, requantized", 6),
+        ("the layers, added up", 4),
+        ("no layer: the checks, the loop and the argmax", 2),
+        ("the whole pass", 2),
+        ("the whole pass less the layers alone and no layer", 2),
+    ];
+    assert_eq!(lines.len(), 3 + rows.len(), "{out}");
+    for (line, (row, cells)) in lines[3..].iter().zip(rows) {
+        assert!(line.starts_with(row), "{line} for {row}");
+        let got: Vec<&str> = line[row.len()..].split_whitespace().collect();
+        assert_eq!(got.len(), cells, "{line}");
+        for (j, c) in got.iter().enumerate() {
+            let share = cells == 6 && j % 3 == 1;
+            let number = c.strip_suffix('%').filter(|_| share).unwrap_or(c);
+            assert!(number.parse::<f64>().is_ok() && (share == c.ends_with('%')), "{line}");
+        }
+    }
+}

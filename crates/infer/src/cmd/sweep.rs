@@ -40,10 +40,11 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     argmax) at each batch size, the first f32 kernel and
                     the first int8 pass listed, rounds interleaved: why
                     batch 100 is faster, layer by layer; for step 23's
-                    pass below 6 images, also each layer's cost inside
-                    it (the pass less the pass without that layer) and
-                    alone (the pass with only that layer), no clock read
-                    inside the pass
+                    pass below 6 images and the int8 VNNI pass at every
+                    batch size, also each layer's cost inside it (the
+                    pass less the pass without that layer) and alone (the
+                    pass with only that layer), no clock read inside the
+                    pass
   --precision P     f32, int8, int8-portable, int8-avx2, int8-vnni,
                     comma-separated; int8 is the integer-only model with the
                     fastest pass this CPU runs [f32]
@@ -422,7 +423,14 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let names = crate::model::stage_names(&model.shapes(), model.kernel());
             let run = |batch: usize, out: &mut [u8]| model.breakdown(images, batch, out);
             breakdown(&names, model.kernel().name(), footnote, run, total, &batches, repeat)?;
-            inside_the_pass(model, images, &names[1..=model.shapes().len()], total, &batches, repeat)?;
+            // step 23's pass runs below 6 images; larger batches take the
+            // network's own pass, which leaves no layer out
+            let small: Vec<usize> =
+                batches.iter().copied().filter(|&b| b < linalg::kernels::avx512_chain::M_CHAIN).collect();
+            let time =
+                |batch: usize, left_out: u64, out: &mut [u8]| model.time_pass_without(images, batch, left_out, out);
+            let layers = &names[1..=model.shapes().len()];
+            inside_the_pass("step 23's pass", model.kernel().name(), time, layers, total, &small, repeat)?;
         }
         if let Some(q) = runners.iter().find_map(|r| if let Runner::Int8(q) = r { Some(q) } else { None }) {
             let footnote = Some(if q.kernel() == IntKernel::Avx2 {
@@ -431,7 +439,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
                 "(this pass runs image by image: the clock is read after each layer of each image, and each read waits for the layer's last instructions, so the stages add up to more than the pass takes untimed)"
             });
             let run = |batch: usize, out: &mut [u8]| q.breakdown(images, batch, out);
-            breakdown(&q.stage_names(), q.kernel().name(), footnote, run, total, &batches, repeat)?;
+            let names = q.stage_names();
+            breakdown(&names, q.kernel().name(), footnote, run, total, &batches, repeat)?;
+            // the VNNI pass runs image by image at every batch size
+            let time = |batch: usize, left_out: u64, out: &mut [u8]| q.time_pass_without(images, batch, left_out, out);
+            let layers = &names[1..names.len() - 1];
+            inside_the_pass("the VNNI pass", q.kernel().name(), time, layers, total, &batches, repeat)?;
         }
     }
     Ok(())
@@ -498,28 +511,32 @@ fn breakdown(
     Ok(())
 }
 
-/// Under `--breakdown`, for a kernel that runs step 23's pass below 6
-/// images: at each such batch size, each layer's cost inside that pass
-/// (the pass's time less the time of the same pass with the layer left
-/// out) and alone (the pass with only that layer, less the pass with no
-/// layer: the checks, the loop and the argmax), so that the whole pass
-/// less the layers alone and the rest is what the layers' waiting on each
-/// other costs. Every configuration runs in each round, starting one
-/// further along each round; each figure is the median of its per-round
-/// differences, ns per image. No clock is read inside the pass, so at
-/// batch 1 this is the stage table's account without its ~20 ns a stage;
-/// `layers` names the layers.
+/// Under `--breakdown`, for a pass that can leave layers out (`pass`:
+/// step 23's below 6 images, the int8 VNNI pass at every batch size;
+/// `time(batch, left_out, out)` gives the seconds of one pass over the
+/// images with the layers whose bits are set in `left_out` left out, or
+/// `None` where kernel `name` does not run such a pass): at each of
+/// `batches`, each layer's cost inside the pass (the pass's time less the
+/// time of the same pass with the layer left out) and alone (the pass
+/// with only that layer, less the pass with no layer: the checks, the
+/// loop and the argmax), so that the whole pass less the layers alone and
+/// the rest is what the layers' waiting on each other costs. Every
+/// configuration runs in each round, starting one further along each
+/// round; each figure is the median of its per-round differences, ns per
+/// image. No clock is read inside the pass, so at batch 1 this is the
+/// stage table's account without its ~20 ns a stage; `layers` names the
+/// layers.
 fn inside_the_pass(
-    model: &Model,
-    images: &mnist_data::Images,
+    pass: &str,
+    name: &str,
+    mut time: impl FnMut(usize, u64, &mut [u8]) -> Option<f64>,
     layers: &[String],
     total: usize,
-    batches: &[usize],
+    small: &[usize],
     repeat: usize,
 ) -> Result<(), Failure> {
-    let small: Vec<usize> = batches.iter().copied().filter(|&b| b < linalg::kernels::avx512_chain::M_CHAIN).collect();
     let mut out = vec![0u8; total];
-    if small.is_empty() || model.time_pass_without(images, small[0], 0, &mut out).is_none() {
+    if small.is_empty() || time(small[0], 0, &mut out).is_none() {
         return Ok(());
     }
     // the layers left out: none (the whole pass), each one, all but each
@@ -536,7 +553,7 @@ fn inside_the_pass(
     for round in 0..repeat {
         for (b, &batch) in small.iter().enumerate() {
             for c in (0..configs.len()).map(|c| (c + round) % configs.len()) {
-                let s = model.time_pass_without(images, batch, configs[c], &mut out).expect("checked above");
+                let s = time(batch, configs[c], &mut out).expect("checked above");
                 seconds[b][c].push(s);
             }
         }
@@ -549,12 +566,11 @@ fn inside_the_pass(
     };
     outln!();
     outln!(
-        "inside step 23's pass ({}, one thread, ns per image, median of {repeat} rounds): a layer's cost in the pass is the pass's time less the same pass's without the layer; alone, the pass with only that layer less the pass with none; no clock is read inside the pass",
-        model.kernel().name()
+        "inside {pass} ({name}, one thread, ns per image, median of {repeat} rounds): a layer's cost in the pass is the pass's time less the same pass's without the layer; alone, the pass with only that layer less the pass with none; no clock is read inside the pass"
     );
     let width = layers.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(44);
     let (mut header, mut sub) = (format!("{:<width$}", "layer"), format!("{:<width$}", ""));
-    for &b in &small {
+    for &b in small {
         header += &format!(" {:>18}", format!("batch {b}"));
         sub += &format!(" {:>11} {:>6}", "in the pass", "alone");
     }

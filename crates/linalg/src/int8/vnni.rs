@@ -293,7 +293,7 @@ pub fn logits_staged(
 ) -> Result<(), ShapeError> {
     check(net, prepared)?;
     // SAFETY: check() above
-    unsafe { pass(net, prepared, x, t, &mut after) }
+    unsafe { pass::<false>(net, prepared, x, t, 0, &mut after) }
 }
 
 /// [`logits`] of `m` images, back to back in `x`, into `t` (`m` rows of
@@ -336,7 +336,53 @@ pub fn logits_batch_staged(
             fetch(next);
         }
         // SAFETY: check() above
-        unsafe { pass(net, prepared, &x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes], &mut after)? };
+        unsafe {
+            let (x, t) = (&x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes]);
+            pass::<false>(net, prepared, x, t, 0, &mut after)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`logits_batch`] with the layers whose bits are set in `left_out` (bit
+/// 0 for the first layer) left out: what the pass costs without them, so
+/// that `infer sweep --breakdown` can give each layer's cost inside the
+/// pass (the pass less the pass without it) and alone (the pass with only
+/// it, less the pass with none) with no clock read between the layers.
+/// A left-out hidden layer leaves the next layer's input as the pass
+/// found it (zeros: the buffers are the pass's own) and a left-out last
+/// layer leaves `t` as it was, so only the time means anything. The
+/// layers that run are [`logits_batch`]'s, image by image, the next
+/// image's pixels fetched ahead; `left_out == 0` gives its logits.
+///
+/// # Errors
+/// As [`logits_batch`]; [`ShapeError::Dim`] if `left_out` names a layer
+/// the network does not have.
+pub fn logits_batch_without(
+    net: &QNetwork<'_>,
+    prepared: &[&[u32]],
+    m: usize,
+    x: &[u8],
+    t: &mut [i32],
+    left_out: u64,
+) -> Result<(), ShapeError> {
+    let layers = net.layers.len();
+    // the highest layer named, if any
+    if let Some(highest) = left_out.checked_ilog2().map(|h| h as usize).filter(|&h| h >= layers) {
+        return Err(ShapeError::Dim { what: "layer left out", expected: layers.saturating_sub(1), found: highest });
+    }
+    check(net, prepared)?;
+    net.check_batch(m, x, t)?;
+    let (k0, classes) = (net.input_len(), net.output_len());
+    for i in 0..m {
+        if let Some(next) = x.get((i + 1) * k0..(i + 2) * k0) {
+            fetch(next);
+        }
+        // SAFETY: check() above
+        unsafe {
+            let (x, t) = (&x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes]);
+            pass::<true>(net, prepared, x, t, left_out, &mut |_| {})?;
+        }
     }
     Ok(())
 }
@@ -353,13 +399,15 @@ fn fetch(x: &[u8]) {
     let _ = x;
 }
 
-/// [`logits_staged`] after its [`check`]. Safety: `check(net, prepared)`
-/// passed.
-unsafe fn pass(
+/// [`logits_staged`] after its [`check`]; with `LEAVE_OUT`, the layers
+/// whose bits are set in `left_out` left out ([`logits_batch_without`]).
+/// Safety: `check(net, prepared)` passed.
+unsafe fn pass<const LEAVE_OUT: bool>(
     net: &QNetwork<'_>,
     prepared: &[&[u32]],
     x: &[u8],
     t: &mut [i32],
+    left_out: u64,
     after: &mut impl FnMut(usize),
 ) -> Result<(), ShapeError> {
     // the sigmoid table in four vectors, for the rows' lookups
@@ -368,6 +416,9 @@ unsafe fn pass(
     let table = unsafe { x86::table(net.sigmoid) };
     // chain checks the lengths of x and t
     net.chain(x, t, |l, i, input, dest| {
+        if LEAVE_OUT && (left_out >> i) & 1 == 1 {
+            return;
+        }
         let w = prepared.get(i).copied().unwrap_or(&[]);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX-512F, BW, VL and VNNI present, w holds
