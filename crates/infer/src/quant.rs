@@ -117,10 +117,11 @@ pub fn faster(a: IntKernel, b: IntKernel) -> IntKernel {
         model
             .with_network(|net| {
                 let prepared = model.prepared();
+                let vnni = model.vnni_pass(&net, &prepared);
                 let mut scratch = Scratch::new(model.kernel, M, net.output_len());
                 let start = std::time::Instant::now();
                 for _ in 0..PASSES {
-                    model.predict_slice(&net, &prepared, &mut scratch, &xs, WIDTHS[0], &mut out, |_| {});
+                    model.predict_slice(&net, &prepared, vnni.as_ref(), &mut scratch, &xs, WIDTHS[0], &mut out, |_| {});
                 }
                 std::hint::black_box(&out);
                 start.elapsed()
@@ -287,37 +288,52 @@ impl QModel {
         (self.kernel != IntKernel::Portable).then(|| {
             self.with_network(|net| {
                 let prepared = self.prepared();
+                let vnni = self.vnni_pass(&net, &prepared);
                 let Scratch { mut z, mut t, .. } = Scratch::new(self.kernel, m, net.output_len());
-                self.batch_staged(&net, &prepared, m, images, &mut z, &mut t, |_| {});
+                self.batch_staged(&net, &prepared, vnni.as_ref(), m, images, &mut z, &mut t, |_| {});
                 t
             })
             .expect("checked when the model was made")
         })
     }
 
+    /// The VNNI pass over `net` and its `prepared` quads, checked once
+    /// for a whole run ([`vnni::Pass`]), where this model runs that pass.
+    fn vnni_pass<'p, 'w>(
+        &self,
+        net: &'p QNetwork<'w>,
+        prepared: &'p (Vec<&[i16]>, Vec<&[u32]>),
+    ) -> Option<vnni::Pass<'p, 'w>> {
+        (self.kernel == IntKernel::Vnni)
+            .then(|| vnni::Pass::new(net, &prepared.1).expect("checked when the model was made"))
+    }
+
     /// The logits of the `m` images in `xs` into `t` by this model's pass,
     /// as [`QModel::predict`] runs a batch, calling `after(i)` as layer
     /// `i` finishes (once a batch in the AVX2 pass, which runs each layer
     /// over the batch in register tiles; once an image in the others): the
-    /// VNNI pass from batch 2 on with the next image's pixels fetched
-    /// ahead, at batch 1 one image a call; the portable one image by image.
+    /// VNNI pass (`vnni`, checked once a run by [`QModel::vnni_pass`])
+    /// from batch 2 on with the next image's pixels fetched ahead, at
+    /// batch 1 one image a call; the portable one image by image.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn batch_staged(
         &self,
         net: &QNetwork<'_>,
         prepared: &(Vec<&[i16]>, Vec<&[u32]>),
+        vnni: Option<&vnni::Pass<'_, '_>>,
         m: usize,
         xs: &[u8],
         z: &mut [u8],
         t: &mut [i32],
         mut after: impl FnMut(usize),
     ) {
-        match self.kernel {
-            IntKernel::Avx2 => avx2::logits_batch_staged(net, &prepared.0, m, xs, z, t, after),
-            IntKernel::Vnni if m > 1 => vnni::logits_batch_staged(net, &prepared.1, m, xs, t, after),
-            IntKernel::Vnni => vnni::logits_staged(net, &prepared.1, xs, t, after),
-            IntKernel::Portable => xs
+        match (self.kernel, vnni) {
+            (IntKernel::Avx2, _) => avx2::logits_batch_staged(net, &prepared.0, m, xs, z, t, after),
+            (IntKernel::Vnni, Some(pass)) if m > 1 => pass.logits_batch_staged(m, xs, t, after),
+            (IntKernel::Vnni, Some(pass)) => pass.logits_staged(xs, t, after),
+            (IntKernel::Vnni, None) => unreachable!("the VNNI pass is made with the model's network"),
+            (IntKernel::Portable, _) => xs
                 .chunks_exact(net.input_len())
                 .zip(t.chunks_exact_mut(net.output_len()))
                 .try_for_each(|(x, t)| net.logits_staged(x, t, &mut after)),
@@ -337,13 +353,14 @@ impl QModel {
         let (ppi, total) = (images.pixels_per_image(), predictions.len());
         self.with_network(|net| {
             let prepared = self.prepared();
-            let (net, prepared) = (&net, &prepared);
+            let vnni = self.vnni_pass(&net, &prepared);
+            let (net, prepared, vnni) = (&net, &prepared, vnni.as_ref());
             crate::model::in_spans(predictions, batch_size, threads, || {
                 // one thread's buffers, for all the spans it takes
                 let mut scratch = Scratch::new(self.kernel, batch_size.min(total).max(1), net.output_len());
                 move |first: usize, out: &mut [u8]| {
                     let xs = &images.pixels[first * ppi..(first + out.len()) * ppi];
-                    self.predict_slice(net, prepared, &mut scratch, xs, ppi, out, |_| {});
+                    self.predict_slice(net, prepared, vnni, &mut scratch, xs, ppi, out, |_| {});
                 }
             })
         })
@@ -374,11 +391,12 @@ impl QModel {
         use std::time::Instant;
         self.with_network(|net| {
             let (net, prepared) = (&net, self.prepared());
+            let vnni = self.vnni_pass(net, &prepared);
             let ppi = images.pixels_per_image();
             let mut scratch = Scratch::new(self.kernel, batch_size.min(out.len()).max(1), net.output_len());
             let (mut t, mut seconds) = (Instant::now(), vec![0.0; net.layers.len() + 2]);
             let xs = &images.pixels[..out.len() * ppi];
-            self.predict_slice(net, &prepared, &mut scratch, xs, ppi, out, |stage| {
+            self.predict_slice(net, &prepared, vnni.as_ref(), &mut scratch, xs, ppi, out, |stage| {
                 let now = Instant::now();
                 seconds[stage] += (now - t).as_secs_f64();
                 t = now;
@@ -391,12 +409,12 @@ impl QModel {
     /// Seconds of one pass over the first `out.len()` images on this
     /// thread, `batch_size` at a time, through the VNNI pass with the
     /// layers whose bits are set in `left_out` left out
-    /// ([`vnni::logits_batch_without`]; 0: every layer in, the classes of
-    /// [`QModel::predict`]), then each image's argmax: the times `infer
-    /// sweep --breakdown` subtracts to give each layer's cost inside the
-    /// pass and alone, with no clock read inside the pass. Batch 1 goes
-    /// through the same batched call as the rest, one image a call, where
-    /// [`QModel::predict`] skips its two length checks. `None` for the
+    /// ([`vnni::Pass::logits_batch_without`]; 0: every layer in, the
+    /// classes of [`QModel::predict`]), then each image's argmax: the
+    /// times `infer sweep --breakdown` subtracts to give each layer's cost
+    /// inside the pass and alone, with no clock read inside the pass.
+    /// Batch 1 goes through the same batched call as the rest, one image a
+    /// call, where [`QModel::predict`] skips its two length checks. `None` for the
     /// AVX2 pass (each layer over the whole batch: its breakdown reads the
     /// clock once a layer a batch) and the portable one. With a layer left
     /// out, `out` gets no real predictions.
@@ -410,6 +428,7 @@ impl QModel {
         }
         self.with_network(|net| {
             let prepared = self.prepared();
+            let pass = self.vnni_pass(&net, &prepared).expect("a VNNI model");
             let (ppi, classes) = (images.pixels_per_image(), net.output_len());
             let m = batch_size.min(out.len()).max(1);
             let mut t = vec![0; m * classes];
@@ -417,7 +436,7 @@ impl QModel {
             let start = std::time::Instant::now();
             for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
                 let t = &mut t[..out.len() * classes];
-                vnni::logits_batch_without(&net, &prepared.1, out.len(), xs, t, left_out)
+                pass.logits_batch_without(out.len(), xs, t, left_out)
                     .expect("sized by the network, and the layers left out are the caller's");
                 for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
                     *p = int8::argmax(t) as u8;
@@ -441,6 +460,7 @@ impl QModel {
         &self,
         net: &QNetwork<'_>,
         prepared: &(Vec<&[i16]>, Vec<&[u32]>),
+        vnni: Option<&vnni::Pass<'_, '_>>,
         scratch: &mut Scratch,
         xs: &[u8],
         ppi: usize,
@@ -455,7 +475,7 @@ impl QModel {
             let t = &mut scratch.t[..classes];
             for (p, x) in out.iter_mut().zip(xs.chunks_exact(ppi)) {
                 stage(0);
-                self.batch_staged(net, prepared, 1, x, &mut scratch.z, t, |i| stage(1 + i));
+                self.batch_staged(net, prepared, vnni, 1, x, &mut scratch.z, t, |i| stage(1 + i));
                 *p = int8::argmax(t) as u8;
                 stage(depth + 1);
             }
@@ -465,7 +485,7 @@ impl QModel {
             let rows = out.len();
             let t = &mut scratch.t[..rows * classes];
             stage(0);
-            self.batch_staged(net, prepared, rows, xs, &mut scratch.z, t, |i| stage(1 + i));
+            self.batch_staged(net, prepared, vnni, rows, xs, &mut scratch.z, t, |i| stage(1 + i));
             for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
                 *p = int8::argmax(t) as u8;
             }

@@ -554,6 +554,7 @@ mod tests {
         let net = QNetwork::new(&layers, &tiny.sigmoid).unwrap();
         let prepared = prepared(&layers, vnni::prepared_len, vnni::prepare);
         let prepared: Vec<&[u32]> = prepared.iter().map(Vec::as_slice).collect();
+        let pass = vnni::Pass::new(&net, &prepared).unwrap();
         let m = 3;
         let x: Vec<u8> = (0..m * 9).map(|i| if i % 4 == 0 { 0 } else { (i * 53 + 11) as u8 }).collect();
         let mut own = vec![0i32; m * 3];
@@ -562,23 +563,23 @@ mod tests {
         }
         assert!(own.chunks_exact(3).any(|t| t != &own[..3]), "the images' logits differ");
         let mut t = vec![0i32; m * 3];
-        vnni::logits_batch_without(&net, &prepared, m, &x, &mut t, 0).unwrap();
+        pass.logits_batch_without(m, &x, &mut t, 0).unwrap();
         assert_eq!(t, own, "nothing left out");
         let mut zeros = vec![0i32; 3];
         layers[1].requantized(&[0; 4], &mut zeros).unwrap();
-        vnni::logits_batch_without(&net, &prepared, m, &x, &mut t, 0b01).unwrap();
+        pass.logits_batch_without(m, &x, &mut t, 0b01).unwrap();
         assert_eq!(t, [zeros.clone(), zeros.clone(), zeros].concat(), "the first layer left out");
         for left_out in [0b10, 0b11] {
             let mut t: Vec<i32> = (0..m as i32 * 3).map(|i| 1000 + i).collect();
-            vnni::logits_batch_without(&net, &prepared, m, &x, &mut t, left_out).unwrap();
+            pass.logits_batch_without(m, &x, &mut t, left_out).unwrap();
             assert_eq!(t, (0..m as i32 * 3).map(|i| 1000 + i).collect::<Vec<_>>(), "{left_out:#b} left out");
         }
         assert_eq!(
-            vnni::logits_batch_without(&net, &prepared, m, &x, &mut t, 0b101),
+            pass.logits_batch_without(m, &x, &mut t, 0b101),
             Err(ShapeError::Dim { what: "layer left out", expected: 1, found: 2 })
         );
         let short = ShapeError::Len { what: "x", expected: m * 9, found: m * 9 - 1 };
-        assert_eq!(vnni::logits_batch_without(&net, &prepared, m, &x[1..], &mut t, 0b01), Err(short));
+        assert_eq!(pass.logits_batch_without(m, &x[1..], &mut t, 0b01), Err(short));
     }
 
     /// One VNNI layer alone (what `infer kernels` times) gives the

@@ -115,6 +115,18 @@
 //! 1.10× at batch 100, with batch 1 (the same code) at 1.06×, 0.96× and
 //! 0.97×.
 //!
+//! Checked once a run ([`Pass`], as the f32 ladder's step 23; fourteenth
+//! session, same CPU): the CPU's features and each prepared layer's
+//! length and width were checked for every call, so for every image at
+//! batch 1. `infer` now makes one [`Pass`] a run and its calls check only
+//! their slices. The builds in turn (`infer sweep --batch-sizes 1
+//! --precision int8 --repeat 5`, fifteen rounds, a noisy state of the
+//! VM): 1.08× at batch 1, every round above 1.00× (1.01–1.86); with
+//! batch 100 in the same sweeps 1.09× and 1.02× (0.91–1.49), where the
+//! check ran once a batch of 100 before as after. `infer sweep
+//! --breakdown` put the pass with no layer at 22–25 ns an image against
+//! 30 before.
+//!
 //! Checked: written on AMD Zen 3 (no VNNI) and first run on an emulated
 //! Ice Lake (Bochs 3, `AVX512_EMU_BOCHS=... make test-avx512`), then on
 //! an Intel Xeon with VNNI (`make test`, 2026-12-02): in both
@@ -267,40 +279,123 @@ pub fn is_available() -> bool {
     }
 }
 
-/// The last layer's requantized logits of one image, as
-/// [`QNetwork::logits`] computes them, with each layer's weights prepared
-/// by [`prepare`] in `prepared` (input layer first).
-///
-/// # Errors
-/// [`ShapeError::Len`] for a buffer or prepared layer of the wrong length,
-/// [`ShapeError::Dim`] for a layer wider than [`VMAX`] vectors,
-/// [`ShapeError::Kernel`] without AVX-512 VNNI.
-pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
-    logits_staged(net, prepared, x, t, |_| {})
+/// A network and its layers prepared by [`prepare`], checked once for
+/// this pass ([`Pass::new`]: the CPU's features, each prepared layer's
+/// length, each layer's width); its calls then check only the lengths of
+/// their own slices. `infer` makes one a run: checked for every image at
+/// batch 1, the checks measured about a tenth of the pass's time
+/// (1.11× without them, AMD Zen 4, nine rounds in turn).
+#[derive(Clone, Copy)]
+pub struct Pass<'p, 'w> {
+    net: &'p QNetwork<'w>,
+    prepared: &'p [&'p [u32]],
 }
 
-/// [`logits`], calling `after(i)` as soon as layer `i`'s outputs are
-/// written: what `infer sweep --breakdown` reads its clock in.
+impl<'p, 'w> Pass<'p, 'w> {
+    /// `net` with each layer's weights prepared by [`prepare`] in
+    /// `prepared` (input layer first), checked for this pass.
+    ///
+    /// # Errors
+    /// [`ShapeError::Len`] for a prepared layer of the wrong length,
+    /// [`ShapeError::Dim`] for a layer wider than [`VMAX`] vectors,
+    /// [`ShapeError::Kernel`] without AVX-512 VNNI.
+    pub fn new(net: &'p QNetwork<'w>, prepared: &'p [&'p [u32]]) -> Result<Self, ShapeError> {
+        check(net, prepared)?;
+        Ok(Pass { net, prepared })
+    }
+
+    /// The last layer's requantized logits of one image `x` into `t`, as
+    /// [`QNetwork::logits`] computes them, calling `after(i)` as soon as
+    /// layer `i`'s outputs are written (what `infer sweep --breakdown`
+    /// reads its clock in).
+    ///
+    /// # Errors
+    /// [`ShapeError::Len`] for `x` or `t` of the wrong length.
+    pub fn logits_staged(&self, x: &[u8], t: &mut [i32], mut after: impl FnMut(usize)) -> Result<(), ShapeError> {
+        // SAFETY: Pass::new checked the network and its prepared layers
+        unsafe { pass::<false>(self.net, self.prepared, x, t, 0, &mut after) }
+    }
+
+    /// The logits of `m` images, back to back in `x`, into `t` (`m` rows
+    /// of the last layer's width): image by image, each image's pixels
+    /// asked of the cache (`prefetcht0` on its 13 lines for the book's 784
+    /// bytes) while the image before it is summed, as the f32 ladder's
+    /// step 16 does; `after(i)` as layer `i` of each image is written (`m`
+    /// times each). Batch 1 has nothing to fetch.
+    ///
+    /// # Errors
+    /// [`ShapeError::Len`] for `x` or `t` not sized for `m` images.
+    pub fn logits_batch_staged(
+        &self,
+        m: usize,
+        x: &[u8],
+        t: &mut [i32],
+        mut after: impl FnMut(usize),
+    ) -> Result<(), ShapeError> {
+        self.images::<false>(m, x, t, 0, &mut after)
+    }
+
+    /// [`Pass::logits_batch_staged`] with the layers whose bits are set in
+    /// `left_out` (bit 0 for the first layer) left out: what the pass
+    /// costs without them, so that `infer sweep --breakdown` can give each
+    /// layer's cost inside the pass (the pass less the pass without it)
+    /// and alone (the pass with only it, less the pass with none) with no
+    /// clock read between the layers. A left-out hidden layer leaves the
+    /// next layer's input as the pass found it (zeros: the buffers are the
+    /// pass's own) and a left-out last layer leaves `t` as it was, so only
+    /// the time means anything; `left_out == 0` gives the logits.
+    ///
+    /// # Errors
+    /// As [`Pass::logits_batch_staged`]; [`ShapeError::Dim`] if `left_out`
+    /// names a layer the network does not have.
+    pub fn logits_batch_without(&self, m: usize, x: &[u8], t: &mut [i32], left_out: u64) -> Result<(), ShapeError> {
+        let layers = self.net.layers.len();
+        // the highest layer named, if any
+        if let Some(highest) = left_out.checked_ilog2().map(|h| h as usize).filter(|&h| h >= layers) {
+            return Err(ShapeError::Dim { what: "layer left out", expected: layers.saturating_sub(1), found: highest });
+        }
+        self.images::<true>(m, x, t, left_out, &mut |_| {})
+    }
+
+    /// The images of [`Pass::logits_batch_staged`], with `LEAVE_OUT` those
+    /// of [`Pass::logits_batch_without`].
+    fn images<const LEAVE_OUT: bool>(
+        &self,
+        m: usize,
+        x: &[u8],
+        t: &mut [i32],
+        left_out: u64,
+        after: &mut impl FnMut(usize),
+    ) -> Result<(), ShapeError> {
+        self.net.check_batch(m, x, t)?;
+        let (k0, classes) = (self.net.input_len(), self.net.output_len());
+        for i in 0..m {
+            if let Some(next) = x.get((i + 1) * k0..(i + 2) * k0) {
+                fetch(next);
+            }
+            let (x, t) = (&x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes]);
+            // SAFETY: Pass::new checked the network and its prepared layers
+            unsafe { pass::<LEAVE_OUT>(self.net, self.prepared, x, t, left_out, after)? };
+        }
+        Ok(())
+    }
+}
+
+/// The last layer's requantized logits of one image, as
+/// [`QNetwork::logits`] computes them, with each layer's weights prepared
+/// by [`prepare`] in `prepared` (input layer first): [`Pass::new`], then
+/// [`Pass::logits_staged`].
 ///
 /// # Errors
-/// As [`logits`].
-pub fn logits_staged(
-    net: &QNetwork<'_>,
-    prepared: &[&[u32]],
-    x: &[u8],
-    t: &mut [i32],
-    mut after: impl FnMut(usize),
-) -> Result<(), ShapeError> {
-    check(net, prepared)?;
-    // SAFETY: check() above
-    unsafe { pass::<false>(net, prepared, x, t, 0, &mut after) }
+/// As [`Pass::new`], and [`ShapeError::Len`] for `x` or `t` of the wrong
+/// length.
+pub fn logits(net: &QNetwork<'_>, prepared: &[&[u32]], x: &[u8], t: &mut [i32]) -> Result<(), ShapeError> {
+    Pass::new(net, prepared)?.logits_staged(x, t, |_| {})
 }
 
 /// [`logits`] of `m` images, back to back in `x`, into `t` (`m` rows of
-/// the last layer's width): image by image, each image's pixels asked of
-/// the cache (`prefetcht0` on its 13 lines for the book's 784 bytes)
-/// while the image before it is summed, as the f32 ladder's step 16 does.
-/// Batch 1 has nothing to fetch: one image a call.
+/// the last layer's width): [`Pass::new`], then
+/// [`Pass::logits_batch_staged`].
 ///
 /// # Errors
 /// As [`logits`], and [`ShapeError::Len`] for `x` or `t` not sized for
@@ -312,79 +407,7 @@ pub fn logits_batch(
     x: &[u8],
     t: &mut [i32],
 ) -> Result<(), ShapeError> {
-    logits_batch_staged(net, prepared, m, x, t, |_| {})
-}
-
-/// [`logits_batch`], calling `after(i)` as soon as layer `i` of each image
-/// is written (the layers image by image, so `m` times each).
-///
-/// # Errors
-/// As [`logits_batch`].
-pub fn logits_batch_staged(
-    net: &QNetwork<'_>,
-    prepared: &[&[u32]],
-    m: usize,
-    x: &[u8],
-    t: &mut [i32],
-    mut after: impl FnMut(usize),
-) -> Result<(), ShapeError> {
-    check(net, prepared)?;
-    net.check_batch(m, x, t)?;
-    let (k0, classes) = (net.input_len(), net.output_len());
-    for i in 0..m {
-        if let Some(next) = x.get((i + 1) * k0..(i + 2) * k0) {
-            fetch(next);
-        }
-        // SAFETY: check() above
-        unsafe {
-            let (x, t) = (&x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes]);
-            pass::<false>(net, prepared, x, t, 0, &mut after)?;
-        }
-    }
-    Ok(())
-}
-
-/// [`logits_batch`] with the layers whose bits are set in `left_out` (bit
-/// 0 for the first layer) left out: what the pass costs without them, so
-/// that `infer sweep --breakdown` can give each layer's cost inside the
-/// pass (the pass less the pass without it) and alone (the pass with only
-/// it, less the pass with none) with no clock read between the layers.
-/// A left-out hidden layer leaves the next layer's input as the pass
-/// found it (zeros: the buffers are the pass's own) and a left-out last
-/// layer leaves `t` as it was, so only the time means anything. The
-/// layers that run are [`logits_batch`]'s, image by image, the next
-/// image's pixels fetched ahead; `left_out == 0` gives its logits.
-///
-/// # Errors
-/// As [`logits_batch`]; [`ShapeError::Dim`] if `left_out` names a layer
-/// the network does not have.
-pub fn logits_batch_without(
-    net: &QNetwork<'_>,
-    prepared: &[&[u32]],
-    m: usize,
-    x: &[u8],
-    t: &mut [i32],
-    left_out: u64,
-) -> Result<(), ShapeError> {
-    let layers = net.layers.len();
-    // the highest layer named, if any
-    if let Some(highest) = left_out.checked_ilog2().map(|h| h as usize).filter(|&h| h >= layers) {
-        return Err(ShapeError::Dim { what: "layer left out", expected: layers.saturating_sub(1), found: highest });
-    }
-    check(net, prepared)?;
-    net.check_batch(m, x, t)?;
-    let (k0, classes) = (net.input_len(), net.output_len());
-    for i in 0..m {
-        if let Some(next) = x.get((i + 1) * k0..(i + 2) * k0) {
-            fetch(next);
-        }
-        // SAFETY: check() above
-        unsafe {
-            let (x, t) = (&x[i * k0..(i + 1) * k0], &mut t[i * classes..(i + 1) * classes]);
-            pass::<true>(net, prepared, x, t, left_out, &mut |_| {})?;
-        }
-    }
-    Ok(())
+    Pass::new(net, prepared)?.logits_batch_staged(m, x, t, |_| {})
 }
 
 /// `prefetcht0` on every 64-byte line of `x`: a hint, it reads nothing
@@ -399,9 +422,10 @@ fn fetch(x: &[u8]) {
     let _ = x;
 }
 
-/// [`logits_staged`] after its [`check`]; with `LEAVE_OUT`, the layers
-/// whose bits are set in `left_out` left out ([`logits_batch_without`]).
-/// Safety: `check(net, prepared)` passed.
+/// One image through the layers, after [`check`]; with `LEAVE_OUT`, the
+/// layers whose bits are set in `left_out` left out
+/// ([`Pass::logits_batch_without`]). Safety: `check(net, prepared)`
+/// passed.
 unsafe fn pass<const LEAVE_OUT: bool>(
     net: &QNetwork<'_>,
     prepared: &[&[u32]],
