@@ -236,15 +236,25 @@ fn breakdown_inside_step_23_s_pass() {
     }
     assert!(!run("avx512-pass", "6,100").contains("inside step 23's pass"));
     let out = run("avx512-pass", "1,2,100");
+    let layers = ["W1 784×50 (u8 pixels) + b1, sigmoid", "W2 50×100 + b2, sigmoid", "W3 100×10 + b3"];
+    table_inside_the_pass(&out, head, "batch 1            batch 2", layers);
+}
+
+/// That `out`, from the line `head` to its end, is `--breakdown`'s table
+/// inside a pass at two batch sizes (the header ending in `batches`): a
+/// row for each of `layers` with its cost in the pass (ns and share) and
+/// alone at each, then the layers added up, the pass with no layer, the
+/// whole pass and what is left of it, every cell a number.
+fn table_inside_the_pass(out: &str, head: &str, batches: &str, layers: [&str; 3]) {
     let at = out.find(head).unwrap_or_else(|| panic!("no table inside the pass: {out}"));
     let lines: Vec<&str> = out[at..].lines().collect();
-    assert!(lines[1].starts_with("layer") && lines[1].ends_with("batch 1            batch 2"), "{}", lines[1]);
+    assert!(lines[1].starts_with("layer") && lines[1].ends_with(batches), "{}", lines[1]);
     assert!(lines[2].trim_start().starts_with("in the pass  alone in the pass  alone"), "{}", lines[2]);
     // (row, numbers in it: a layer "ns share% alone" at each batch size)
     let rows = [
-        ("W1 784×50 (u8 pixels) + b1, sigmoid", 6),
-        ("W2 50×100 + b2, sigmoid", 6),
-        ("W3 100×10 + b3", 6),
+        (layers[0], 6),
+        (layers[1], 6),
+        (layers[2], 6),
         ("the layers, added up", 4),
         ("no layer: the checks, the loop and the argmax", 2),
         ("the whole pass", 2),
@@ -296,28 +306,10 @@ fn breakdown_inside_the_vnni_pass() {
     }
     let out = run("int8-vnni");
     let head = "inside the VNNI pass (int8-vnni, one thread, ns per image, median of 2 rounds):";
-    let at = out.find(head).unwrap_or_else(|| panic!("no table inside the VNNI pass: {out}"));
-    let lines: Vec<&str> = out[at..].lines().collect();
-    assert!(lines[1].starts_with("layer") && lines[1].ends_with("batch 1          batch 100"), "{}", lines[1]);
-    assert!(lines[2].trim_start().starts_with("in the pass  alone in the pass  alone"), "{}", lines[2]);
-    let rows = [
-        ("W1 784×50 + b1, requantized, sigmoid table", 6),
-        ("W2 50×100 + b2, requantized, sigmoid table", 6),
-        ("W3 100×10 + b3, requantized", 6),
-        ("the layers, added up", 4),
-        ("no layer: the checks, the loop and the argmax", 2),
-        ("the whole pass", 2),
-        ("the whole pass less the layers alone and no layer", 2),
+    let layers = [
+        "W1 784×50 + b1, requantized, sigmoid table",
+        "W2 50×100 + b2, requantized, sigmoid table",
+        "W3 100×10 + b3, requantized",
     ];
-    assert_eq!(lines.len(), 3 + rows.len(), "{out}");
-    for (line, (row, cells)) in lines[3..].iter().zip(rows) {
-        assert!(line.starts_with(row), "{line} for {row}");
-        let got: Vec<&str> = line[row.len()..].split_whitespace().collect();
-        assert_eq!(got.len(), cells, "{line}");
-        for (j, c) in got.iter().enumerate() {
-            let share = cells == 6 && j % 3 == 1;
-            let number = c.strip_suffix('%').filter(|_| share).unwrap_or(c);
-            assert!(number.parse::<f64>().is_ok() && (share == c.ends_with('%')), "{line}");
-        }
-    }
+    table_inside_the_pass(&out, head, "batch 1          batch 100", layers);
 }
