@@ -3,6 +3,7 @@
 //! The binary is a thin `main` around [`run`]; everything it does is here so
 //! that tests and benchmarks call the same code.
 
+pub mod affinity;
 pub mod args;
 pub mod cmd;
 pub mod fixtures;

@@ -2,6 +2,7 @@
 //! images in batches, on one or more threads.
 
 use linalg::activation::argmax_rows;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use linalg::{Dense, Kernel, Network};
@@ -184,7 +185,10 @@ pub const SPAN_IMAGES: usize = 64;
 /// of whole batches of `batch_size`, at least [`SPAN_IMAGES`] images each:
 /// on this thread alone when `threads` is 1 or there is one span, else on
 /// `threads` threads (this one included), each made its worker by `make`
-/// and taking the next span whenever it finishes one. A worker is called
+/// and taking the next span whenever it finishes one. On Linux each
+/// thread after this one is pinned to a CPU of its own while the process
+/// has CPUs left ([`crate::affinity`]: a kernel that packs threads onto
+/// few vCPUs otherwise runs a short pass on one). A worker is called
 /// with the index of the span's first image and its predictions. The
 /// batches are those of one thread (`0..batch_size`, …), so the results
 /// are too.
@@ -200,9 +204,17 @@ pub fn in_spans<W: FnMut(usize, &mut [u8])>(
         return make()(0, out);
     }
     let next = Mutex::new(out.chunks_mut(span).enumerate());
-    let work = || {
+    let workers = threads.min(spans);
+    let (cpus, started) = (crate::affinity::other_cpus(), AtomicUsize::new(0));
+    // the calling thread yields its CPU before each span until every
+    // worker has started (and moved to its own CPU, if it was put on this
+    // one): a yield costs about a microsecond when nothing else waits
+    let work = |calling: bool| {
         let mut worker = make();
         loop {
+            if calling && started.load(Ordering::Acquire) + 1 < workers {
+                std::thread::yield_now();
+            }
             // a panicking worker ends the scope anyway; the lock itself
             // cannot be left inconsistent by it
             let taken = next.lock().unwrap_or_else(PoisonError::into_inner).next();
@@ -211,10 +223,20 @@ pub fn in_spans<W: FnMut(usize, &mut [u8])>(
         }
     };
     std::thread::scope(|s| {
-        for _ in 1..threads.min(spans) {
-            s.spawn(work);
+        for w in 1..workers {
+            // each worker on a CPU of its own while there are CPUs left
+            // (crate::affinity: a kernel may start it on this one, and
+            // keep it there until this thread is done)
+            let (cpu, started) = (cpus.get(w - 1).copied(), &started);
+            s.spawn(move || {
+                if let Some(cpu) = cpu {
+                    crate::affinity::pin_to(cpu);
+                }
+                started.fetch_add(1, Ordering::Release);
+                work(false);
+            });
         }
-        work();
+        work(true);
     });
 }
 
