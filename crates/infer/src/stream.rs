@@ -48,9 +48,17 @@ impl ImageStream {
         let (chunks_tx, chunks) = mpsc::sync_channel(IN_FLIGHT);
         let (spare, spare_rx) = mpsc::channel();
         let owned = path.to_path_buf();
+        // on a CPU of its own where the process has one, so that it
+        // inflates while this thread classifies ([`crate::affinity`])
+        let cpu = crate::affinity::other_cpus().first().copied();
         let reader = std::thread::Builder::new()
             .name("image-reader".into())
-            .spawn(move || read_chunks(&owned, chunk, &header_tx, &chunks_tx, &spare_rx))
+            .spawn(move || {
+                if let Some(cpu) = cpu {
+                    crate::affinity::pin_to(cpu);
+                }
+                read_chunks(&owned, chunk, &header_tx, &chunks_tx, &spare_rx)
+            })
             .expect("cannot start the image-reading thread");
         ImageStream { shape: None, header: header_rx, path: path.to_path_buf(), chunks, spare, reader: Some(reader) }
     }
