@@ -414,10 +414,10 @@ impl QModel {
     /// times `infer sweep --breakdown` subtracts to give each layer's cost
     /// inside the pass and alone, with no clock read inside the pass.
     /// Batch 1 goes through the same batched call as the rest, one image a
-    /// call, where [`QModel::predict`] skips its two length checks. `None` for the
-    /// AVX2 pass (each layer over the whole batch: its breakdown reads the
-    /// clock once a layer a batch) and the portable one. With a layer left
-    /// out, `out` gets no real predictions.
+    /// call, where [`QModel::predict`] skips its two length checks. `None`
+    /// for the AVX2 pass (each layer over the whole batch: its breakdown
+    /// reads the clock once a layer a batch) and the portable one. With a
+    /// layer left out, `out` gets no real predictions.
     ///
     /// # Panics
     /// If `left_out` names a layer the network does not have, or `images`
