@@ -290,7 +290,7 @@ impl QModel {
                 let prepared = self.prepared();
                 let vnni = self.vnni_pass(&net, &prepared);
                 let Scratch { mut z, mut t, .. } = Scratch::new(self.kernel, m, net.output_len());
-                self.batch_staged(&net, &prepared, vnni.as_ref(), m, images, &mut z, &mut t, |_| {});
+                self.batch_staged(&net, &prepared, vnni.as_ref(), m, images, &mut z, 0, &mut t, |_| {});
                 t
             })
             .expect("checked when the model was made")
@@ -314,7 +314,9 @@ impl QModel {
     /// over the batch in register tiles; once an image in the others): the
     /// VNNI pass (`vnni`, checked once a run by [`QModel::vnni_pass`])
     /// from batch 2 on with the next image's pixels fetched ahead, at
-    /// batch 1 one image a call; the portable one image by image.
+    /// batch 1 one image a call; the portable one image by image. With
+    /// `left_out` set (only [`QModel::time_pass_without`] sets it), the
+    /// VNNI pass leaves those layers out and calls no `after`.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn batch_staged(
@@ -325,11 +327,13 @@ impl QModel {
         m: usize,
         xs: &[u8],
         z: &mut [u8],
+        left_out: u64,
         t: &mut [i32],
         mut after: impl FnMut(usize),
     ) {
         match (self.kernel, vnni) {
             (IntKernel::Avx2, _) => avx2::logits_batch_staged(net, &prepared.0, m, xs, z, t, after),
+            (IntKernel::Vnni, Some(pass)) if left_out != 0 => pass.logits_batch_without(m, xs, t, left_out),
             (IntKernel::Vnni, Some(pass)) if m > 1 => pass.logits_batch_staged(m, xs, t, after),
             (IntKernel::Vnni, Some(pass)) => pass.logits_staged(xs, t, after),
             (IntKernel::Vnni, None) => unreachable!("the VNNI pass is made with the model's network"),
@@ -410,14 +414,13 @@ impl QModel {
     /// thread, `batch_size` at a time, through the VNNI pass with the
     /// layers whose bits are set in `left_out` left out
     /// ([`vnni::Pass::logits_batch_without`]; 0: every layer in, the
-    /// classes of [`QModel::predict`]), then each image's argmax: the
-    /// times `infer sweep --breakdown` subtracts to give each layer's cost
-    /// inside the pass and alone, with no clock read inside the pass.
-    /// Batch 1 goes through the same batched call as the rest, one image a
-    /// call, where [`QModel::predict`] skips its two length checks. `None`
-    /// for the AVX2 pass (each layer over the whole batch: its breakdown
-    /// reads the clock once a layer a batch) and the portable one. With a
-    /// layer left out, `out` gets no real predictions.
+    /// classes of [`QModel::predict`]): the times `infer sweep
+    /// --breakdown` subtracts to give each layer's cost inside the pass and
+    /// alone, with no clock read inside the pass, all through the loop
+    /// that [`QModel::predict`] runs. `None` for the AVX2 pass (each layer
+    /// over the whole batch: its breakdown reads the clock once a layer a
+    /// batch) and the portable one. With a layer left out, `out` gets no
+    /// real predictions.
     ///
     /// # Panics
     /// If `left_out` names a layer the network does not have, or `images`
@@ -428,20 +431,13 @@ impl QModel {
         }
         self.with_network(|net| {
             let prepared = self.prepared();
-            let pass = self.vnni_pass(&net, &prepared).expect("a VNNI model");
-            let (ppi, classes) = (images.pixels_per_image(), net.output_len());
-            let m = batch_size.min(out.len()).max(1);
-            let mut t = vec![0; m * classes];
+            let vnni = self.vnni_pass(&net, &prepared);
+            let ppi = images.pixels_per_image();
+            let mut scratch = Scratch::new(self.kernel, batch_size.min(out.len()).max(1), net.output_len());
+            scratch.left_out = left_out;
             let xs = &images.pixels[..out.len() * ppi];
             let start = std::time::Instant::now();
-            for (out, xs) in out.chunks_mut(m).zip(xs.chunks(m * ppi)) {
-                let t = &mut t[..out.len() * classes];
-                pass.logits_batch_without(out.len(), xs, t, left_out)
-                    .expect("sized by the network, and the layers left out are the caller's");
-                for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
-                    *p = int8::argmax(t) as u8;
-                }
-            }
+            self.predict_slice(&net, &prepared, vnni.as_ref(), &mut scratch, xs, ppi, out, |_| {});
             Some(start.elapsed().as_secs_f64())
         })
         .expect("checked when the model was made")
@@ -475,7 +471,7 @@ impl QModel {
             let t = &mut scratch.t[..classes];
             for (p, x) in out.iter_mut().zip(xs.chunks_exact(ppi)) {
                 stage(0);
-                self.batch_staged(net, prepared, vnni, 1, x, &mut scratch.z, t, |i| stage(1 + i));
+                self.batch_staged(net, prepared, vnni, 1, x, &mut scratch.z, scratch.left_out, t, |i| stage(1 + i));
                 *p = int8::argmax(t) as u8;
                 stage(depth + 1);
             }
@@ -485,7 +481,7 @@ impl QModel {
             let rows = out.len();
             let t = &mut scratch.t[..rows * classes];
             stage(0);
-            self.batch_staged(net, prepared, vnni, rows, xs, &mut scratch.z, t, |i| stage(1 + i));
+            self.batch_staged(net, prepared, vnni, rows, xs, &mut scratch.z, scratch.left_out, t, |i| stage(1 + i));
             for (p, t) in out.iter_mut().zip(t.chunks_exact(classes)) {
                 *p = int8::argmax(t) as u8;
             }
@@ -501,11 +497,15 @@ struct Scratch {
     batch: usize,
     z: Vec<u8>,
     t: Vec<i32>,
+    /// The layers the VNNI pass leaves out, as bits
+    /// ([`vnni::Pass::logits_batch_without`]): 0, but for
+    /// [`QModel::time_pass_without`].
+    left_out: u64,
 }
 
 impl Scratch {
     fn new(kernel: IntKernel, batch: usize, classes: usize) -> Scratch {
         let z = if kernel == IntKernel::Avx2 { vec![0; avx2::batch_scratch_len(batch)] } else { Vec::new() };
-        Scratch { batch, z, t: vec![0; batch * classes] }
+        Scratch { batch, z, t: vec![0; batch * classes], left_out: 0 }
     }
 }

@@ -214,30 +214,35 @@ fn breakdown_tables_for_f32_and_int8() {
 #[test]
 fn breakdown_inside_step_23_s_pass() {
     let head = "inside step 23's pass (avx512-pass, one thread, ns per image, median of 2 rounds):";
-    let run = |kernel: &str, batches: &str| {
-        let r = infer(&[
-            "sweep",
-            "--batch-sizes",
-            batches,
-            "--kernel",
-            kernel,
-            "--repeat",
-            "2",
-            "--limit",
-            "100",
-            "--breakdown",
-        ]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stdout
-    };
-    assert!(!run("naive", "1,100").contains("inside step 23's pass"));
+    assert!(!sweep_breakdown("1,100", "naive", "f32").contains("inside step 23's pass"));
     if !linalg::Kernel::Avx512Pass.is_available() {
         return;
     }
-    assert!(!run("avx512-pass", "6,100").contains("inside step 23's pass"));
-    let out = run("avx512-pass", "1,2,100");
+    assert!(!sweep_breakdown("6,100", "avx512-pass", "f32").contains("inside step 23's pass"));
+    let out = sweep_breakdown("1,2,100", "avx512-pass", "f32");
     let layers = ["W1 784×50 (u8 pixels) + b1, sigmoid", "W2 50×100 + b2, sigmoid", "W3 100×10 + b3"];
     table_inside_the_pass(&out, head, "batch 1            batch 2", layers);
+}
+
+/// The output of `infer sweep --breakdown` over the first 200 images, two
+/// rounds, at `batches` with f32 `kernel` and `precision`.
+fn sweep_breakdown(batches: &str, kernel: &str, precision: &str) -> String {
+    let r = infer(&[
+        "sweep",
+        "--batch-sizes",
+        batches,
+        "--kernel",
+        kernel,
+        "--precision",
+        precision,
+        "--repeat",
+        "2",
+        "--limit",
+        "200",
+        "--breakdown",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
 }
 
 /// That `out`, from the line `head` to its end, is `--breakdown`'s table
@@ -280,31 +285,13 @@ fn table_inside_the_pass(out: &str, head: &str, batches: &str, layers: [&str; 3]
 /// whole batch, prints no such table.
 #[test]
 fn breakdown_inside_the_vnni_pass() {
-    let run = |precision: &str| {
-        let r = infer(&[
-            "sweep",
-            "--batch-sizes",
-            "1,100",
-            "--kernel",
-            "naive",
-            "--precision",
-            precision,
-            "--repeat",
-            "2",
-            "--limit",
-            "200",
-            "--breakdown",
-        ]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stdout
-    };
     if linalg::int8::avx2::is_available() {
-        assert!(!run("int8-avx2").contains("inside the VNNI pass"));
+        assert!(!sweep_breakdown("1,100", "naive", "int8-avx2").contains("inside the VNNI pass"));
     }
     if !linalg::int8::vnni::is_available() {
         return;
     }
-    let out = run("int8-vnni");
+    let out = sweep_breakdown("1,100", "naive", "int8-vnni");
     let head = "inside the VNNI pass (int8-vnni, one thread, ns per image, median of 2 rounds):";
     let layers = [
         "W1 784×50 + b1, requantized, sigmoid table",

@@ -47,6 +47,23 @@ impl fmt::Display for ShapeError {
     }
 }
 
+/// Whether `left_out`, a set of layers as bits (bit 0 for the first),
+/// names only layers of a network of `layers`: the check of the passes
+/// that leave layers out for timing (step 23's, the int8 VNNI pass's).
+///
+/// # Errors
+/// [`ShapeError::Dim`] with the highest layer named that the network does
+/// not have.
+pub(crate) fn check_left_out(left_out: u64, layers: usize) -> Result<(), ShapeError> {
+    // the highest layer named, if any
+    match left_out.checked_ilog2().map(|h| h as usize).filter(|&h| h >= layers) {
+        Some(highest) => {
+            Err(ShapeError::Dim { what: "layer left out", expected: layers.saturating_sub(1), found: highest })
+        }
+        None => Ok(()),
+    }
+}
+
 fn checked_len(what: &'static str, len: usize, rows: usize, cols: usize) -> Result<(), ShapeError> {
     let expected = rows.checked_mul(cols).ok_or(ShapeError::Overflow)?;
     if len != expected {

@@ -350,11 +350,7 @@ impl<'p, 'w> Pass<'p, 'w> {
     /// As [`Pass::logits_batch_staged`]; [`ShapeError::Dim`] if `left_out`
     /// names a layer the network does not have.
     pub fn logits_batch_without(&self, m: usize, x: &[u8], t: &mut [i32], left_out: u64) -> Result<(), ShapeError> {
-        let layers = self.net.layers.len();
-        // the highest layer named, if any
-        if let Some(highest) = left_out.checked_ilog2().map(|h| h as usize).filter(|&h| h >= layers) {
-            return Err(ShapeError::Dim { what: "layer left out", expected: layers.saturating_sub(1), found: highest });
-        }
+        crate::mat::check_left_out(left_out, self.net.layers.len())?;
         self.images::<true>(m, x, t, left_out, &mut |_| {})
     }
 

@@ -124,11 +124,7 @@ impl<'w> Pass<'w> {
         y: &mut [f32],
         best: &mut [usize],
     ) -> Result<(), ShapeError> {
-        let layers = self.net.layers().len();
-        // the highest layer named, if any
-        if let Some(highest) = left_out.checked_ilog2().map(|h| h as usize).filter(|&h| h >= layers) {
-            return Err(ShapeError::Dim { what: "layer left out", expected: layers - 1, found: highest });
-        }
+        crate::mat::check_left_out(left_out, self.net.layers().len())?;
         if m >= super::avx512_chain::M_CHAIN {
             return Err(ShapeError::Dim { what: "rows", expected: super::avx512_chain::M_CHAIN - 1, found: m });
         }
