@@ -222,6 +222,55 @@ fn breakdown_inside_step_23_s_pass() {
     let out = sweep_breakdown("1,2,100", "avx512-pass", "f32");
     let layers = ["W1 784×50 (u8 pixels) + b1, sigmoid", "W2 50×100 + b2, sigmoid", "W3 100×10 + b3"];
     table_inside_the_pass(&out, head, "batch 1            batch 2", layers);
+    floors_at_batch_1(&out, layers);
+    assert!(!sweep_breakdown("2,100", "avx512-pass", "f32").contains("what bounds each layer at batch 1"));
+}
+
+/// That `out` (`--breakdown` of step 23 over the first 200 images) ends
+/// with each layer's floor at batch 1: its weights' bytes an image (W1:
+/// the rows of the 27,935 non-zero pixels of the 200 images, 200 bytes a
+/// row, over 200 images; W2 and W3 all of theirs), the cache they come
+/// from (the L1d where the layer's weights fit), its FLOPs an image, the
+/// floor the larger of the two times, and the floor against the layer's
+/// cost in the pass, which the table above measured.
+fn floors_at_batch_1(out: &str, layers: [&str; 3]) {
+    let at = out.find("what bounds each layer at batch 1 (avx512-pass, ns per image):").expect("a table of floors");
+    let lines: Vec<&str> = out[at..].lines().collect();
+    assert!(lines[0].contains("(139.7 of 784 on the mean)"), "{}", lines[0]);
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        [
+            "layer", "bytes", "from", "at", "rate", "FLOP", "at", "peak", "floor", "in", "the", "pass", "floor", "÷",
+            "pass"
+        ]
+    );
+    let l1d = linalg::kernels::params::l1d_from_sysfs().unwrap_or(linalg::kernels::params::L1D_FALLBACK);
+    let from = |weights: usize| if weights <= l1d { "L1d" } else { "L2" };
+    // bytes, where from, FLOP
+    let want = [
+        ("27935", from(784 * 50 * 4), "13968"),
+        ("20000", from(50 * 100 * 4), "10000"),
+        ("4000", from(100 * 10 * 4), "2000"),
+    ];
+    let number = |c: &str| c.trim_end_matches('%').parse::<f64>().unwrap_or_else(|_| panic!("{c} in {out}"));
+    let mut floors = 0.0;
+    for ((line, layer), (bytes, source, flop)) in lines[2..5].iter().zip(layers).zip(want) {
+        assert!(line.starts_with(layer), "{line}");
+        let cells: Vec<&str> = line[layer.len()..].split_whitespace().collect();
+        assert_eq!(cells.len(), 8, "{line}");
+        assert_eq!((cells[0], cells[1], cells[3]), (bytes, source, flop), "{line}");
+        let (read, peak, floor, cost, share) =
+            (number(cells[2]), number(cells[4]), number(cells[5]), number(cells[6]), number(cells[7]));
+        assert_eq!(floor, read.max(peak), "{line}");
+        assert!(cells[7].ends_with('%') && (share - 100.0 * floor / cost).abs() <= 1.0, "{line}");
+        floors += floor;
+    }
+    for (line, label) in lines[5..].iter().zip(["the layers, added up", "the whole pass"]) {
+        let cells: Vec<f64> = line[label.len()..].split_whitespace().map(number).collect();
+        assert_eq!(cells.len(), 3, "{line}");
+        assert!((cells[0] - floors).abs() <= 2.0, "{line}");
+    }
+    assert_eq!(lines.len(), 7, "{out}");
 }
 
 /// The output of `infer sweep --breakdown` over the first 200 images, two
@@ -252,7 +301,7 @@ fn sweep_breakdown(batches: &str, kernel: &str, precision: &str) -> String {
 /// whole pass and what is left of it, every cell a number.
 fn table_inside_the_pass(out: &str, head: &str, batches: &str, layers: [&str; 3]) {
     let at = out.find(head).unwrap_or_else(|| panic!("no table inside the pass: {out}"));
-    let lines: Vec<&str> = out[at..].lines().collect();
+    let lines: Vec<&str> = out[at..].lines().take_while(|l| !l.is_empty()).collect();
     assert!(lines[1].starts_with("layer") && lines[1].ends_with(batches), "{}", lines[1]);
     assert!(lines[2].trim_start().starts_with("in the pass  alone in the pass  alone"), "{}", lines[2]);
     // (row, numbers in it: a layer "ns share% alone" at each batch size)

@@ -106,14 +106,19 @@ fn best_of_5(mut run: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// The bytes of the two buffers [`measure_read`] reads: half this core's
-/// L1d, and a quarter of its L2 between 4 L1ds and 512 KB (where sysfs
-/// does not say, 32 KB and 1 MB), each a whole number of
-/// [`linalg::kernels::peak::READ_STEP`]s.
-fn read_buffers() -> (usize, usize) {
+/// This core's L1d and L2 in bytes, from sysfs (where it does not say,
+/// 32 KB and 1 MB).
+pub(crate) fn cache_sizes() -> (usize, usize) {
     use linalg::kernels::params::{l1d_from_sysfs, l2_from_sysfs, L1D_FALLBACK};
-    let l1d = l1d_from_sysfs().unwrap_or(L1D_FALLBACK);
-    let l2 = l2_from_sysfs().unwrap_or(1024 * 1024);
+    (l1d_from_sysfs().unwrap_or(L1D_FALLBACK), l2_from_sysfs().unwrap_or(1024 * 1024))
+}
+
+/// The bytes of the two buffers [`measure_read`] reads: half this core's
+/// L1d, and a quarter of its L2 between 4 L1ds and 512 KB
+/// ([`cache_sizes`]), each a whole number of
+/// [`linalg::kernels::peak::READ_STEP`]s.
+pub(crate) fn read_buffers() -> (usize, usize) {
+    let (l1d, l2) = cache_sizes();
     let step = 4 * linalg::kernels::peak::READ_STEP;
     let round = |bytes: usize| (bytes / step).max(1) * step;
     (round(l1d / 2), round((l2 / 4).clamp(4 * l1d, 512 * 1024)))
@@ -121,7 +126,7 @@ fn read_buffers() -> (usize, usize) {
 
 /// Bytes a second that [`linalg::kernels::peak::read_loop`] reads from a
 /// buffer of `bytes` (best of 5 runs of about 250 MB each).
-fn measure_read(bytes: usize) -> f64 {
+pub(crate) fn measure_read(bytes: usize) -> f64 {
     let buf = vec![1.0f32; bytes / 4];
     let passes = (256 << 20) / bytes;
     black_box(linalg::kernels::peak::read_loop(&buf, 1));

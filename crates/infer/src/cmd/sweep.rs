@@ -44,7 +44,10 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     batch size, also each layer's cost inside it (the
                     pass less the pass without that layer) and alone (the
                     pass with only that layer), no clock read inside the
-                    pass
+                    pass; for step 23 at batch 1, each layer's floor by
+                    throughput (its weights' bytes over the read rate of
+                    the cache they come from, its FLOPs over the FMA
+                    peak, both measured then) beside its cost in the pass
   --precision P     f32, int8, int8-portable, int8-avx2, int8-vnni,
                     comma-separated; int8 is the integer-only model with the
                     fastest pass this CPU runs [f32]
@@ -430,7 +433,11 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let time =
                 |batch: usize, left_out: u64, out: &mut [u8]| model.time_pass_without(images, batch, left_out, out);
             let layers = &names[1..=model.shapes().len()];
-            inside_the_pass("step 23's pass", model.kernel().name(), time, layers, total, &small, repeat)?;
+            let measured =
+                inside_the_pass("step 23's pass", model.kernel().name(), time, layers, total, &small, repeat)?;
+            if let Some(at_1) = small.iter().position(|&b| b == 1).and_then(|b| measured.get(b)) {
+                floors_at_batch_1(model, layers, &images.pixels[..total * model.input_len()], at_1)?;
+            }
         }
         if let Some(q) = runners.iter().find_map(|r| if let Runner::Int8(q) = r { Some(q) } else { None }) {
             let footnote = Some(if q.kernel() == IntKernel::Avx2 {
@@ -534,10 +541,10 @@ fn inside_the_pass(
     total: usize,
     small: &[usize],
     repeat: usize,
-) -> Result<(), Failure> {
+) -> Result<Vec<InThePass>, Failure> {
     let mut out = vec![0u8; total];
     if small.is_empty() || time(small[0], 0, &mut out).is_none() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // the layers left out: none (the whole pass), each one, all but each
     // one, every one
@@ -580,6 +587,8 @@ fn inside_the_pass(
     let whole: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(0)]))).collect();
     let none: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(every)]))).collect();
     let mut added = vec![(0.0, 0.0); small.len()];
+    let mut measured: Vec<InThePass> =
+        whole.iter().map(|&whole| InThePass { layers: Vec::with_capacity(layers.len()), whole }).collect();
     for (i, name) in layers.iter().enumerate() {
         let mut line = format!("{name:<width$}");
         for (b, s) in seconds.iter().enumerate() {
@@ -587,6 +596,7 @@ fn inside_the_pass(
             let alone = diff(s, at(every & !(1 << i)), at(every));
             added[b].0 += inside;
             added[b].1 += alone;
+            measured[b].layers.push(inside);
             line += &format!(" {:>11} {alone:>6.0}", format!("{inside:.0} {:>2.0}%", 100.0 * inside / whole[b]));
         }
         outln!("{line}");
@@ -611,6 +621,103 @@ fn inside_the_pass(
         }
         outln!("{}", line.trim_end());
     }
+    Ok(measured)
+}
+
+/// What [`inside_the_pass`] measured at one batch size, ns per image:
+/// each layer's cost in the pass, and the whole pass.
+struct InThePass {
+    layers: Vec<f64>,
+    whole: f64,
+}
+
+/// Under `--breakdown`, after step 23's table at batch 1 (`measured`):
+/// what each layer of `model` must cost at least, by throughput alone,
+/// beside what it costs in the pass. A layer's floor is the larger of two
+/// times: the bytes of weights it needs an image over the read rate of
+/// the cache they come from (the L1d where all of the layer's weights fit
+/// in it, else the L2), and its multiply-adds' FLOPs over the FMA peak of
+/// the kernel's instruction set. The first layer reads only the rows of
+/// the image's non-zero pixels (step 23 skips the others), so its bytes
+/// and FLOPs are those of the mean non-zero pixel count of `pixels` (the
+/// images the pass ran). The
+/// read rates and the peak are measured here as `infer kernels` measures
+/// them. What the floors leave out is latency: at batch 1 each layer
+/// waits on the last result of the one before.
+fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], measured: &InThePass) -> Result<(), Failure> {
+    let (l1d, l2) = super::kernels::cache_sizes();
+    let (l1_buffer, l2_buffer) = super::kernels::read_buffers();
+    let (l1_read, l2_read) = (super::kernels::measure_read(l1_buffer), super::kernels::measure_read(l2_buffer));
+    let isa = model.kernel().isa();
+    let Some(peak) = super::kernels::measure_peak(isa) else {
+        return Ok(());
+    };
+    let non_zero = pixels.iter().filter(|&&p| p != 0).count() as f64 * model.input_len() as f64 / pixels.len() as f64;
+    outln!();
+    outln!(
+        "what bounds each layer at batch 1 ({}, ns per image): its floor by throughput alone is the larger of its weights' bytes over the read rate of the cache they come from (the L1d where the layer's weights fit in it, else the L2) and its multiply-adds' FLOPs over the {} FMA peak; W1 reads only the rows of the images' non-zero pixels ({non_zero:.1} of 784 on the mean); measured now: L1d {:.1} GB/s, L2 {:.1} GB/s, peak {:.1} GFLOP/s; latency, each layer waiting on the one before, is not in the floors",
+        model.kernel().name(),
+        isa.name(),
+        l1_read / 1e9,
+        l2_read / 1e9,
+        peak / 1e9
+    );
+    let width = layers.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(20);
+    outln!(
+        "{:<width$} {:>7} {:>4} {:>9} {:>7} {:>9} {:>6} {:>11} {:>13}",
+        "layer",
+        "bytes",
+        "from",
+        "at rate",
+        "FLOP",
+        "at peak",
+        "floor",
+        "in the pass",
+        "floor ÷ pass"
+    );
+    let (mut floors, mut costs) = (0.0, 0.0);
+    for (i, ((k, n), name)) in model.shapes().into_iter().zip(layers).enumerate() {
+        // the rows the layer reads an image: the non-zero pixels' for W1
+        let rows = if i == 0 { non_zero } else { k as f64 };
+        let bytes = rows * n as f64 * 4.0;
+        let (from, rate) = match k * n * 4 {
+            b if b <= l1d => ("L1d", Some(l1_read)),
+            b if b <= l2 => ("L2", Some(l2_read)),
+            _ => ("mem", None),
+        };
+        let flop = 2.0 * rows * n as f64;
+        let (read_ns, peak_ns) = (rate.map(|r| bytes / r * 1e9), flop / peak * 1e9);
+        let floor = read_ns.unwrap_or(0.0).max(peak_ns);
+        let cost = measured.layers[i];
+        floors += floor;
+        costs += cost;
+        let at_rate = read_ns.map_or("?".to_string(), |t| format!("{t:.0}"));
+        outln!(
+            "{name:<width$} {bytes:>7.0} {from:>4} {at_rate:>9} {flop:>7.0} {peak_ns:>9.0} {floor:>6.0} {cost:>11.0} {:>12.0}%",
+            100.0 * floor / cost
+        );
+    }
+    outln!(
+        "{:<width$} {:>7} {:>4} {:>9} {:>7} {:>9} {floors:>6.0} {costs:>11.0} {:>12.0}%",
+        "the layers, added up",
+        "",
+        "",
+        "",
+        "",
+        "",
+        100.0 * floors / costs
+    );
+    outln!(
+        "{:<width$} {:>7} {:>4} {:>9} {:>7} {:>9} {floors:>6.0} {:>11.0} {:>12.0}%",
+        "the whole pass",
+        "",
+        "",
+        "",
+        "",
+        "",
+        measured.whole,
+        100.0 * floors / measured.whole
+    );
     Ok(())
 }
 
