@@ -424,9 +424,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         outln!();
         outln!("| layer | m | kernel | µs/call | min–max | GFLOP/s | % of its ISA's peak | error |");
         outln!("|---|---|---|---|---|---|---|---|");
-    } else {
+    }
+    // the kernel column as wide as its longest name ("avx512-union on u8")
+    let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).max(10);
+    if !md {
         outln!(
-            "{:<14} {:>4}  {:<10} {:>10} {:>19} {:>9} {:>13}  {:>9}",
+            "{:<14} {:>4}  {:<width$} {:>10} {:>19} {:>9} {:>13}  {:>9}",
             "layer",
             "m",
             "kernel",
@@ -458,7 +461,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             );
         } else {
             outln!(
-                "{:<14} {:>4}  {:<10} {:>10.3} {:>19} {:>9.2} {:>13}  {:>9.1e}",
+                "{:<14} {:>4}  {:<width$} {:>10.3} {:>19} {:>9.2} {:>13}  {:>9.1e}",
                 format!("{} {}×{}", r.layer, r.k, r.n),
                 r.m,
                 r.name,
