@@ -222,33 +222,45 @@ fn breakdown_inside_step_23_s_pass() {
     let out = sweep_breakdown("1,2,100", "avx512-pass", "f32");
     let layers = ["W1 784×50 (u8 pixels) + b1, sigmoid", "W2 50×100 + b2, sigmoid", "W3 100×10 + b3"];
     table_inside_the_pass(&out, head, "batch 1            batch 2", layers);
-    floors_at_batch_1(&out, layers);
+    let w1 = ("27935", "13968", "W1 reads only the rows of the images' non-zero pixels (139.7 of 784 on the mean)");
+    floors_at_batch_1(&out, "avx512-pass", "its cost inside step 23's pass", layers, w1);
     assert!(!sweep_breakdown("2,100", "avx512-pass", "f32").contains("what bounds each layer at batch 1"));
 }
 
-/// That `out` (`--breakdown` of step 23 over the first 200 images) ends
-/// with each layer's floor at batch 1: its weights' bytes an image (W1:
-/// the rows of the 27,935 non-zero pixels of the 200 images, 200 bytes a
-/// row, over 200 images; W2 and W3 all of theirs), the cache they come
-/// from (the L1d where the layer's weights fit), its FLOPs an image, the
-/// floor the larger of the two times, and the floor against the layer's
-/// cost in the pass, which the table above measured.
-fn floors_at_batch_1(out: &str, layers: [&str; 3]) {
-    let at = out.find("what bounds each layer at batch 1 (avx512-pass, ns per image):").expect("a table of floors");
+/// A kernel without step 23's pass gets each layer's floor at batch 1 too,
+/// set against its stage; the naive kernel reads every row of W1.
+#[test]
+fn floors_at_batch_1_beside_the_stages() {
+    let out = sweep_breakdown("1,100", "naive", "f32");
+    let layers = ["W1 784×50 + b1, sigmoid", "W2 50×100 + b2, sigmoid", "W3 100×10 + b3"];
+    let w1 = ("156800", "78400", "W1 reads every row: this kernel does not skip zero inputs");
+    floors_at_batch_1(&out, "naive", "its stage at batch 1, clock read included", layers, w1);
+    assert!(!sweep_breakdown("2,100", "naive", "f32").contains("what bounds each layer at batch 1"));
+}
+
+/// That `out` (`--breakdown` of `kernel` over the first 200 images) ends
+/// with each layer's floor at batch 1, set against `against`: its
+/// weights' bytes an image (W1: `w1`'s, with the line that says which of
+/// its rows it reads: where the kernel skips zero inputs, the rows of the
+/// 27,935 non-zero pixels of the 200 images, 200 bytes a row, over 200
+/// images; W2 and W3 all of theirs), the cache they come from (the L1d
+/// where the layer's weights fit), its FLOPs an image, the floor the
+/// larger of the two times, and the floor against the measured cost.
+fn floors_at_batch_1(out: &str, kernel: &str, against: &str, layers: [&str; 3], w1: (&str, &str, &str)) {
+    let head = format!("what bounds each layer at batch 1 ({kernel}, ns per image):");
+    let at = out.find(&head).unwrap_or_else(|| panic!("no table of floors: {out}"));
     let lines: Vec<&str> = out[at..].lines().collect();
-    assert!(lines[0].contains("(139.7 of 784 on the mean)"), "{}", lines[0]);
+    assert!(lines[0].contains(&format!("; {}; ", w1.2)), "{}", lines[0]);
+    assert!(lines[0].contains(&format!("; set against {against}; ")), "{}", lines[0]);
     assert_eq!(
         lines[1].split_whitespace().collect::<Vec<_>>(),
-        [
-            "layer", "bytes", "from", "at", "rate", "FLOP", "at", "peak", "floor", "in", "the", "pass", "floor", "÷",
-            "pass"
-        ]
+        ["layer", "bytes", "from", "at", "rate", "FLOP", "at", "peak", "floor", "measured", "floor", "÷", "measured"]
     );
     let l1d = linalg::kernels::params::l1d_from_sysfs().unwrap_or(linalg::kernels::params::L1D_FALLBACK);
     let from = |weights: usize| if weights <= l1d { "L1d" } else { "L2" };
     // bytes, where from, FLOP
     let want = [
-        ("27935", from(784 * 50 * 4), "13968"),
+        (w1.0, from(784 * 50 * 4), w1.1),
         ("20000", from(50 * 100 * 4), "10000"),
         ("4000", from(100 * 10 * 4), "2000"),
     ];

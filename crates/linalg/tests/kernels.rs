@@ -107,6 +107,29 @@ fn every_kernel_matches_the_naive_oracle() {
     }
 }
 
+/// `Kernel::skips_zero_inputs` says what each kernel does at batch 1:
+/// with W1's shape and the rows of B that the zero inputs select set to
+/// NaN, a kernel that skips zero inputs never reads them and gives
+/// finite sums; one that multiplies them gives NaN (`0 · NaN`).
+#[test]
+fn the_kernels_that_skip_zero_inputs_say_so() {
+    let (k, n) = (784, 50);
+    let mut rng = Rng(0x5eed_1234_abcd_0009);
+    let a = rng.a(k, true);
+    let mut b = rng.vec(k * n);
+    for p in (0..k).filter(|&p| a[p] == 0.0) {
+        b[p * n..(p + 1) * n].fill(f32::NAN);
+    }
+    for kernel in kernels_under_test() {
+        let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
+        kernel.prepare(k, n, &b, &mut prepared);
+        let mut c = vec![0.0; n];
+        kernel.run(1, k, n, &a, &prepared, &mut c);
+        let finite = c.iter().all(|v| v.is_finite());
+        assert_eq!(finite, kernel.skips_zero_inputs(), "{}: {c:?}", kernel.name());
+    }
+}
+
 #[test]
 fn loop_reordering_and_blocking_keep_the_naive_result_bit_for_bit() {
     let mut rng = Rng(42);

@@ -44,10 +44,11 @@ const HELP_TAIL: &str = "  --batch-sizes L   comma-separated batch sizes
                     batch size, also each layer's cost inside it (the
                     pass less the pass without that layer) and alone (the
                     pass with only that layer), no clock read inside the
-                    pass; for step 23 at batch 1, each layer's floor by
-                    throughput (its weights' bytes over the read rate of
-                    the cache they come from, its FLOPs over the FMA
-                    peak, both measured then) beside its cost in the pass
+                    pass; at batch 1, each layer's floor by throughput
+                    (its weights' bytes over the read rate of the cache
+                    they come from, its FLOPs over the multiply-add peak,
+                    both measured then) beside its cost in step 23's pass,
+                    or for other kernels its stage
   --precision P     f32, int8, int8-portable, int8-avx2, int8-vnni,
                     comma-separated; int8 is the integer-only model with the
                     fastest pass this CPU runs [f32]
@@ -425,7 +426,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             );
             let names = crate::model::stage_names(&model.shapes(), model.kernel());
             let run = |batch: usize, out: &mut [u8]| model.breakdown(images, batch, out);
-            breakdown(&names, model.kernel().name(), footnote, run, total, &batches, repeat)?;
+            let stages = breakdown(&names, model.kernel().name(), footnote, run, total, &batches, repeat)?;
             // step 23's pass runs below 6 images; larger batches take the
             // network's own pass, which leaves no layer out
             let small: Vec<usize> =
@@ -435,8 +436,20 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             let layers = &names[1..=model.shapes().len()];
             let measured =
                 inside_the_pass("step 23's pass", model.kernel().name(), time, layers, total, &small, repeat)?;
-            if let Some(at_1) = small.iter().position(|&b| b == 1).and_then(|b| measured.get(b)) {
-                floors_at_batch_1(model, layers, &images.pixels[..total * model.input_len()], at_1)?;
+            // at batch 1, each layer's floor beside its cost inside step
+            // 23's pass, or where there is none, beside its stage
+            if let Some(b) = batches.iter().position(|&b| b == 1) {
+                let cost = match small.iter().position(|&b| b == 1).and_then(|b| measured.get(b)) {
+                    Some(m) => {
+                        Cost { layers: m.layers.clone(), whole: m.whole, what: "its cost inside step 23's pass" }
+                    }
+                    None => Cost {
+                        layers: stages[1..=layers.len()].iter().map(|s| s[b]).collect(),
+                        whole: stages.iter().map(|s| s[b]).sum(),
+                        what: "its stage at batch 1, clock read included",
+                    },
+                };
+                floors_at_batch_1(model, layers, &images.pixels[..total * model.input_len()], &cost)?;
             }
         }
         if let Some(q) = runners.iter().find_map(|r| if let Runner::Int8(q) = r { Some(q) } else { None }) {
@@ -447,7 +460,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             });
             let run = |batch: usize, out: &mut [u8]| q.breakdown(images, batch, out);
             let names = q.stage_names();
-            breakdown(&names, q.kernel().name(), footnote, run, total, &batches, repeat)?;
+            let _ = breakdown(&names, q.kernel().name(), footnote, run, total, &batches, repeat)?;
             // the VNNI pass runs image by image at every batch size
             let time = |batch: usize, left_out: u64, out: &mut [u8]| q.time_pass_without(images, batch, left_out, out);
             let layers = &names[1..names.len() - 1];
@@ -460,7 +473,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
 /// The stage table of `--breakdown` for one kernel (`name`): ns per image
 /// in each of `names` at each batch size, the median of `repeat` rounds,
 /// each round timing every batch size in turn by `run(batch, out)`, which
-/// returns the seconds of each stage.
+/// returns the seconds of each stage. Returns the table: for each stage,
+/// its ns per image at each batch size.
 fn breakdown(
     names: &[String],
     name: &str,
@@ -469,7 +483,7 @@ fn breakdown(
     total: usize,
     batches: &[usize],
     repeat: usize,
-) -> Result<(), Failure> {
+) -> Result<Vec<Vec<f64>>, Failure> {
     let mut out = vec![0u8; total];
     // seconds[b][stage][round]
     let mut seconds = vec![vec![Vec::with_capacity(repeat); names.len()]; batches.len()];
@@ -515,7 +529,7 @@ fn breakdown(
     if let Some(f) = footnote {
         outln!("{f}");
     }
-    Ok(())
+    Ok(rows.into_iter().map(|(_, ns)| ns).collect())
 }
 
 /// Under `--breakdown`, for a pass that can leave layers out (`pass`:
@@ -631,20 +645,28 @@ struct InThePass {
     whole: f64,
 }
 
-/// Under `--breakdown`, after step 23's table at batch 1 (`measured`):
-/// what each layer of `model` must cost at least, by throughput alone,
-/// beside what it costs in the pass. A layer's floor is the larger of two
-/// times: the bytes of weights it needs an image over the read rate of
-/// the cache they come from (the L1d where all of the layer's weights fit
-/// in it, else the L2), and its multiply-adds' FLOPs over the FMA peak of
-/// the kernel's instruction set. The first layer reads only the rows of
-/// the image's non-zero pixels (step 23 skips the others), so its bytes
-/// and FLOPs are those of the mean non-zero pixel count of `pixels` (the
-/// images the pass ran). The
-/// read rates and the peak are measured here as `infer kernels` measures
-/// them. What the floors leave out is latency: at batch 1 each layer
-/// waits on the last result of the one before.
-fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], measured: &InThePass) -> Result<(), Failure> {
+/// What [`floors_at_batch_1`] sets each floor against, ns per image: each
+/// layer's cost and the whole pass's, measured as `what` says.
+struct Cost {
+    layers: Vec<f64>,
+    whole: f64,
+    what: &'static str,
+}
+
+/// Under `--breakdown` at batch 1: what each layer of `model` must cost
+/// at least, by throughput alone, beside what it costs (`cost`: inside
+/// step 23's pass where the kernel runs it, else its stage). A layer's
+/// floor is the larger of two times: the bytes of weights it needs an
+/// image over the read rate of the cache they come from (the L1d where
+/// all of the layer's weights fit in it, else the L2), and its
+/// multiply-adds' FLOPs over the FMA peak of the kernel's instruction
+/// set. Where the kernel skips zero inputs, the first layer reads only the
+/// rows of the image's non-zero pixels, so its bytes and FLOPs are those
+/// of the mean non-zero pixel count of `pixels` (the images the pass
+/// ran). The read rates and the peak are measured here as `infer
+/// kernels` measures them. What the floors leave out is latency: at batch
+/// 1 each layer waits on the last result of the one before.
+fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], cost: &Cost) -> Result<(), Failure> {
     let (l1d, l2) = super::kernels::cache_sizes();
     let (l1_buffer, l2_buffer) = super::kernels::read_buffers();
     let (l1_read, l2_read) = (super::kernels::measure_read(l1_buffer), super::kernels::measure_read(l2_buffer));
@@ -652,19 +674,27 @@ fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], measured: 
     let Some(peak) = super::kernels::measure_peak(isa) else {
         return Ok(());
     };
-    let non_zero = pixels.iter().filter(|&&p| p != 0).count() as f64 * model.input_len() as f64 / pixels.len() as f64;
+    let k_first = model.input_len();
+    let skips = model.kernel().skips_zero_inputs();
+    let non_zero = pixels.iter().filter(|&&p| p != 0).count() as f64 * k_first as f64 / pixels.len() as f64;
+    let first_rows = if skips {
+        format!("W1 reads only the rows of the images' non-zero pixels ({non_zero:.1} of {k_first} on the mean)")
+    } else {
+        "W1 reads every row: this kernel does not skip zero inputs".to_string()
+    };
     outln!();
     outln!(
-        "what bounds each layer at batch 1 ({}, ns per image): its floor by throughput alone is the larger of its weights' bytes over the read rate of the cache they come from (the L1d where the layer's weights fit in it, else the L2) and its multiply-adds' FLOPs over the {} FMA peak; W1 reads only the rows of the images' non-zero pixels ({non_zero:.1} of 784 on the mean); measured now: L1d {:.1} GB/s, L2 {:.1} GB/s, peak {:.1} GFLOP/s; latency, each layer waiting on the one before, is not in the floors",
+        "what bounds each layer at batch 1 ({}, ns per image): its floor by throughput alone is the larger of its weights' bytes over the read rate of the cache they come from (the L1d where the layer's weights fit in it, else the L2) and its multiply-adds' FLOPs over the {} multiply-add peak; {first_rows}; measured now: L1d {:.1} GB/s, L2 {:.1} GB/s, peak {:.1} GFLOP/s; set against {}; latency, each layer waiting on the one before, is not in the floors",
         model.kernel().name(),
         isa.name(),
         l1_read / 1e9,
         l2_read / 1e9,
-        peak / 1e9
+        peak / 1e9,
+        cost.what
     );
     let width = layers.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(20);
     outln!(
-        "{:<width$} {:>7} {:>4} {:>9} {:>7} {:>9} {:>6} {:>11} {:>13}",
+        "{:<width$} {:>7} {:>4} {:>9} {:>7} {:>9} {:>6} {:>8} {:>16}",
         "layer",
         "bytes",
         "from",
@@ -672,13 +702,21 @@ fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], measured: 
         "FLOP",
         "at peak",
         "floor",
-        "in the pass",
-        "floor ÷ pass"
+        "measured",
+        "floor ÷ measured"
     );
-    let (mut floors, mut costs) = (0.0, 0.0);
+    let (mut floors, mut spent_on_layers) = (0.0, 0.0);
+    let row = |label: &str, cells: [&str; 5], floor: f64, spent: f64| {
+        let [bytes, from, at_rate, flop, at_peak] = cells;
+        format!(
+            "{label:<width$} {bytes:>7} {from:>4} {at_rate:>9} {flop:>7} {at_peak:>9} {floor:>6.0} {spent:>8.0} {:>15.0}%",
+            100.0 * floor / spent
+        )
+    };
     for (i, ((k, n), name)) in model.shapes().into_iter().zip(layers).enumerate() {
         // the rows the layer reads an image: the non-zero pixels' for W1
-        let rows = if i == 0 { non_zero } else { k as f64 };
+        // where the kernel skips zero inputs
+        let rows = if i == 0 && skips { non_zero } else { k as f64 };
         let bytes = rows * n as f64 * 4.0;
         let (from, rate) = match k * n * 4 {
             b if b <= l1d => ("L1d", Some(l1_read)),
@@ -688,36 +726,15 @@ fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], measured: 
         let flop = 2.0 * rows * n as f64;
         let (read_ns, peak_ns) = (rate.map(|r| bytes / r * 1e9), flop / peak * 1e9);
         let floor = read_ns.unwrap_or(0.0).max(peak_ns);
-        let cost = measured.layers[i];
+        let spent = cost.layers[i];
         floors += floor;
-        costs += cost;
+        spent_on_layers += spent;
         let at_rate = read_ns.map_or("?".to_string(), |t| format!("{t:.0}"));
-        outln!(
-            "{name:<width$} {bytes:>7.0} {from:>4} {at_rate:>9} {flop:>7.0} {peak_ns:>9.0} {floor:>6.0} {cost:>11.0} {:>12.0}%",
-            100.0 * floor / cost
-        );
+        let cells = [&format!("{bytes:.0}"), from, &at_rate, &format!("{flop:.0}"), &format!("{peak_ns:.0}")];
+        outln!("{}", row(name, cells, floor, spent));
     }
-    outln!(
-        "{:<width$} {:>7} {:>4} {:>9} {:>7} {:>9} {floors:>6.0} {costs:>11.0} {:>12.0}%",
-        "the layers, added up",
-        "",
-        "",
-        "",
-        "",
-        "",
-        100.0 * floors / costs
-    );
-    outln!(
-        "{:<width$} {:>7} {:>4} {:>9} {:>7} {:>9} {floors:>6.0} {:>11.0} {:>12.0}%",
-        "the whole pass",
-        "",
-        "",
-        "",
-        "",
-        "",
-        measured.whole,
-        100.0 * floors / measured.whole
-    );
+    outln!("{}", row("the layers, added up", [""; 5], floors, spent_on_layers));
+    outln!("{}", row("the whole pass", [""; 5], floors, cost.whole));
     Ok(())
 }
 
