@@ -665,7 +665,11 @@ struct Cost {
 /// of the mean non-zero pixel count of `pixels` (the images the pass
 /// ran). The read rates and the peak are measured here as `infer
 /// kernels` measures them. What the floors leave out is latency: at batch
-/// 1 each layer waits on the last result of the one before.
+/// 1 each layer waits on the last result of the one before. And W1's
+/// floor counts every row it reads from L2, as step 23's pass reads them:
+/// a pass that left W1's rows more of the L1d would find some of them
+/// there, since half of a test image's non-zero pixels are non-zero in the
+/// image before it.
 fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], cost: &Cost) -> Result<(), Failure> {
     let (l1d, l2) = super::kernels::cache_sizes();
     let (l1_buffer, l2_buffer) = super::kernels::read_buffers();
