@@ -20,7 +20,10 @@ them alike. The table shows each configuration's median images/s with the
 min–max of its R passes, and its speedup over the first batch size of the
 same kernel, computed within each round: the median of the R ratios, with
 their min–max. Under the table, each kernel or int8 pass after the first
-f32 kernel against that kernel at the same batch size, round by round.
+f32 kernel against that kernel at the same batch size, round by round;
+and where a configuration's passes lie more than 1.3× apart, a line
+that names it: the machine changed speed within the rounds, and only the
+per-round ratios still hold.
 
 GFLOP/s counts the dense network's FLOPs per image (2 × Σ k·n = 90,400 for
 784-50-100-10), whatever a kernel skips: it is comparable across kernels.
@@ -379,6 +382,16 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         }
     }
     let md = args.has("markdown");
+    let spreads: Vec<(String, f64, f64)> = points
+        .iter()
+        .map(|p| {
+            let threads = if several { format!(", {} thread(s)", p.threads) } else { String::new() };
+            (format!("{} at batch {}{threads}", p.kernel.name(), p.batch_size), p.min, p.max)
+        })
+        .collect();
+    if let Some(note) = unsteady_note(&spreads) {
+        outln!("{}{note}", if md { "\n" } else { "" });
+    }
     if several {
         outln!();
         for p in points.iter().filter(|p| p.vs_threads.is_some()) {
@@ -468,6 +481,28 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Passes of one configuration further apart than this (the fastest over
+/// the slowest) mean that the machine changed speed within the rounds:
+/// the rule `make measure` applies before it gives a target a verdict.
+const UNSTEADY: f64 = 1.3;
+
+/// The line under the table where some configurations' passes (`spreads`:
+/// a label, the slowest and the fastest images/s) lie more than
+/// [`UNSTEADY`] apart: which, and what of the table still holds.
+fn unsteady_note(spreads: &[(String, f64, f64)]) -> Option<String> {
+    let apart: Vec<String> = spreads
+        .iter()
+        .filter(|(_, min, max)| *max > UNSTEADY * min)
+        .map(|(label, min, max)| format!("{label} {:.2}×", max / min))
+        .collect();
+    (!apart.is_empty()).then(|| {
+        format!(
+            "unsteady: the machine changed speed within the rounds (passes further apart than {UNSTEADY}×: {}); the speedups, taken round by round, still compare like with like; the images/s do not: rerun for those",
+            apart.join(", ")
+        )
+    })
 }
 
 /// The stage table of `--breakdown` for one kernel (`name`): ns per image
@@ -794,4 +829,26 @@ pub fn cpu_name() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unsteady_note;
+
+    #[test]
+    fn passes_more_than_1_3_times_apart_are_named() {
+        let steady = [("avx512-pass at batch 1".to_string(), 1.50e6, 1.60e6)];
+        assert_eq!(unsteady_note(&steady), None);
+        let spreads = [
+            ("avx512-pass at batch 1".to_string(), 1.10e6, 1.65e6),
+            ("avx512-pass at batch 100".to_string(), 1.90e6, 2.05e6),
+            ("naive at batch 100".to_string(), 1.0e4, 1.25e4),
+        ];
+        assert_eq!(
+            unsteady_note(&spreads).as_deref(),
+            Some(
+                "unsteady: the machine changed speed within the rounds (passes further apart than 1.3×: avx512-pass at batch 1 1.50×); the speedups, taken round by round, still compare like with like; the images/s do not: rerun for those"
+            )
+        );
+    }
 }
