@@ -490,17 +490,23 @@ const UNSTEADY: f64 = 1.3;
 
 /// The line under the table where some configurations' passes (`spreads`:
 /// a label, the slowest and the fastest images/s) lie more than
-/// [`UNSTEADY`] apart: which, and what of the table still holds.
+/// [`UNSTEADY`] apart: the widest three, how many more, and what of the
+/// table still holds.
 fn unsteady_note(spreads: &[(String, f64, f64)]) -> Option<String> {
-    let apart: Vec<String> = spreads
+    let mut apart: Vec<(&str, f64)> = spreads
         .iter()
         .filter(|(_, min, max)| *max > UNSTEADY * min)
-        .map(|(label, min, max)| format!("{label} {:.2}×", max / min))
+        .map(|(label, min, max)| (label.as_str(), max / min))
         .collect();
+    apart.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut named: Vec<String> = apart.iter().take(3).map(|(label, r)| format!("{label} {r:.2}×")).collect();
+    if apart.len() > 3 {
+        named.push(format!("and {} more of the {}", apart.len() - 3, spreads.len()));
+    }
     (!apart.is_empty()).then(|| {
         format!(
             "unsteady: the machine changed speed within the rounds (passes further apart than {UNSTEADY}×: {}); the speedups, taken round by round, still compare like with like; the images/s do not: rerun for those",
-            apart.join(", ")
+            named.join(", ")
         )
     })
 }
@@ -849,6 +855,14 @@ mod tests {
             Some(
                 "unsteady: the machine changed speed within the rounds (passes further apart than 1.3×: avx512-pass at batch 1 1.50×); the speedups, taken round by round, still compare like with like; the images/s do not: rerun for those"
             )
+        );
+        // the widest three, then how many more
+        let many: Vec<(String, f64, f64)> =
+            (0..6).map(|i| (format!("k{i} at batch 1"), 1.0e6, 1.0e6 * (1.31 + 0.1 * i as f64))).collect();
+        let note = unsteady_note(&many).expect("unsteady");
+        assert!(
+            note.contains("(passes further apart than 1.3×: k5 at batch 1 1.81×, k4 at batch 1 1.71×, k3 at batch 1 1.61×, and 3 more of the 6); "),
+            "{note}"
         );
     }
 }
