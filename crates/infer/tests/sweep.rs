@@ -64,7 +64,9 @@ fn table_and_chart() {
     assert!(lines[2].contains("images/s") && lines[2].contains("speedup"), "{}", r.stdout);
     // the first batch size is its own baseline in every round: exactly 1
     assert!(lines[3].trim_start().starts_with("1  ") && lines[3].ends_with("1.00×      1.00–1.00"), "{}", r.stdout);
-    assert_eq!(lines.len(), 5);
+    // and nothing else, but where the machine changed speed within the
+    // rounds (tests running beside this one), the line that says so
+    assert!(lines.len() == 5 || (lines.len() == 6 && lines[5].starts_with("unsteady: ")), "{}", r.stdout);
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && chart.ends_with("</svg>\n"));
     assert_eq!(chart.matches("<polyline").count(), 1);
@@ -274,7 +276,15 @@ fn floors_at_batch_1(out: &str, kernel: &str, against: &str, layers: [&str; 3], 
         let (read, peak, floor, cost, share) =
             (number(cells[2]), number(cells[4]), number(cells[5]), number(cells[6]), number(cells[7]));
         assert_eq!(floor, read.max(peak), "{line}");
-        assert!(cells[7].ends_with('%') && (share - 100.0 * floor / cost).abs() <= 1.0, "{line}");
+        // the share from the unrounded times: within what the rounding of
+        // the printed floor and cost (half a ns each) and its own allow (a
+        // cost inside the pass is a difference of two times, which a busy
+        // machine can bring near 0)
+        assert!(cells[7].ends_with('%'), "{line}");
+        if cost >= 2.0 {
+            let (lowest, highest) = (100.0 * (floor - 0.5) / (cost + 0.5), 100.0 * (floor + 0.5) / (cost - 0.5));
+            assert!((lowest - 0.5..=highest + 0.5).contains(&share), "{line}");
+        }
         floors += floor;
     }
     for (line, label) in lines[5..].iter().zip(["the layers, added up", "the whole pass"]) {
