@@ -113,12 +113,11 @@ pub(crate) fn cache_sizes() -> (usize, usize) {
     (l1d_from_sysfs().unwrap_or(L1D_FALLBACK), l2_from_sysfs().unwrap_or(1024 * 1024))
 }
 
-/// The bytes of the two buffers [`measure_read`] reads: half this core's
-/// L1d, and a quarter of its L2 between 4 L1ds and 512 KB
-/// ([`cache_sizes`]), each a whole number of
+/// The bytes of the two buffers [`measure_read`] reads: half the L1d, and
+/// a quarter of the L2 between 4 L1ds and 512 KB (`(l1d, l2)`, as
+/// [`cache_sizes`] gives them), each a whole number of
 /// [`linalg::kernels::peak::READ_STEP`]s.
-pub(crate) fn read_buffers() -> (usize, usize) {
-    let (l1d, l2) = cache_sizes();
+pub(crate) fn read_buffers((l1d, l2): (usize, usize)) -> (usize, usize) {
     let step = 4 * linalg::kernels::peak::READ_STEP;
     let round = |bytes: usize| (bytes / step).max(1) * step;
     (round(l1d / 2), round((l2 / 4).clamp(4 * l1d, 512 * 1024)))
@@ -353,7 +352,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         .into_iter()
         .map(|i| (i, measure_peak(i)))
         .collect();
-    let (l1_bytes, l2_bytes) = read_buffers();
+    let (l1_bytes, l2_bytes) = read_buffers(cache_sizes());
     let reads = [("L1d", l1_bytes, measure_read(l1_bytes)), ("L2", l2_bytes, measure_read(l2_bytes))];
     // rounds: one sample of every configuration in turn
     for _ in 0..rounds {

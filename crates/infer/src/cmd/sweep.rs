@@ -452,17 +452,18 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             // at batch 1, each layer's floor beside its cost inside step
             // 23's pass, or where there is none, beside its stage
             if let Some(b) = batches.iter().position(|&b| b == 1) {
-                let cost = match small.iter().position(|&b| b == 1).and_then(|b| measured.get(b)) {
-                    Some(m) => {
-                        Cost { layers: m.layers.clone(), whole: m.whole, what: "its cost inside step 23's pass" }
+                let from_stages;
+                let (cost, against) = match small.iter().position(|&b| b == 1).and_then(|b| measured.get(b)) {
+                    Some(inside) => (inside, "its cost inside step 23's pass"),
+                    None => {
+                        from_stages = LayerCosts {
+                            layers: stages[1..=layers.len()].iter().map(|s| s[b]).collect(),
+                            whole: stages.iter().map(|s| s[b]).sum(),
+                        };
+                        (&from_stages, "its stage at batch 1, clock read included")
                     }
-                    None => Cost {
-                        layers: stages[1..=layers.len()].iter().map(|s| s[b]).collect(),
-                        whole: stages.iter().map(|s| s[b]).sum(),
-                        what: "its stage at batch 1, clock read included",
-                    },
                 };
-                floors_at_batch_1(model, layers, &images.pixels[..total * model.input_len()], &cost)?;
+                floors_at_batch_1(model, layers, &images.pixels[..total * model.input_len()], cost, against)?;
             }
         }
         if let Some(q) = runners.iter().find_map(|r| if let Runner::Int8(q) = r { Some(q) } else { None }) {
@@ -596,7 +597,7 @@ fn inside_the_pass(
     total: usize,
     small: &[usize],
     repeat: usize,
-) -> Result<Vec<InThePass>, Failure> {
+) -> Result<Vec<LayerCosts>, Failure> {
     let mut out = vec![0u8; total];
     if small.is_empty() || time(small[0], 0, &mut out).is_none() {
         return Ok(Vec::new());
@@ -642,8 +643,8 @@ fn inside_the_pass(
     let whole: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(0)]))).collect();
     let none: Vec<f64> = seconds.iter_mut().map(|s| ns(median(&mut s[at(every)]))).collect();
     let mut added = vec![(0.0, 0.0); small.len()];
-    let mut measured: Vec<InThePass> =
-        whole.iter().map(|&whole| InThePass { layers: Vec::with_capacity(layers.len()), whole }).collect();
+    let mut measured: Vec<LayerCosts> =
+        whole.iter().map(|&whole| LayerCosts { layers: Vec::with_capacity(layers.len()), whole }).collect();
     for (i, name) in layers.iter().enumerate() {
         let mut line = format!("{name:<width$}");
         for (b, s) in seconds.iter().enumerate() {
@@ -679,24 +680,17 @@ fn inside_the_pass(
     Ok(measured)
 }
 
-/// What [`inside_the_pass`] measured at one batch size, ns per image:
-/// each layer's cost in the pass, and the whole pass.
-struct InThePass {
+/// What a pass costs at one batch size, ns per image: each layer, and the
+/// whole pass ([`inside_the_pass`]'s figures, or the stage table's).
+struct LayerCosts {
     layers: Vec<f64>,
     whole: f64,
-}
-
-/// What [`floors_at_batch_1`] sets each floor against, ns per image: each
-/// layer's cost and the whole pass's, measured as `what` says.
-struct Cost {
-    layers: Vec<f64>,
-    whole: f64,
-    what: &'static str,
 }
 
 /// Under `--breakdown` at batch 1: what each layer of `model` must cost
-/// at least, by throughput alone, beside what it costs (`cost`: inside
-/// step 23's pass where the kernel runs it, else its stage). A layer's
+/// at least, by throughput alone, beside what it costs (`cost`, measured
+/// as `against` says: inside step 23's pass where the kernel runs it,
+/// else its stage). A layer's
 /// floor is the larger of two times: the bytes of weights it needs an
 /// image over the read rate of the cache they come from (the L1d where
 /// all of the layer's weights fit in it, else the L2), and its
@@ -711,9 +705,15 @@ struct Cost {
 /// a pass that left W1's rows more of the L1d would find some of them
 /// there, since half of a test image's non-zero pixels are non-zero in the
 /// image before it.
-fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], cost: &Cost) -> Result<(), Failure> {
+fn floors_at_batch_1(
+    model: &Model,
+    layers: &[String],
+    pixels: &[u8],
+    cost: &LayerCosts,
+    against: &str,
+) -> Result<(), Failure> {
     let (l1d, l2) = super::kernels::cache_sizes();
-    let (l1_buffer, l2_buffer) = super::kernels::read_buffers();
+    let (l1_buffer, l2_buffer) = super::kernels::read_buffers((l1d, l2));
     let (l1_read, l2_read) = (super::kernels::measure_read(l1_buffer), super::kernels::measure_read(l2_buffer));
     let isa = model.kernel().isa();
     let Some(peak) = super::kernels::measure_peak(isa) else {
@@ -735,7 +735,7 @@ fn floors_at_batch_1(model: &Model, layers: &[String], pixels: &[u8], cost: &Cos
         l1_read / 1e9,
         l2_read / 1e9,
         peak / 1e9,
-        cost.what
+        against
     );
     let width = layers.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(20);
     outln!(
