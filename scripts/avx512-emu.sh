@@ -128,10 +128,10 @@ status=0
 # once in this loop after avx512 and avx512-lines had passed all 9 tests,
 # in avx512-epilogue's run, which alone (with avx512-prefetch) had passed
 # the oracle test: not tied to one kernel, and the cause was not found
-for k in avx512 avx512-lines avx512-epilogue avx512-prefetch avx512-rows avx512-chain avx512-bits avx512-colour avx512-pass avx512-union; do
+for k in avx512 avx512-lines avx512-epilogue avx512-prefetch avx512-rows avx512-chain avx512-bits avx512-colour avx512-pass avx512-union avx512-fixed16; do
     TEST_KERNELS=\$k /t/kernels --test-threads=1 || status=1
 done
-TEST_KERNELS=avx2,avx512,avx512-lines,avx512-rows,avx512-chain,avx512-bits,avx512-colour,avx512-pass,avx512-union /t/accuracy --test-threads=1 every_prediction pixels_read || status=1
+TEST_KERNELS=avx2,avx512,avx512-lines,avx512-rows,avx512-chain,avx512-bits,avx512-colour,avx512-pass,avx512-union,avx512-fixed16 /t/accuracy --test-threads=1 every_prediction pixels_read fixed_point || status=1
 /t/int8 --test-threads=1 every_int8_kernel int8_fast_passes the_best_int8_pass || status=1
 # the commands make measure runs with AVX-512 (results, not speed): each
 # must succeed, and eval must print the book's accuracy

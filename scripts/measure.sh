@@ -47,6 +47,7 @@ PRECISIONS=f32,int8-avx2
 if has avx512f; then KERNELS=$KERNELS,avx512,avx512-lines,avx512-epilogue,avx512-prefetch,avx512-rows,avx512-chain; fi
 if has avx512bw && has bmi1; then KERNELS=$KERNELS,avx512-bits,avx512-colour,avx512-pass,avx512-union; fi
 if has avx512f && has avx512_vnni; then PRECISIONS=$PRECISIONS,int8-vnni; fi
+if has avx512bw && has bmi1 && has avx512_vnni && has avx512vl; then KERNELS=$KERNELS,avx512-fixed16; fi
 # the f32 kernel the defaults pick, asked once: each process times step 12
 # against step 13, and where the CPU has AVX-512 the faster against step
 # 14 (Kernel::best); where two are close, processes can pick differently,

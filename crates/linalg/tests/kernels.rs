@@ -213,7 +213,8 @@ fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
 /// pass on the same data for every kernel.
 #[test]
 fn pixels_read_in_place_equal_the_converted_floats_bit_for_bit() {
-    for kernel in kernels_under_test().into_iter().filter(|k| k.reads_pixels()) {
+    // step 25 sums W1 in fixed point on the pixels: its own test below
+    for kernel in kernels_under_test().into_iter().filter(|k| k.reads_pixels() && *k != Kernel::Avx512Fixed16) {
         // the same data for every kernel, whichever others this CPU runs
         let mut rng = Rng(99);
         for (m, k, n) in [
@@ -313,14 +314,19 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
                     | Kernel::Avx512Colour
                     | Kernel::Avx512Pass
                     | Kernel::Avx512Union
+                    | Kernel::Avx512Fixed16
             ),
             "{}",
             best.name()
         );
     }
-    // step 24 is not even timed where the 512-bit FMAs are two halves
+    // step 24 is not even timed where the 512-bit FMAs are two halves, and
+    // there step 25 takes step 23's place untimed
     if linalg::kernels::choose::fma_units_256_bits_wide() {
         assert_ne!(best, Kernel::Avx512Union);
+        if Kernel::Avx512Fixed16.is_available() {
+            assert_ne!(best, Kernel::Avx512Pass);
+        }
     }
 }
 
@@ -427,5 +433,151 @@ fn steps_12_to_24_equal_step_10_bit_for_bit() {
             }
             assert!(run(kernel) == want, "{} m={m} k={k} n={n}", kernel.name());
         }
+    }
+}
+
+/// Step 25 on the pixels: where [`avx512_fixed16::prepare`] takes the
+/// fixed-point copy (W1's shapes, 32 < n ≤ 100 with tails of 2 and 4
+/// columns, even k), each sum within the bound its card states, `E_c ≤ 2
+/// (k − 1) 2^-24 Σ|w|` for the weights' rounding, plus float32's
+/// rounding of the scaling and the bias, against the sum in f64 of `(p /
+/// 255 in f32) · w`; every row of a batch the same as that row alone, bit
+/// for bit, and the coloured copy (below 6 rows) the same as the plain
+/// one. Where it does not take it (odd k, a column with an outlier, a
+/// weight that is not finite, shapes outside step 20's), and on floats,
+/// step 23's result bit for bit.
+#[test]
+fn step_25_stays_within_its_bound_and_is_step_23_where_it_does_not_take_the_layer() {
+    use linalg::kernels::avx512_fixed16;
+    if !Kernel::Avx512Fixed16.is_available() {
+        return;
+    }
+    let fixed = Kernel::Avx512Fixed16;
+    let mut rng = Rng(2525);
+    let pixels_for = |rng: &mut Rng, m: usize, k: usize| -> Vec<u8> {
+        (0..m * k)
+            .map(|_| {
+                let v = rng.next().abs();
+                if v < 0.6 {
+                    0
+                } else {
+                    (v * 255.0) as u8
+                }
+            })
+            .collect()
+    };
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    let u = f64::powi(2.0, -24);
+    // the last: every pixel 255 and every weight of one sign, the largest
+    // sums a layer can have (no 32-bit sum may overflow)
+    for (m, k, n) in
+        [(1, 784, 50), (7, 784, 50), (100, 784, 50), (5, 1024, 34), (6, 400, 35), (3, 784, 100), (2, 784, 50)]
+    {
+        let largest = m == 2;
+        let pixels = if largest { vec![255; m * k] } else { pixels_for(&mut rng, m, k) };
+        let (mut b, bias) = (rng.vec(k * n), rng.vec(n));
+        if largest {
+            b.iter_mut().for_each(|w| *w = w.abs() + 0.5);
+        }
+        let mut prepared = vec![0.0; fixed.prepared_len(k, n)];
+        fixed.prepare(k, n, &b, &mut prepared);
+        assert!(avx512_fixed16::is_fixed(k, n, &prepared), "k={k} n={n}");
+        let mut got = vec![f32::NAN; m * n];
+        fixed.dense_pixels(m, k, n, &pixels, &prepared, &bias, Activation::Identity, &mut got);
+        // the card's rounding: its scales, its integers, the exact sums
+        let scale: Vec<f64> = (0..n)
+            .map(|j| {
+                let w = (0..k).map(|p| (b[p * n + j] as f64).abs());
+                let (max, sum) = (w.clone().fold(0.0, f64::max), w.sum::<f64>());
+                (max / 32767.0).max(255.0 * sum / (i32::MAX as f64 - 255.0 * k as f64))
+            })
+            .collect();
+        let q = |p: usize, j: usize| {
+            let v = b[p * n + j] as f64 / scale[j];
+            (v.abs() + 0.5).floor().copysign(v)
+        };
+        for i in 0..m {
+            for j in 0..n {
+                let sum: f64 = (0..k).map(|p| pixels[i * k + p] as f64 * q(p, j)).sum();
+                let (scaled, at) = ((sum as f32) as f64 * ((scale[j] / 255.0) as f32) as f64, got[i * n + j] as f64);
+                let want = (scaled as f32) as f64 + bias[j] as f64;
+                assert!(
+                    (at - want).abs() <= u * (at.abs() + want.abs()),
+                    "m={m} k={k} n={n}: C[{i}][{j}] = {at}, the card's fixed point {want}"
+                );
+                let terms = (0..k).map(|p| (pixels[i * k + p] as f32 / 255.0) as f64 * b[p * n + j] as f64);
+                let want = terms.clone().sum::<f64>() + bias[j] as f64;
+                let sum_w: f64 = (0..k).map(|p| (b[p * n + j] as f64).abs()).sum();
+                let size: f64 = terms.map(f64::abs).sum::<f64>() + (bias[j] as f64).abs();
+                let bound = 2.0 * (k - 1) as f64 * u * sum_w + 4.0 * u * (size + u * sum_w * k as f64) + 1e-30;
+                let g = got[i * n + j] as f64;
+                assert!((g - want).abs() <= bound, "m={m} k={k} n={n}: C[{i}][{j}] = {g}, f64 {want}, bound {bound}");
+            }
+        }
+        // each row alone, and below 6 rows the coloured copy
+        let mut sig = vec![f32::NAN; m * n];
+        fixed.dense_pixels(m, k, n, &pixels, &prepared, &bias, Activation::Sigmoid, &mut sig);
+        for i in 0..m {
+            let mut one = vec![f32::NAN; n];
+            fixed.dense_pixels(1, k, n, &pixels[i * k..(i + 1) * k], &prepared, &bias, Activation::Sigmoid, &mut one);
+            assert_eq!(bits(&one), bits(&sig[i * n..(i + 1) * n]), "m={m} k={k} n={n} row {i}");
+        }
+        if m < avx512_fixed16::M_CHAIN {
+            let mut coloured = vec![f32::NAN; m * n];
+            // SAFETY: the CPU runs the step, B takes pixels, the slices hold
+            // m·k, prepared_len, n and m·n elements
+            unsafe {
+                avx512_fixed16::dense_pixels_unchecked(
+                    m,
+                    k,
+                    n,
+                    &pixels,
+                    &prepared,
+                    &bias,
+                    Activation::Sigmoid,
+                    &mut coloured,
+                )
+            };
+            assert_eq!(bits(&coloured), bits(&sig), "m={m} k={k} n={n}: the coloured copy");
+        }
+    }
+    // what it does not take, and floats: step 23's, bit for bit
+    // a weight of 4000 in a column of weights below 1 (its rounding too
+    // coarse for the rest), or one that is not finite
+    let (keep, outlier, not_finite) = (None, Some(4000.0), Some(f32::INFINITY));
+    let cases = [
+        (1, 784, 50, keep, true),
+        (100, 784, 50, keep, true),
+        (2, 785, 50, keep, false),
+        (3, 784, 50, outlier, false),
+        (1, 784, 50, not_finite, false),
+        (7, 100, 10, keep, false),
+        (2, 50, 100, keep, false),
+    ];
+    for (m, k, n, spoil, taken) in cases {
+        let pixels = pixels_for(&mut rng, m, k);
+        let mut x = vec![0.0; m * k];
+        linalg::pixels::normalize(&pixels, &mut x);
+        let (mut b, bias) = (rng.vec(k * n), rng.vec(n));
+        if let Some(w) = spoil {
+            b[3 * n + 1] = w;
+        }
+        let run = |kernel: Kernel, on_pixels: bool| {
+            let mut prepared = vec![0.0; kernel.prepared_len(k, n)];
+            kernel.prepare(k, n, &b, &mut prepared);
+            let mut c = vec![f32::NAN; m * n];
+            if on_pixels {
+                kernel.dense_pixels(m, k, n, &pixels, &prepared, &bias, Activation::Sigmoid, &mut c);
+            } else {
+                kernel.dense(m, k, n, &x, &prepared, &bias, Activation::Sigmoid, &mut c);
+            }
+            (bits(&c), kernel == fixed && avx512_fixed16::is_fixed(k, n, &prepared))
+        };
+        let (on_pixels, is_fixed) = run(fixed, true);
+        assert_eq!(is_fixed, taken, "m={m} k={k} n={n}");
+        if !taken {
+            assert!(on_pixels == run(Kernel::Avx512Pass, true).0, "m={m} k={k} n={n}: on pixels");
+        }
+        assert!(run(fixed, false).0 == run(Kernel::Avx512Pass, false).0, "m={m} k={k} n={n}: on floats");
     }
 }

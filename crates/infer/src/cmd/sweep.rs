@@ -356,8 +356,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             cpu_name()
         );
         outln!("speedup: over the same kernel at {baseline}, the median of the per-round ratios");
+        // the kernel column as wide as its longest name
+        let width = points.iter().map(|p| p.kernel.name().len()).max().unwrap_or(0).max(6);
         outln!(
-            "{:>6}  {}{:<9} {:>12}  {:>23}  {:>7}  {:>7}  {:>13}",
+            "{:>6}  {}{:<width$} {:>12}  {:>23}  {:>7}  {:>7}  {:>13}",
             "batch",
             if several { format!("{:>7}  ", "threads") } else { String::new() },
             "kernel",
@@ -369,7 +371,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         );
         for p in &points {
             outln!(
-                "{:>6}  {}{:<9} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×  {:>13}",
+                "{:>6}  {}{:<width$} {:>12.0}  {:>23}  {:>7.2}  {:>6.2}×  {:>13}",
                 p.batch_size,
                 if several { format!("{:>7}  ", p.threads) } else { String::new() },
                 p.kernel.name(),
@@ -722,7 +724,23 @@ fn floors_at_batch_1(
     let k_first = model.input_len();
     let skips = model.kernel().skips_zero_inputs();
     let non_zero = pixels.iter().filter(|&&p| p != 0).count() as f64 * k_first as f64 / pixels.len() as f64;
-    let first_rows = if skips {
+    // step 25: W1 in 16 bits, a pair of rows for every pair of pixels of
+    // which one is not 0, at vpdpwssd's peak (two multiply-adds a lane
+    // where vpdpbusd does four, at the same rate: half the VNNI peak)
+    let fixed16 = (model.kernel() == linalg::Kernel::Avx512Fixed16 && k_first.is_multiple_of(2))
+        .then(|| {
+            let pairs = pixels.chunks_exact(2).filter(|p| p[0] != 0 || p[1] != 0).count() as f64;
+            let vnni = super::kernels::measure_peak(linalg::kernels::peak::Isa::Vnni)?;
+            Some((pairs * k_first as f64 / pixels.len() as f64, vnni / 2.0))
+        })
+        .flatten();
+    let first_rows = if let Some((pairs, vpdpwssd_peak)) = fixed16 {
+        format!(
+            "W1 reads two rows in 16 bits for each pair of pixels of which one is not 0 ({pairs:.1} of {} pairs on the mean), its multiply-adds at vpdpwssd's peak, half the VNNI peak: {:.1} GOP/s",
+            k_first / 2,
+            vpdpwssd_peak / 1e9
+        )
+    } else if skips {
         format!("W1 reads only the rows of the images' non-zero pixels ({non_zero:.1} of {k_first} on the mean)")
     } else {
         "W1 reads every row: this kernel does not skip zero inputs".to_string()
@@ -760,15 +778,24 @@ fn floors_at_batch_1(
     };
     for (i, ((k, n), name)) in model.shapes().into_iter().zip(layers).enumerate() {
         // the rows the layer reads an image: the non-zero pixels' for W1
-        // where the kernel skips zero inputs
-        let rows = if i == 0 && skips { non_zero } else { k as f64 };
-        let bytes = rows * n as f64 * 4.0;
+        // where the kernel skips zero inputs; step 25's W1, the two rows of
+        // every pair of pixels with a non-zero one, in 16 bits
+        let (rows, bytes_per_weight) = match (i, fixed16) {
+            (0, Some((pairs, _))) => (2.0 * pairs, 2.0),
+            (0, None) if skips => (non_zero, 4.0),
+            _ => (k as f64, 4.0),
+        };
+        let bytes = rows * n as f64 * bytes_per_weight;
         let (from, rate) = match k * n * 4 {
             b if b <= l1d => ("L1d", Some(l1_read)),
             b if b <= l2 => ("L2", Some(l2_read)),
             _ => ("mem", None),
         };
         let flop = 2.0 * rows * n as f64;
+        let peak = match (i, fixed16) {
+            (0, Some((_, vpdpwssd_peak))) => vpdpwssd_peak,
+            _ => peak,
+        };
         let (read_ns, peak_ns) = (rate.map(|r| bytes / r * 1e9), flop / peak * 1e9);
         let floor = read_ns.unwrap_or(0.0).max(peak_ns);
         let spent = cost.layers[i];

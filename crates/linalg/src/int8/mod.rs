@@ -384,7 +384,7 @@ pub fn sigmoid_table() -> [u8; SIGMOID_LEN] {
 }
 
 /// Rounds half away from zero (core has no `f64::round`).
-fn round(x: f64) -> i64 {
+pub(crate) fn round(x: f64) -> i64 {
     if x >= 0.0 {
         (x + 0.5) as i64
     } else {

@@ -54,6 +54,9 @@ use crate::activation::{argmax_rows, Activation};
 use crate::mat::ShapeError;
 use crate::network::Network;
 
+#[cfg(target_arch = "x86_64")]
+use super::avx512_fixed16 as fixed16;
+
 pub use super::avx512_colour::{
     dense, dense_pixels, dense_pixels_unchecked, dense_unchecked, is_available, matmul, prepare, prepared_len,
 };
@@ -64,12 +67,16 @@ pub use super::avx512_colour::{
 #[derive(Clone, Copy, Debug)]
 pub struct Pass<'w> {
     net: Network<'w>,
+    /// The layers are step 25's ([`super::avx512_fixed16`]): W1's sums in
+    /// fixed point where its prepared buffer has that copy.
+    fixed16: bool,
 }
 
 impl<'w> Pass<'w> {
     /// Wraps a network that [`crate::network::Network::pass`] has checked.
-    pub(crate) const fn new(net: Network<'w>) -> Self {
-        Pass { net }
+    pub(crate) fn new(net: Network<'w>) -> Self {
+        let fixed16 = matches!(net.layers()[0].kernel(), super::Kernel::Avx512Fixed16);
+        Pass { net, fixed16 }
     }
 
     /// The logits of `m` rows of u8 pixels (read as `p / 255`) to `y`
@@ -94,7 +101,11 @@ impl<'w> Pass<'w> {
             self.net.logits_pixels(m, pixels, scratch, y)?;
         } else {
             #[cfg(target_arch = "x86_64")]
-            self.layers::<false>(0, m, pixels, &mut scratch[..need], y);
+            if self.fixed16 {
+                self.layers::<false, true>(0, m, pixels, &mut scratch[..need], y);
+            } else {
+                self.layers::<false, false>(0, m, pixels, &mut scratch[..need], y);
+            }
             #[cfg(not(target_arch = "x86_64"))]
             let _ = need;
         }
@@ -130,7 +141,11 @@ impl<'w> Pass<'w> {
         }
         let need = self.checked(m, pixels, scratch, y, best)?;
         #[cfg(target_arch = "x86_64")]
-        self.layers::<true>(left_out, m, pixels, &mut scratch[..need], y);
+        if self.fixed16 {
+            self.layers::<true, true>(left_out, m, pixels, &mut scratch[..need], y);
+        } else {
+            self.layers::<true, false>(left_out, m, pixels, &mut scratch[..need], y);
+        }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = need;
         argmax_rows(y, self.net.output_len(), best);
@@ -165,9 +180,10 @@ impl<'w> Pass<'w> {
     /// Step 21's layers of a pass below `M_CHAIN` rows, unchecked; hidden
     /// layer i writes half i % 2 of `scratch`, as the network's pass does.
     /// With `LEAVE_OUT`, the layers whose bits are set in `left_out` are
-    /// left out ([`Pass::classify_without`]).
+    /// left out ([`Pass::classify_without`]). With `FIXED16`, step 25's
+    /// layers: its W1, and step 21's others on their part of the buffers.
     #[cfg(target_arch = "x86_64")]
-    fn layers<const LEAVE_OUT: bool>(
+    fn layers<const LEAVE_OUT: bool, const FIXED16: bool>(
         &self,
         left_out: u64,
         m: usize,
@@ -193,10 +209,12 @@ impl<'w> Pass<'w> {
             // the prepared lengths; Network::new that the layers chain;
             // classify the lengths of pixels, y and scratch
             unsafe {
-                if i == 0 {
-                    dense_pixels_unchecked(m, l.k(), l.n(), pixels, l.weights(), l.bias(), act, out);
-                } else {
-                    dense_unchecked(m, l.k(), l.n(), &prev[..m * l.k()], l.weights(), l.bias(), act, out);
+                let (k, n, w, bias) = (l.k(), l.n(), l.weights(), l.bias());
+                match (i == 0, FIXED16) {
+                    (true, false) => dense_pixels_unchecked(m, k, n, pixels, w, bias, act, out),
+                    (false, false) => dense_unchecked(m, k, n, &prev[..m * k], w, bias, act, out),
+                    (true, true) => fixed16::dense_pixels_unchecked(m, k, n, pixels, w, bias, act, out),
+                    (false, true) => fixed16::dense_unchecked(m, k, n, &prev[..m * k], w, bias, act, out),
                 }
             }
         }

@@ -31,6 +31,7 @@
 //! | 22 | `avx2_colour.rs` | step 21's idea on AVX2: step 19 with batch 1's W1 from that copy (CPUs without AVX-512) |
 //! | 23 | `avx512_pass.rs` | step 21 with batch 1's network checked once, not once a pass: a `Pass` calls step 21's layers straight |
 //! | 24 | `avx512_union.rs` | step 23 with a batch's W1 in 512-bit tiles over the union of 6 images' pixels: each row of W1 loaded once for six (built for two 512-bit FMA units; slower on AMD Zen 4, not chosen there) |
+//! | 25 | `avx512_fixed16.rs` | step 23 with W1 in 16-bit fixed point: pairs of pixels through `vpdpwssd` (AVX-512 VNNI) into exact integer sums, W1's bytes and multiply-adds about halved; taken only where the rounding stays within twice float32's own worst case |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -55,6 +56,7 @@ pub mod avx512_bits;
 pub mod avx512_chain;
 pub mod avx512_colour;
 pub mod avx512_epilogue;
+pub mod avx512_fixed16;
 pub mod avx512_lines;
 pub mod avx512_pass;
 pub mod avx512_prefetch;
@@ -164,6 +166,10 @@ pub enum Kernel {
     /// step 20's line, but not on AMD's family 25 (slower on Zen 4; not
     /// yet run on a CPU with two 512-bit FMA units).
     Avx512Union,
+    /// Step 25, [`avx512_fixed16`]: step 23 with W1's sums over the pixels
+    /// in 16-bit fixed point, two pixels a `vpdpwssd`; needs what step 20
+    /// needs and AVX-512 VNNI and VL.
+    Avx512Fixed16,
 }
 
 impl Kernel {
@@ -194,6 +200,7 @@ impl Kernel {
         Kernel::Avx2Colour,
         Kernel::Avx512Pass,
         Kernel::Avx512Union,
+        Kernel::Avx512Fixed16,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -224,6 +231,7 @@ impl Kernel {
             Kernel::Avx2Colour => "avx2-colour",
             Kernel::Avx512Pass => "avx512-pass",
             Kernel::Avx512Union => "avx512-union",
+            Kernel::Avx512Fixed16 => "avx512-fixed16",
         }
     }
 
@@ -269,6 +277,7 @@ impl Kernel {
                 | Kernel::Avx512Colour
                 | Kernel::Avx512Pass
                 | Kernel::Avx512Union
+                | Kernel::Avx512Fixed16
         )
     }
 
@@ -299,6 +308,7 @@ impl Kernel {
             Kernel::Avx512Bits | Kernel::Avx512Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
                 avx512_bits::is_available()
             }
+            Kernel::Avx512Fixed16 => avx512_fixed16::is_available(),
             _ if self.is_avx512() => avx512::is_available(),
             _ => !self.is_avx2() || avx2::is_available(),
         }
@@ -360,6 +370,18 @@ impl Kernel {
     /// on Zen 4 it ran 0.87–0.91× step 23 at batch 100, and step 23 won
     /// the timing in 30 of 30 processes before that rule spared them its
     /// cost. Not yet run on an Intel CPU.
+    ///
+    /// Step 25 ([`Kernel::Avx512Fixed16`]) takes step 23's place where the
+    /// CPU also has AVX-512 VNNI and VL, from 2026-12-07: W1's sums over
+    /// pairs of pixels in 16-bit fixed point, its bytes and multiply-adds
+    /// about halved, the predictions numpy's on all 10,000 test images.
+    /// Where the FP units are 256 bits wide (AMD family 25) it is taken
+    /// without timing: on AMD Zen 4 1.13–1.16× step 23 at batch 1 and
+    /// 1.26× at batch 100 (docs/performance.md, the sixteenth session).
+    /// Elsewhere it is timed against step 23 on single images
+    /// ([`choose::faster_on_pixels_one_by_one`]) before step 24 is timed
+    /// against the winner: on Intel's cores `vpdpwssd` on 512 bits has
+    /// one port where the FMAs have two, and it has not run on one yet.
     ///
     /// Step 20 ([`Kernel::Avx512Bits`]) took step 18's place on
     /// 2026-12-07 where the CPU also has AVX-512BW and BMI1: the same
@@ -446,8 +468,26 @@ impl Kernel {
                         // union tiles trade W1's loads for FMAs, which pays
                         // only where the FMAs are cheap: not timed where
                         // the FP units are 256 bits wide (measured slower)
-                        Kernel::Avx512Bits if choose::fma_units_256_bits_wide() => Kernel::Avx512Pass,
-                        Kernel::Avx512Bits => choose::faster_on_pixels(Kernel::Avx512Pass, Kernel::Avx512Union),
+                        // step 25 halves W1's bytes and multiply-adds
+                        // with VNNI: taken where the FP units are 256 bits
+                        // wide (measured faster on Zen 4), timed against
+                        // step 23 elsewhere (VNNI's 512-bit multiply-adds
+                        // have one port there, the FMAs two)
+                        Kernel::Avx512Bits if choose::fma_units_256_bits_wide() => {
+                            if avx512_fixed16::is_available() {
+                                Kernel::Avx512Fixed16
+                            } else {
+                                Kernel::Avx512Pass
+                            }
+                        }
+                        Kernel::Avx512Bits => {
+                            let rows = if avx512_fixed16::is_available() {
+                                choose::faster_on_pixels_one_by_one(Kernel::Avx512Pass, Kernel::Avx512Fixed16)
+                            } else {
+                                Kernel::Avx512Pass
+                            };
+                            choose::faster_on_pixels(rows, Kernel::Avx512Union)
+                        }
                         other => other,
                     }
                 } else if avx512::is_available() {
@@ -470,7 +510,7 @@ impl Kernel {
     /// kernel through step 23's [`avx512_pass::Pass`] below 6 rows: steps
     /// 23 and 24 (whose passes below 6 rows are step 23's).
     pub fn runs_step_23_pass(self) -> bool {
-        matches!(self, Kernel::Avx512Pass | Kernel::Avx512Union)
+        matches!(self, Kernel::Avx512Pass | Kernel::Avx512Union | Kernel::Avx512Fixed16)
     }
 
     /// Whether the kernel reads u8 pixels in place ([`Kernel::dense_pixels`]),
@@ -521,6 +561,7 @@ impl Kernel {
             Kernel::Avx512Bits => avx512_bits::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Union => avx512_union::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx512Fixed16 => avx512_fixed16::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Colour => avx2_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
@@ -540,7 +581,8 @@ impl Kernel {
             | Kernel::Avx512Bits
             | Kernel::Avx512Colour
             | Kernel::Avx512Pass
-            | Kernel::Avx512Union => avx512_chain::takes(n),
+            | Kernel::Avx512Union
+            | Kernel::Avx512Fixed16 => avx512_chain::takes(n),
             Kernel::Avx2Chain | Kernel::Avx2Colour => true,
             _ => false,
         }
@@ -575,7 +617,8 @@ impl Kernel {
                 avx512_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c)
             }
             Kernel::Avx2Colour => avx2_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
-            _ => unreachable!("only steps 18 to 24 check once a pass"),
+            Kernel::Avx512Fixed16 => avx512_fixed16::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
+            _ => unreachable!("only steps 18 to 25 check once a pass"),
         }
     }
 
@@ -606,7 +649,8 @@ impl Kernel {
                 avx512_colour::dense_unchecked(m, k, n, a, b, bias, act, c)
             }
             Kernel::Avx2Colour => avx2_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
-            _ => unreachable!("only steps 18 to 24 check once a pass"),
+            Kernel::Avx512Fixed16 => avx512_fixed16::dense_unchecked(m, k, n, a, b, bias, act, c),
+            _ => unreachable!("only steps 18 to 25 check once a pass"),
         }
     }
 
@@ -635,6 +679,7 @@ impl Kernel {
             Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
                 avx512_colour::prepared_len(k, n)
             }
+            Kernel::Avx512Fixed16 => avx512_fixed16::prepared_len(k, n),
         }
     }
 
@@ -675,6 +720,7 @@ impl Kernel {
             Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
                 avx512_colour::prepare(k, n, b, out)
             }
+            Kernel::Avx512Fixed16 => avx512_fixed16::prepare(k, n, b, out),
         }
     }
 
@@ -704,6 +750,7 @@ impl Kernel {
             Kernel::Avx512Rows | Kernel::Avx512Chain | Kernel::Avx512Bits => avx512_rows::matmul(m, k, n, a, b, c),
             Kernel::Avx512Colour | Kernel::Avx512Pass | Kernel::Avx512Union => avx512_colour::matmul(m, k, n, a, b, c),
             Kernel::Avx2Colour => avx2_colour::matmul(m, k, n, a, b, c),
+            Kernel::Avx512Fixed16 => avx512_fixed16::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -743,6 +790,7 @@ impl Kernel {
                 return avx512_colour::dense(m, k, n, a, b, bias, act, c)
             }
             Kernel::Avx2Colour => return avx2_colour::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx512Fixed16 => return avx512_fixed16::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
