@@ -149,7 +149,9 @@ impl<'w> Network<'w> {
     /// This network checked once for step 23's passes below 6 rows of
     /// pixels ([`crate::kernels::avx512_pass::Pass`]), if it takes them:
     /// every layer on [`Kernel::Avx512Pass`] (or on step 24's
-    /// [`Kernel::Avx512Union`], whose passes below 6 rows are step 23's),
+    /// [`Kernel::Avx512Union`], whose passes below 6 rows are step 23's,
+    /// or on step 25's [`Kernel::Avx512Fixed16`], whose pass calls its own
+    /// first layer),
     /// sigmoid between the layers,
     /// and the shapes of step 18's path (a first layer that
     /// [`crate::kernels::avx512_chain::takes_pixels`], every layer at most

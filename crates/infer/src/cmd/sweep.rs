@@ -437,7 +437,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         });
         if let Some(model) = f32_model {
             let footnote = model.kernel().runs_step_23_pass().then_some(
-                "(step 23's passes below 6 images skip the network's checks; stage by stage, these are step 21's layer calls)",
+                "(step 23's passes below 6 images skip the network's checks; stage by stage, these are the kernel's layer calls)",
             );
             let names = crate::model::stage_names(&model.shapes(), model.kernel());
             let run = |batch: usize, out: &mut [u8]| model.breakdown(images, batch, out);

@@ -40,10 +40,25 @@
 //! Loop order (BLIS names): i (one row), pairs of pieces of 64 p (two
 //! masks), the pair's non-zero pairs of p.
 //!
-//! Measured on AMD Zen 4 (family 25 model 17, 2026-12-07): see
-//! docs/performance.md, the sixteenth session. Not yet run on an Intel
-//! CPU, where `vpdpwssd` on 512 bits has one port against two for the
-//! FMAs: [`crate::kernels::Kernel::best`] times it against step 23 there.
+//! Measured on AMD Zen 4 (family 25 model 17, 2026-12-07). In the
+//! network (`infer sweep --batch-sizes 1,2,100 --kernel
+//! avx512-pass,avx512-fixed16 --repeat 11`, and the same without batch 2
+//! or 100; medians of the per-round ratios): 1.13–1.19× step 23 at batch
+//! 1 (seven runs), 1.17–1.21× at batch 2 (four), 1.25–1.27× at batch 100
+//! (five). Inside the pass at
+//! batch 1 (`--breakdown`) W1 takes 289–296 ns an image where step 23's
+//! takes 389–401, against a floor of 150 (18 KB from L2); W1 alone
+//! (`infer kernels --layers W1`, on u8) 0.166 µs against 0.228 at batch
+//! 1 and 15.3 against 27.0 at batch 100. In a first probe the pairs from
+//! a plain copy gained 1.09× at batch 1 and from the coloured one 1.26×
+//! (one run of 11 rounds each): the coloured copy is half the gain. Tried
+//! and not kept: the pixels widened to 16 bits first (`vpmovzxbw`, each
+//! pair then one 32-bit broadcast from memory), 0.95× at batch 1 and
+//! 0.96× at batch 100; 4, 6 and 12 pairs a page instead of 8, 1.03×
+//! (within the noise), 0.93× and 0.87×. Not yet run on an Intel CPU,
+//! where `vpdpwssd` on 512 bits has one port against two for the FMAs:
+//! [`crate::kernels::Kernel::best`] times it against step 23 there.
+//! Tables: docs/matmul.md.
 
 use crate::activation::Activation;
 

@@ -32,6 +32,11 @@
 //! times from the whole pass's to give each layer's cost inside the pass
 //! and alone, with no clock read between the layers.
 //!
+//! Step 25's networks ([`super::avx512_fixed16`]) go through the same
+//! `Pass`: its first layer's function is called by name in step 21's
+//! place, and its later layers are step 21's on their part of the
+//! prepared buffers.
+//!
 //! [`Pass`] keeps its own copy of the network's loop over the layers,
 //! step 21's functions called by name: the same loop through the
 //! network's per-layer dispatch (`Network::layer`, then [`super::Kernel`])

@@ -376,8 +376,9 @@ impl Kernel {
     /// pairs of pixels in 16-bit fixed point, its bytes and multiply-adds
     /// about halved, the predictions numpy's on all 10,000 test images.
     /// Where the FP units are 256 bits wide (AMD family 25) it is taken
-    /// without timing: on AMD Zen 4 1.13–1.16× step 23 at batch 1 and
-    /// 1.26× at batch 100 (docs/performance.md, the sixteenth session).
+    /// without timing: on AMD Zen 4 1.13–1.19× step 23 at batch 1 and
+    /// 1.25–1.27× at batch 100 (docs/performance.md, the sixteenth
+    /// session).
     /// Elsewhere it is timed against step 23 on single images
     /// ([`choose::faster_on_pixels_one_by_one`]) before step 24 is timed
     /// against the winner: on Intel's cores `vpdpwssd` on 512 bits has
