@@ -42,7 +42,7 @@ PIN="taskset -c $CORE"
 # the kernels and int8 passes this CPU runs, fastest steps only: step 10
 # as the reference, then the ones Kernel::best chooses among (12 and 13,
 # and 11 and 14 where the CPU has AVX-512)
-KERNELS=avx2,avx2-lines,avx2-pairs,avx2-chain,avx2-colour
+KERNELS=avx2,avx2-lines,avx2-pairs,avx2-chain,avx2-colour,avx2-fixed16
 PRECISIONS=f32,int8-avx2
 if has avx512f; then KERNELS=$KERNELS,avx512,avx512-lines,avx512-epilogue,avx512-prefetch,avx512-rows,avx512-chain; fi
 if has avx512bw && has bmi1; then KERNELS=$KERNELS,avx512-bits,avx512-colour,avx512-pass,avx512-union; fi

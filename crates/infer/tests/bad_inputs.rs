@@ -136,7 +136,7 @@ fn usage_errors() {
     );
     usage_error(
         &["eval", "--kernel", "magic"],
-        "--kernel 'magic' is not a kernel, expected one of: naive, ikj, blocked, tiled, avx2-tile, avx2-row, avx2-sparse, avx2-fused, avx2-l1, avx2-union, avx2, avx512, avx2-lines, avx2-pairs, avx512-lines, avx512-epilogue, avx512-prefetch, avx512-rows, avx512-chain, avx2-chain, avx512-bits, avx512-colour, avx2-colour, avx512-pass, avx512-union, avx512-fixed16",
+        "--kernel 'magic' is not a kernel, expected one of: naive, ikj, blocked, tiled, avx2-tile, avx2-row, avx2-sparse, avx2-fused, avx2-l1, avx2-union, avx2, avx512, avx2-lines, avx2-pairs, avx512-lines, avx512-epilogue, avx512-prefetch, avx512-rows, avx512-chain, avx2-chain, avx512-bits, avx512-colour, avx2-colour, avx512-pass, avx512-union, avx512-fixed16, avx2-fixed16",
     );
     usage_error(
         &["eval", "--predictions", "fixtures/sample_weight.pkl"],

@@ -213,8 +213,11 @@ fn fused_bias_and_activation_match_the_oracle_then_bias_then_activation() {
 /// pass on the same data for every kernel.
 #[test]
 fn pixels_read_in_place_equal_the_converted_floats_bit_for_bit() {
-    // step 25 sums W1 in fixed point on the pixels: its own test below
-    for kernel in kernels_under_test().into_iter().filter(|k| k.reads_pixels() && *k != Kernel::Avx512Fixed16) {
+    // steps 25 and 26 sum W1 in fixed point on the pixels: their own tests below
+    for kernel in kernels_under_test()
+        .into_iter()
+        .filter(|k| k.reads_pixels() && !matches!(k, Kernel::Avx512Fixed16 | Kernel::Avx2Fixed16))
+    {
         // the same data for every kernel, whichever others this CPU runs
         let mut rng = Rng(99);
         for (m, k, n) in [
@@ -315,6 +318,7 @@ fn the_best_kernel_runs_here_and_stays_chosen() {
                     | Kernel::Avx512Pass
                     | Kernel::Avx512Union
                     | Kernel::Avx512Fixed16
+                    | Kernel::Avx2Fixed16
             ),
             "{}",
             best.name()
@@ -438,7 +442,8 @@ fn steps_12_to_24_equal_step_10_bit_for_bit() {
 
 /// Step 25 on the pixels: where [`avx512_fixed16::prepare`] takes the
 /// fixed-point copy (W1's shapes, 32 < n ≤ 100 with tails of 2 and 4
-/// columns, even k), each sum within the bound its card states, `E_c ≤ 2
+/// columns, even k), each sum as the card's rounding gives it, done in
+/// f64, and within the bound the card states, `E_c ≤ 2
 /// (k − 1) 2^-24 Σ|w|` for the weights' rounding, plus float32's
 /// rounding of the scaling and the bias, against the sum in f64 of `(p /
 /// 255 in f32) · w`; every row of a batch the same as that row alone, bit
@@ -448,11 +453,31 @@ fn steps_12_to_24_equal_step_10_bit_for_bit() {
 /// step 23's result bit for bit.
 #[test]
 fn step_25_stays_within_its_bound_and_is_step_23_where_it_does_not_take_the_layer() {
-    use linalg::kernels::avx512_fixed16;
-    if !Kernel::Avx512Fixed16.is_available() {
-        return;
+    if Kernel::Avx512Fixed16.is_available() {
+        check_fixed16(
+            Kernel::Avx512Fixed16,
+            Kernel::Avx512Pass,
+            linalg::kernels::avx512_fixed16::dense_pixels_unchecked,
+        );
     }
-    let fixed = Kernel::Avx512Fixed16;
+}
+
+/// Step 26 as step 25 above: the same prepared weights and rounding, its
+/// sums on AVX2; step 22 where it does not take the layer.
+#[test]
+fn step_26_stays_within_its_bound_and_is_step_22_where_it_does_not_take_the_layer() {
+    if Kernel::Avx2Fixed16.is_available() {
+        check_fixed16(Kernel::Avx2Fixed16, Kernel::Avx2Colour, linalg::kernels::avx2_fixed16::dense_pixels_unchecked);
+    }
+}
+
+/// The first layer below 6 rows, unchecked, on a step's coloured copy.
+type Unchecked = unsafe fn(usize, usize, usize, &[u8], &[f32], &[f32], Activation, &mut [f32]);
+
+/// Steps 25 and 26's checks: `fixed` against the card's rounding and its
+/// bound, and `twin`, the step it is where it does not take the layer.
+fn check_fixed16(fixed: Kernel, twin: Kernel, coloured_pass: Unchecked) {
+    use linalg::kernels::avx512_fixed16;
     let mut rng = Rng(2525);
     let pixels_for = |rng: &mut Rng, m: usize, k: usize| -> Vec<u8> {
         (0..m * k)
@@ -526,18 +551,7 @@ fn step_25_stays_within_its_bound_and_is_step_23_where_it_does_not_take_the_laye
             let mut coloured = vec![f32::NAN; m * n];
             // SAFETY: the CPU runs the step, B takes pixels, the slices hold
             // m·k, prepared_len, n and m·n elements
-            unsafe {
-                avx512_fixed16::dense_pixels_unchecked(
-                    m,
-                    k,
-                    n,
-                    &pixels,
-                    &prepared,
-                    &bias,
-                    Activation::Sigmoid,
-                    &mut coloured,
-                )
-            };
+            unsafe { coloured_pass(m, k, n, &pixels, &prepared, &bias, Activation::Sigmoid, &mut coloured) };
             assert_eq!(bits(&coloured), bits(&sig), "m={m} k={k} n={n}: the coloured copy");
         }
     }
@@ -576,8 +590,8 @@ fn step_25_stays_within_its_bound_and_is_step_23_where_it_does_not_take_the_laye
         let (on_pixels, is_fixed) = run(fixed, true);
         assert_eq!(is_fixed, taken, "m={m} k={k} n={n}");
         if !taken {
-            assert!(on_pixels == run(Kernel::Avx512Pass, true).0, "m={m} k={k} n={n}: on pixels");
+            assert!(on_pixels == run(twin, true).0, "{} m={m} k={k} n={n}: on pixels", fixed.name());
         }
-        assert!(run(fixed, false).0 == run(Kernel::Avx512Pass, false).0, "m={m} k={k} n={n}: on floats");
+        assert!(run(fixed, false).0 == run(twin, false).0, "{} m={m} k={k} n={n}: on floats", fixed.name());
     }
 }

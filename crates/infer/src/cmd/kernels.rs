@@ -39,8 +39,8 @@ measured too where the CPU has it. The kernels that skip zero inputs
 For the kernels that read the u8 pixels in place (avx2, avx512: what the
 network runs), W1 has a second row, \"avx2 on u8\": the same product
 computed from the pixels themselves (with a zero bias), at every m.
-There avx512-fixed16 sums W1 in 16-bit fixed point: its error is about
-1e-5 where float32's is about 1e-7.
+There avx512-fixed16 and avx2-fixed16 sum W1 in 16-bit fixed point:
+their error is about 1e-5 where float32's is about 1e-7.
 
 Beside the peaks, the read bandwidth of the L1d and of the L2: a buffer
 of half the L1d, and one of a quarter of the L2 (between 4 L1ds and 512

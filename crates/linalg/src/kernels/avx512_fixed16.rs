@@ -92,10 +92,10 @@ pub const fn takes_fixed(k: usize, n: usize) -> bool {
 
 /// Pairs of rows a 4 KB page of the coloured copy holds, their tails on
 /// the line after them: step 21's 8 rows of three lines.
-const PAIRS_PER_PAGE: usize = 8;
+pub(super) const PAIRS_PER_PAGE: usize = 8;
 
 /// Floats in a 4 KB page.
-const PAGE: usize = super::avx512_colour::PAGE;
+pub(super) const PAGE: usize = super::avx512_colour::PAGE;
 
 /// Where the parts of the fixed-point copy are, in floats from the start
 /// of the prepared buffer: after step 23's buffer, a flag (1 where the
@@ -103,16 +103,16 @@ const PAGE: usize = super::avx512_colour::PAGE;
 /// main columns, then 4 for the tail), then from a 64-byte boundary the
 /// plain copy (the pairs' main parts, `n_main` floats a pair, then their
 /// tails, `TW` a pair), then a page of margin and the coloured copy.
-struct Layout {
-    flag: usize,
-    scales: usize,
-    main: usize,
-    tails: usize,
-    margin: usize,
+pub(super) struct Layout {
+    pub(super) flag: usize,
+    pub(super) scales: usize,
+    pub(super) main: usize,
+    pub(super) tails: usize,
+    pub(super) margin: usize,
     end: usize,
 }
 
-const fn layout(k: usize, n: usize) -> Layout {
+pub(super) const fn layout(k: usize, n: usize) -> Layout {
     let flag = super::avx512_colour::prepared_len(k, n);
     let scales = flag + 2;
     let (n_main, tw) = (n - n % 16, super::avx2_lines::tail_width(n));
@@ -242,7 +242,7 @@ pub fn is_fixed(k: usize, n: usize, b: &[f32]) -> bool {
 ///
 /// # Panics
 /// If `b.len() != prepared_len(k, n)`.
-fn step_23(k: usize, n: usize, b: &[f32]) -> &[f32] {
+pub(super) fn step_23(k: usize, n: usize, b: &[f32]) -> &[f32] {
     assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
     &b[..super::avx512_colour::prepared_len(k, n)]
 }

@@ -32,6 +32,7 @@
 //! | 23 | `avx512_pass.rs` | step 21 with batch 1's network checked once, not once a pass: a `Pass` calls step 21's layers straight |
 //! | 24 | `avx512_union.rs` | step 23 with a batch's W1 in 512-bit tiles over the union of 6 images' pixels: each row of W1 loaded once for six (built for two 512-bit FMA units; slower on AMD Zen 4, not chosen there) |
 //! | 25 | `avx512_fixed16.rs` | step 23 with W1 in 16-bit fixed point: pairs of pixels through `vpdpwssd` (AVX-512 VNNI) into exact integer sums, W1's bytes and multiply-adds about halved; taken only where the rounding stays within twice float32's own worst case |
+//! | 26 | `avx2_fixed16.rs` | step 25's idea on AVX2: step 22 with W1 in 16-bit fixed point, pairs of pixels through `vpmaddwd` and `vpaddd` (CPUs without AVX-512) |
 //!
 //! Every kernel is tested against [`naive`] on seeded random shapes, block
 //! edges and the network's real layer shapes (`tests/kernels.rs`).
@@ -43,6 +44,7 @@
 pub mod avx2;
 pub mod avx2_chain;
 pub mod avx2_colour;
+pub mod avx2_fixed16;
 pub mod avx2_fused;
 pub mod avx2_l1;
 pub mod avx2_lines;
@@ -170,6 +172,10 @@ pub enum Kernel {
     /// in 16-bit fixed point, two pixels a `vpdpwssd`; needs what step 20
     /// needs and AVX-512 VNNI and VL.
     Avx512Fixed16,
+    /// Step 26, [`avx2_fixed16`]: step 22 with W1's sums over the pixels
+    /// in step 25's fixed point, two pixels a `vpmaddwd`; needs a CPU with
+    /// AVX2 and FMA.
+    Avx2Fixed16,
 }
 
 impl Kernel {
@@ -201,6 +207,7 @@ impl Kernel {
         Kernel::Avx512Pass,
         Kernel::Avx512Union,
         Kernel::Avx512Fixed16,
+        Kernel::Avx2Fixed16,
     ];
 
     /// The kernel's name, as `infer --kernel` takes it.
@@ -232,6 +239,7 @@ impl Kernel {
             Kernel::Avx512Pass => "avx512-pass",
             Kernel::Avx512Union => "avx512-union",
             Kernel::Avx512Fixed16 => "avx512-fixed16",
+            Kernel::Avx2Fixed16 => "avx2-fixed16",
         }
     }
 
@@ -297,6 +305,7 @@ impl Kernel {
                 | Kernel::Avx2Pairs
                 | Kernel::Avx2Chain
                 | Kernel::Avx2Colour
+                | Kernel::Avx2Fixed16
         )
     }
 
@@ -384,6 +393,15 @@ impl Kernel {
     /// against the winner: on Intel's cores `vpdpwssd` on 512 bits has
     /// one port where the FMAs have two, and it has not run on one yet.
     ///
+    /// Step 26 ([`Kernel::Avx2Fixed16`], step 25's fixed-point W1 on AVX2)
+    /// is timed against the AVX2 step chosen above where the CPU has no
+    /// AVX-512F, from 2026-12-07, and taken if more than 10% faster on the
+    /// first layer: on AMD Zen 4's AVX2 code it ran 1.20–1.24× step 22 at
+    /// batch 1 and 1.20–1.24× at batch 100 (five sweeps), but it has not
+    /// run on an AVX2-only CPU (AMD Zen 3), the one it is for. On CPUs
+    /// with AVX-512 it is not timed: the AVX-512 steps, step 25 among
+    /// them, are the ones chosen from there.
+    ///
     /// Step 20 ([`Kernel::Avx512Bits`]) took step 18's place on
     /// 2026-12-07 where the CPU also has AVX-512BW and BMI1: the same
     /// logits bit for bit, W1's non-zero pixels walked as bits instead of
@@ -458,6 +476,11 @@ impl Kernel {
                     Kernel::Avx2Pairs => Kernel::Avx2Colour,
                     lines => lines,
                 };
+                // step 26 is step 22 with W1 in fixed point: timed where
+                // the AVX2 steps are the end of the line (no AVX-512F),
+                // taken if more than 10% faster on the first layer
+                let avx2 =
+                    if avx512::is_available() { avx2 } else { choose::faster_on_pixels(avx2, Kernel::Avx2Fixed16) };
                 // step 20 is step 18 with W1's pixels walked as bits; on a
                 // CPU with AVX-512F but not BW (none met so far), step 18
                 if avx512_bits::is_available() {
@@ -527,8 +550,15 @@ impl Kernel {
     /// gather and pack each tile's pixels: 2–6% slower than converting
     /// first, measured on AVX2.)
     pub fn reads_pixels(self) -> bool {
-        matches!(self, Kernel::Avx2 | Kernel::Avx2Lines | Kernel::Avx2Pairs | Kernel::Avx2Chain | Kernel::Avx2Colour)
-            || self.is_avx512()
+        matches!(
+            self,
+            Kernel::Avx2
+                | Kernel::Avx2Lines
+                | Kernel::Avx2Pairs
+                | Kernel::Avx2Chain
+                | Kernel::Avx2Colour
+                | Kernel::Avx2Fixed16
+        ) || self.is_avx512()
     }
 
     /// One dense layer over u8 pixels read as `p / 255`, without the f32
@@ -563,6 +593,7 @@ impl Kernel {
             Kernel::Avx512Colour | Kernel::Avx512Pass => avx512_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Union => avx512_union::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Fixed16 => avx512_fixed16::dense_pixels(m, k, n, pixels, b, bias, act, c),
+            Kernel::Avx2Fixed16 => avx2_fixed16::dense_pixels(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx2Colour => avx2_colour::dense_pixels(m, k, n, pixels, b, bias, act, c),
             _ => {
                 assert!(self.reads_pixels(), "the {} kernel does not read pixels", self.name());
@@ -584,7 +615,7 @@ impl Kernel {
             | Kernel::Avx512Pass
             | Kernel::Avx512Union
             | Kernel::Avx512Fixed16 => avx512_chain::takes(n),
-            Kernel::Avx2Chain | Kernel::Avx2Colour => true,
+            Kernel::Avx2Chain | Kernel::Avx2Colour | Kernel::Avx2Fixed16 => true,
             _ => false,
         }
     }
@@ -619,7 +650,8 @@ impl Kernel {
             }
             Kernel::Avx2Colour => avx2_colour::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
             Kernel::Avx512Fixed16 => avx512_fixed16::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
-            _ => unreachable!("only steps 18 to 25 check once a pass"),
+            Kernel::Avx2Fixed16 => avx2_fixed16::dense_pixels_unchecked(m, k, n, pixels, b, bias, act, c),
+            _ => unreachable!("only steps 18 to 26 check once a pass"),
         }
     }
 
@@ -651,7 +683,8 @@ impl Kernel {
             }
             Kernel::Avx2Colour => avx2_colour::dense_unchecked(m, k, n, a, b, bias, act, c),
             Kernel::Avx512Fixed16 => avx512_fixed16::dense_unchecked(m, k, n, a, b, bias, act, c),
-            _ => unreachable!("only steps 18 to 25 check once a pass"),
+            Kernel::Avx2Fixed16 => avx2_fixed16::dense_unchecked(m, k, n, a, b, bias, act, c),
+            _ => unreachable!("only steps 18 to 26 check once a pass"),
         }
     }
 
@@ -680,7 +713,7 @@ impl Kernel {
             Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
                 avx512_colour::prepared_len(k, n)
             }
-            Kernel::Avx512Fixed16 => avx512_fixed16::prepared_len(k, n),
+            Kernel::Avx512Fixed16 | Kernel::Avx2Fixed16 => avx512_fixed16::prepared_len(k, n),
         }
     }
 
@@ -721,7 +754,7 @@ impl Kernel {
             Kernel::Avx512Colour | Kernel::Avx2Colour | Kernel::Avx512Pass | Kernel::Avx512Union => {
                 avx512_colour::prepare(k, n, b, out)
             }
-            Kernel::Avx512Fixed16 => avx512_fixed16::prepare(k, n, b, out),
+            Kernel::Avx512Fixed16 | Kernel::Avx2Fixed16 => avx512_fixed16::prepare(k, n, b, out),
         }
     }
 
@@ -752,6 +785,7 @@ impl Kernel {
             Kernel::Avx512Colour | Kernel::Avx512Pass | Kernel::Avx512Union => avx512_colour::matmul(m, k, n, a, b, c),
             Kernel::Avx2Colour => avx2_colour::matmul(m, k, n, a, b, c),
             Kernel::Avx512Fixed16 => avx512_fixed16::matmul(m, k, n, a, b, c),
+            Kernel::Avx2Fixed16 => avx2_fixed16::matmul(m, k, n, a, b, c),
         }
     }
 
@@ -792,6 +826,7 @@ impl Kernel {
             }
             Kernel::Avx2Colour => return avx2_colour::dense(m, k, n, a, b, bias, act, c),
             Kernel::Avx512Fixed16 => return avx512_fixed16::dense(m, k, n, a, b, bias, act, c),
+            Kernel::Avx2Fixed16 => return avx2_fixed16::dense(m, k, n, a, b, bias, act, c),
             _ => {}
         }
         assert_eq!(bias.len(), n, "bias must have n = {n} elements");
