@@ -81,10 +81,8 @@ pub fn dense_pixels(
     if !is_fixed(k, n, b) {
         return super::avx2_colour::dense_pixels(m, k, n, pixels, step_23(k, n, b), bias, act, c);
     }
-    assert_eq!(pixels.len(), m * k, "X must be m×k = {m}×{k}");
-    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
-    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    assert!(is_available(), "the avx2-fixed16 kernel needs a CPU with AVX2, FMA and POPCNT");
+    let needs = "the avx2-fixed16 kernel needs a CPU with AVX2, FMA and POPCNT";
+    super::avx512_fixed16::check_pixels_call(m, k, n, pixels, bias, c, is_available(), needs);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX2, FMA and POPCNT are present; the slices hold m·k pixels,
     // m·n outputs and n biases (checked above); B holds its prepared
@@ -154,7 +152,7 @@ mod x86 {
     use crate::kernels::avx2_fused::x86::epilogue_all;
     use crate::kernels::avx2_lines::x86::by_vectors;
     use crate::kernels::avx2_row::x86::{store, tail_mask};
-    use crate::kernels::avx512_fixed16::{layout, PAGE, PAIRS_PER_PAGE};
+    use crate::kernels::avx512_fixed16::{layout, pair_rows, pair_word};
     use crate::kernels::params::LANES;
 
     /// Pixels a mask covers.
@@ -179,40 +177,7 @@ mod x86 {
         act: Activation,
         c: &mut [f32],
     ) {
-        match COLOURED {
-            true => by_vectors!(n, each_row_coloured(m, k, n, pixels, b, bias, act, c)),
-            false => by_vectors!(n, each_row_plain(m, k, n, pixels, b, bias, act, c)),
-        }
-    }
-
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn each_row_coloured<const V: usize, const TW: usize>(
-        m: usize,
-        k: usize,
-        n: usize,
-        pixels: &[u8],
-        b: &[f32],
-        bias: &[f32],
-        act: Activation,
-        c: &mut [f32],
-    ) {
-        each_row::<V, TW, true>(m, k, n, pixels, b, bias, act, c)
-    }
-
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn each_row_plain<const V: usize, const TW: usize>(
-        m: usize,
-        k: usize,
-        n: usize,
-        pixels: &[u8],
-        b: &[f32],
-        bias: &[f32],
-        act: Activation,
-        c: &mut [f32],
-    ) {
-        each_row::<V, TW, false>(m, k, n, pixels, b, bias, act, c)
+        by_vectors!(n, each_row::<COLOURED>(m, k, n, pixels, b, bias, act, c))
     }
 
     /// LOOP 2: one row of pixels and of C at a time.
@@ -230,20 +195,8 @@ mod x86 {
     ) {
         let at = layout(k, n);
         let n_main = V * LANES;
-        let base = b.as_ptr();
-        let start = at.margin + b.get_unchecked(at.margin).to_bits() as usize;
-        let pair_rows = |t: usize| -> (*const i16, *const i16) {
-            if COLOURED {
-                let page = base.add(start + (t / PAIRS_PER_PAGE) * PAGE);
-                (
-                    page.add((t % PAIRS_PER_PAGE) * n_main) as *const i16,
-                    page.add(PAIRS_PER_PAGE * n_main + (t % PAIRS_PER_PAGE) * TW) as *const i16,
-                )
-            } else {
-                (base.add(at.main + t * n_main) as *const i16, base.add(at.tails + t * TW) as *const i16)
-            }
-        };
-        let scales = base.add(at.scales);
+        let pair_rows = pair_rows::<COLOURED, TW>(b, &at, n_main);
+        let scales = b.as_ptr().add(at.scales);
         let tail_cols = tail_mask(n - n_main);
         for i in 0..m {
             let x = &pixels[i * k..(i + 1) * k];
@@ -288,9 +241,7 @@ mod x86 {
             while bits != 0 {
                 let p = p0 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                // the two pixels as the low words of one 32-bit lane
-                let two = (x.as_ptr().add(p) as *const u16).read_unaligned() as u32;
-                let words = _mm256_set1_epi32(((two & 0xff) | ((two << 8) & 0xff_0000)) as i32);
+                let words = _mm256_set1_epi32(pair_word(x, p));
                 let (row, tail) = rows(p / 2);
                 for (v, a) in acc.iter_mut().enumerate() {
                     let w = _mm256_loadu_si256(row.add(v * 16) as *const __m256i);

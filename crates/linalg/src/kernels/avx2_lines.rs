@@ -200,20 +200,21 @@ pub(super) mod x86 {
 
     /// `$f::<V, TW>(args)` for a B of `n` columns that `splits`: `V`
     /// 256-bit vectors of the main part (4, 6, 8, 10 or 12: n from 33 to
-    /// 100) and a tail of `TW` columns; for steps 12 and 22.
+    /// 100) and a tail of `TW` columns, then the one generic argument
+    /// given, if any; for steps 12, 22 and 26.
     macro_rules! by_vectors {
-        ($n:expr, $f:ident($($arg:expr),*)) => {
+        ($n:expr, $f:ident $(::<$s:ident>)? ($($arg:expr),*)) => {
             match (($n - $n % 16) / $crate::kernels::params::LANES, $crate::kernels::avx2_lines::tail_width($n)) {
-                (4, 2) => $f::<4, 2>($($arg),*),
-                (4, _) => $f::<4, 4>($($arg),*),
-                (6, 2) => $f::<6, 2>($($arg),*),
-                (6, _) => $f::<6, 4>($($arg),*),
-                (8, 2) => $f::<8, 2>($($arg),*),
-                (8, _) => $f::<8, 4>($($arg),*),
-                (10, 2) => $f::<10, 2>($($arg),*),
-                (10, _) => $f::<10, 4>($($arg),*),
-                (12, 2) => $f::<12, 2>($($arg),*),
-                (12, _) => $f::<12, 4>($($arg),*),
+                (4, 2) => $f::<4, 2 $(, $s)?>($($arg),*),
+                (4, _) => $f::<4, 4 $(, $s)?>($($arg),*),
+                (6, 2) => $f::<6, 2 $(, $s)?>($($arg),*),
+                (6, _) => $f::<6, 4 $(, $s)?>($($arg),*),
+                (8, 2) => $f::<8, 2 $(, $s)?>($($arg),*),
+                (8, _) => $f::<8, 4 $(, $s)?>($($arg),*),
+                (10, 2) => $f::<10, 2 $(, $s)?>($($arg),*),
+                (10, _) => $f::<10, 4 $(, $s)?>($($arg),*),
+                (12, 2) => $f::<12, 2 $(, $s)?>($($arg),*),
+                (12, _) => $f::<12, 4 $(, $s)?>($($arg),*),
                 _ => unreachable!("splits() admits 32 < n <= 100 only"),
             }
         };

@@ -286,6 +286,67 @@ pub unsafe fn dense_unchecked(
     super::avx512_colour::dense_unchecked(m, k, n, a, b.get_unchecked(..l21), bias, act, c)
 }
 
+/// The checks of a layer call on pixels that takes the fixed-point copy
+/// (steps 25 and 26).
+///
+/// # Panics
+/// If a slice length does not match its shape, or `available` is false.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn check_pixels_call(
+    m: usize,
+    k: usize,
+    n: usize,
+    pixels: &[u8],
+    bias: &[f32],
+    c: &[f32],
+    available: bool,
+    needs: &str,
+) {
+    assert_eq!(pixels.len(), m * k, "X must be m×k = {m}×{k}");
+    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
+    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
+    assert!(available, "{needs}");
+}
+
+/// Where pair `t`'s `n_main` columns and its `TW` tail columns are, as
+/// pairs of `i16`, in the coloured copy (`COLOURED`) or the plain one of
+/// a buffer [`prepare`] wrote the fixed-point copy into (steps 25 and 26).
+///
+/// # Safety
+/// `b` is such a buffer for a B of `n_main + 1..=n_main + TW` columns,
+/// `at` its layout; the pointers are read only for `t < k / 2`.
+pub(super) unsafe fn pair_rows<const COLOURED: bool, const TW: usize>(
+    b: &[f32],
+    at: &Layout,
+    n_main: usize,
+) -> impl Fn(usize) -> (*const i16, *const i16) {
+    let base = b.as_ptr();
+    let (main, tails) = (at.main, at.tails);
+    let start = at.margin + b.get_unchecked(at.margin).to_bits() as usize;
+    move |t: usize| {
+        if COLOURED {
+            let page = base.add(start + (t / PAIRS_PER_PAGE) * PAGE);
+            (
+                page.add((t % PAIRS_PER_PAGE) * n_main) as *const i16,
+                page.add(PAIRS_PER_PAGE * n_main + (t % PAIRS_PER_PAGE) * TW) as *const i16,
+            )
+        } else {
+            (base.add(main + t * n_main) as *const i16, base.add(tails + t * TW) as *const i16)
+        }
+    }
+}
+
+/// Pixels `p` and `p + 1` of `x` as the low and the high 16-bit word of
+/// one 32-bit lane, the form `vpdpwssd` and `vpmaddwd` multiply.
+///
+/// # Safety
+/// `p + 1 < x.len()`.
+#[inline(always)]
+pub(super) unsafe fn pair_word(x: &[u8], p: usize) -> i32 {
+    let two = (x.as_ptr().add(p) as *const u16).read_unaligned() as u32;
+    ((two & 0xff) | ((two << 8) & 0xff_0000)) as i32
+}
+
 /// `C = act(X·B + bias)` for a batch of u8 pixels `X` (`m×k`) read as
 /// `p / 255`: W1's sums in fixed point on the plain copy, where [`prepare`]
 /// wrote one; otherwise step 23's.
@@ -307,10 +368,8 @@ pub fn dense_pixels(
     if !is_fixed(k, n, b) {
         return super::avx512_colour::dense_pixels(m, k, n, pixels, step_23(k, n, b), bias, act, c);
     }
-    assert_eq!(pixels.len(), m * k, "X must be m×k = {m}×{k}");
-    assert_eq!(c.len(), m * n, "C must be m×n = {m}×{n}");
-    assert_eq!(bias.len(), n, "bias must have n = {n} elements");
-    assert!(is_available(), "the avx512-fixed16 kernel needs a CPU with AVX-512F, BW, VL and VNNI, AVX2, FMA and BMI1");
+    let needs = "the avx512-fixed16 kernel needs a CPU with AVX-512F, BW, VL and VNNI, AVX2, FMA and BMI1";
+    check_pixels_call(m, k, n, pixels, bias, c, is_available(), needs);
     let at = layout(k, n);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the CPU has the features; the slices hold m·k pixels, m·n
@@ -354,7 +413,7 @@ pub unsafe fn dense_pixels_unchecked(
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::{Layout, PAGE, PAIRS_PER_PAGE};
+    use super::{pair_rows, pair_word, Layout};
     use crate::activation::Activation;
     use crate::kernels::avx512::LANES_512;
     use crate::kernels::avx512_bits::x86::{nonzero_bits, PIECE};
@@ -402,20 +461,8 @@ mod x86 {
     ) {
         let n_main = W * LANES_512;
         let fetch_next = next_row_fetcher(m, k, pixels);
-        let base = b.as_ptr();
-        let start = at.margin + b.get_unchecked(at.margin).to_bits() as usize;
-        let pair_rows = |t: usize| -> (*const i16, *const i16) {
-            if COLOURED {
-                let page = base.add(start + (t / PAIRS_PER_PAGE) * PAGE);
-                (
-                    page.add((t % PAIRS_PER_PAGE) * n_main) as *const i16,
-                    page.add(PAIRS_PER_PAGE * n_main + (t % PAIRS_PER_PAGE) * TW) as *const i16,
-                )
-            } else {
-                (base.add(at.main + t * n_main) as *const i16, base.add(at.tails + t * TW) as *const i16)
-            }
-        };
-        let scales = base.add(at.scales);
+        let pair_rows = pair_rows::<COLOURED, TW>(b, at, n_main);
+        let scales = b.as_ptr().add(at.scales);
         for i in 0..m {
             fetch_next(i);
             let x = &pixels[i * k..(i + 1) * k];
@@ -461,9 +508,7 @@ mod x86 {
                     q
                 };
                 let p = p0 + q;
-                // the two pixels as the low words of one 32-bit lane
-                let two = (x.as_ptr().add(p) as *const u16).read_unaligned() as u32;
-                let words = _mm512_set1_epi32(((two & 0xff) | ((two << 8) & 0xff_0000)) as i32);
+                let words = _mm512_set1_epi32(pair_word(x, p));
                 let (row, tail) = rows(p / 2);
                 for (v, a) in acc.iter_mut().enumerate() {
                     *a = _mm512_dpwssd_epi32(*a, words, _mm512_loadu_si512(row.add(v * 32) as *const _));
