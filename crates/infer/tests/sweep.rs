@@ -224,8 +224,10 @@ fn breakdown_inside_step_23_s_pass() {
     let out = sweep_breakdown("1,2,100", "avx512-pass", "f32");
     let layers = ["W1 784×50 (u8 pixels) + b1, sigmoid", "W2 50×100 + b2, sigmoid", "W3 100×10 + b3"];
     table_inside_the_pass(&out, head, "batch 1            batch 2", layers);
-    let w1 = ("27935", "13968", "W1 reads only the rows of the images' non-zero pixels (139.7 of 784 on the mean)");
-    floors_at_batch_1(&out, "avx512-pass", "its cost inside step 23's pass", layers, w1);
+    let rows = "W1 reads only the rows of the images' non-zero pixels (139.7 of 784 on the mean)";
+    let mut want = F32_LAYERS;
+    want[0] = ("27935", 784 * 50 * 4, "13968");
+    floors_at_batch_1(&out, "avx512-pass", "its cost inside step 23's pass", layers, rows, want);
     assert!(!sweep_breakdown("2,100", "avx512-pass", "f32").contains("what bounds each layer at batch 1"));
 }
 
@@ -235,24 +237,37 @@ fn breakdown_inside_step_23_s_pass() {
 fn floors_at_batch_1_beside_the_stages() {
     let out = sweep_breakdown("1,100", "naive", "f32");
     let layers = ["W1 784×50 + b1, sigmoid", "W2 50×100 + b2, sigmoid", "W3 100×10 + b3"];
-    let w1 = ("156800", "78400", "W1 reads every row: this kernel does not skip zero inputs");
-    floors_at_batch_1(&out, "naive", "its stage at batch 1, clock read included", layers, w1);
+    let rows = "W1 reads every row: this kernel does not skip zero inputs";
+    floors_at_batch_1(&out, "naive", "its stage at batch 1, clock read included", layers, rows, F32_LAYERS);
     assert!(!sweep_breakdown("2,100", "naive", "f32").contains("what bounds each layer at batch 1"));
 }
 
-/// That `out` (`--breakdown` of `kernel` over the first 200 images) ends
-/// with each layer's floor at batch 1, set against `against`: its
-/// weights' bytes an image (W1: `w1`'s, with the line that says which of
-/// its rows it reads: where the kernel skips zero inputs, the rows of the
-/// 27,935 non-zero pixels of the 200 images, 200 bytes a row, over 200
-/// images; W2 and W3 all of theirs), the cache they come from (the L1d
-/// where the layer's weights fit), its FLOPs an image, the floor the
+/// The f32 layers' weights an image at batch 1 (bytes, all of the
+/// layer's bytes, FLOP), each row of each layer read: W1's as the naive
+/// kernel reads it.
+const F32_LAYERS: [(&str, usize, &str); 3] =
+    [("156800", 784 * 50 * 4, "78400"), ("20000", 50 * 100 * 4, "10000"), ("4000", 100 * 10 * 4, "2000")];
+
+/// That `out` (`--breakdown` of `kernel` over the first 200 images) has
+/// each layer's floor at batch 1, set against `against`, with `rows`, the
+/// line that says which of W1's rows it reads (where the kernel skips zero
+/// inputs, the rows of the 27,935 non-zero pixels of the 200 images, 200
+/// bytes a row, over 200 images): for each layer the bytes of weights it
+/// reads an image, the cache they come from (the L1d where all of the
+/// layer's `want.1` bytes fit), its FLOPs an image (`want`), the floor the
 /// larger of the two times, and the floor against the measured cost.
-fn floors_at_batch_1(out: &str, kernel: &str, against: &str, layers: [&str; 3], w1: (&str, &str, &str)) {
+fn floors_at_batch_1(
+    out: &str,
+    kernel: &str,
+    against: &str,
+    layers: [&str; 3],
+    rows: &str,
+    want: [(&str, usize, &str); 3],
+) {
     let head = format!("what bounds each layer at batch 1 ({kernel}, ns per image):");
     let at = out.find(&head).unwrap_or_else(|| panic!("no table of floors: {out}"));
-    let lines: Vec<&str> = out[at..].lines().collect();
-    assert!(lines[0].contains(&format!("; {}; ", w1.2)), "{}", lines[0]);
+    let lines: Vec<&str> = out[at..].lines().take_while(|l| !l.is_empty()).collect();
+    assert!(lines[0].contains(&format!("; {rows}")), "{}", lines[0]);
     assert!(lines[0].contains(&format!("; set against {against}; ")), "{}", lines[0]);
     assert_eq!(
         lines[1].split_whitespace().collect::<Vec<_>>(),
@@ -260,19 +275,13 @@ fn floors_at_batch_1(out: &str, kernel: &str, against: &str, layers: [&str; 3], 
     );
     let l1d = linalg::kernels::params::l1d_from_sysfs().unwrap_or(linalg::kernels::params::L1D_FALLBACK);
     let from = |weights: usize| if weights <= l1d { "L1d" } else { "L2" };
-    // bytes, where from, FLOP
-    let want = [
-        (w1.0, from(784 * 50 * 4), w1.1),
-        ("20000", from(50 * 100 * 4), "10000"),
-        ("4000", from(100 * 10 * 4), "2000"),
-    ];
     let number = |c: &str| c.trim_end_matches('%').parse::<f64>().unwrap_or_else(|_| panic!("{c} in {out}"));
     let mut floors = 0.0;
-    for ((line, layer), (bytes, source, flop)) in lines[2..5].iter().zip(layers).zip(want) {
+    for ((line, layer), (bytes, size, flop)) in lines[2..5].iter().zip(layers).zip(want) {
         assert!(line.starts_with(layer), "{line}");
         let cells: Vec<&str> = line[layer.len()..].split_whitespace().collect();
         assert_eq!(cells.len(), 8, "{line}");
-        assert_eq!((cells[0], cells[1], cells[3]), (bytes, source, flop), "{line}");
+        assert_eq!((cells[0], cells[1], cells[3]), (bytes, from(size), flop), "{line}");
         let (read, peak, floor, cost, share) =
             (number(cells[2]), number(cells[4]), number(cells[5]), number(cells[6]), number(cells[7]));
         assert_eq!(floor, read.max(peak), "{line}");
@@ -293,6 +302,39 @@ fn floors_at_batch_1(out: &str, kernel: &str, against: &str, layers: [&str; 3], 
         assert!((cells[0] - floors).abs() <= 2.0, "{line}");
     }
     assert_eq!(lines.len(), 7, "{out}");
+}
+
+/// Steps 25 and 26 read two rows of 16-bit weights for each pair of
+/// pixels of which one is not 0 (16,540 pairs in the first 200 images:
+/// 16,540 bytes an image, as many FLOP); the int8 VNNI pass a quad of
+/// rows of int8 weights (200 bytes for W1's 50 columns, 400 for W2's 100,
+/// 64 for W3's 10 padded to 16) for each group of four pixels of which
+/// one is not 0 (10,600 quads: 10,600 bytes an image, 21,200 operations),
+/// and every quad of the hidden layers, against its cost inside that pass.
+#[test]
+fn floors_at_batch_1_of_the_fixed_point_and_int8_passes() {
+    let layers = ["W1 784×50 (u8 pixels) + b1, sigmoid", "W2 50×100 + b2, sigmoid", "W3 100×10 + b3"];
+    let rows = "W1 reads two rows in 16 bits for each pair of pixels of which one is not 0 (82.7 of 392 pairs on the mean), its multiply-adds at ";
+    let mut want = F32_LAYERS;
+    want[0] = ("16540", 784 * 50 * 2, "16540");
+    if linalg::Kernel::Avx512Fixed16.is_available() {
+        let out = sweep_breakdown("1,100", "avx512-fixed16", "f32");
+        floors_at_batch_1(&out, "avx512-fixed16", "its cost inside step 23's pass", layers, rows, want);
+    }
+    let out = sweep_breakdown("1,100", "avx2-fixed16", "f32");
+    floors_at_batch_1(&out, "avx2-fixed16", "its stage at batch 1, clock read included", layers, rows, want);
+    if !infer::quant::IntKernel::Vnni.is_available() {
+        return;
+    }
+    let out = sweep_breakdown("1,100", "naive", "int8");
+    let layers = [
+        "W1 784×50 + b1, requantized, sigmoid table",
+        "W2 50×100 + b2, requantized, sigmoid table",
+        "W3 100×10 + b3, requantized",
+    ];
+    let rows = "W1 reads a quad of rows of int8 weights for each group of four pixels of which one is not 0 (53.0 of 196 quads on the mean), the hidden layers every quad";
+    let want = [("10600", 196 * 200, "21200"), ("5200", 13 * 400, "10400"), ("1600", 25 * 64, "2000")];
+    floors_at_batch_1(&out, "int8-vnni", "its cost inside the VNNI pass", layers, rows, want);
 }
 
 /// The output of `infer sweep --breakdown` over the first 200 images, two

@@ -480,7 +480,11 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             // the VNNI pass runs image by image at every batch size
             let time = |batch: usize, left_out: u64, out: &mut [u8]| q.time_pass_without(images, batch, left_out, out);
             let layers = &names[1..names.len() - 1];
-            inside_the_pass("the VNNI pass", q.kernel().name(), time, layers, total, &batches, repeat)?;
+            let measured = inside_the_pass("the VNNI pass", q.kernel().name(), time, layers, total, &batches, repeat)?;
+            // at batch 1, each layer's floor beside its cost inside the pass
+            if let Some(cost) = batches.iter().position(|&b| b == 1).and_then(|b| measured.get(b)) {
+                int8_floors_at_batch_1(q, layers, &images.pixels[..total * q.layers[0].k], cost)?;
+            }
         }
     }
     Ok(())
@@ -689,6 +693,16 @@ struct LayerCosts {
     whole: f64,
 }
 
+/// One layer's floor at batch 1: the bytes of weights it reads an image,
+/// the size of all of its prepared weights (which cache they fit), the
+/// operations of its multiply-adds an image and the peak rate they run at.
+struct Floor {
+    bytes: f64,
+    size: usize,
+    ops: f64,
+    peak: f64,
+}
+
 /// Under `--breakdown` at batch 1: what each layer of `model` must cost
 /// at least, by throughput alone, beside what it costs (`cost`, measured
 /// as `against` says: inside step 23's pass where the kernel runs it,
@@ -700,13 +714,16 @@ struct LayerCosts {
 /// set. Where the kernel skips zero inputs, the first layer reads only the
 /// rows of the image's non-zero pixels, so its bytes and FLOPs are those
 /// of the mean non-zero pixel count of `pixels` (the images the pass
-/// ran). The read rates and the peak are measured here as `infer
-/// kernels` measures them. What the floors leave out is latency: at batch
-/// 1 each layer waits on the last result of the one before. And W1's
-/// floor counts every row it reads from L2, as step 23's pass reads them:
-/// a pass that left W1's rows more of the L1d would find some of them
-/// there, since half of a test image's non-zero pixels are non-zero in the
-/// image before it.
+/// ran); steps 25 and 26 read two rows of 16-bit weights for each pair of
+/// pixels with a non-zero one, step 25 at `vpdpwssd`'s peak (half the
+/// VNNI peak: two multiply-adds a lane where `vpdpbusd` does four). The
+/// read rates and the peak are measured here as `infer kernels` measures
+/// them. What the floors leave out is latency: at batch 1 each layer
+/// waits on the last result of the one before. And W1's floor counts
+/// every row it reads from L2, as step 23's pass reads them: a pass that
+/// left W1's rows more of the L1d would find some of them there, since
+/// half of a test image's non-zero pixels are non-zero in the image
+/// before it.
 fn floors_at_batch_1(
     model: &Model,
     layers: &[String],
@@ -714,46 +731,105 @@ fn floors_at_batch_1(
     cost: &LayerCosts,
     against: &str,
 ) -> Result<(), Failure> {
-    let (l1d, l2) = super::kernels::cache_sizes();
-    let (l1_buffer, l2_buffer) = super::kernels::read_buffers((l1d, l2));
-    let (l1_read, l2_read) = (super::kernels::measure_read(l1_buffer), super::kernels::measure_read(l2_buffer));
     let isa = model.kernel().isa();
     let Some(peak) = super::kernels::measure_peak(isa) else {
         return Ok(());
     };
     let k_first = model.input_len();
     let skips = model.kernel().skips_zero_inputs();
-    let non_zero = pixels.iter().filter(|&&p| p != 0).count() as f64 * k_first as f64 / pixels.len() as f64;
-    // step 25: W1 in 16 bits, a pair of rows for every pair of pixels of
-    // which one is not 0, at vpdpwssd's peak (two multiply-adds a lane
-    // where vpdpbusd does four, at the same rate: half the VNNI peak)
-    let fixed16 = (model.kernel() == linalg::Kernel::Avx512Fixed16 && k_first.is_multiple_of(2))
-        .then(|| {
-            let pairs = pixels.chunks_exact(2).filter(|p| p[0] != 0 || p[1] != 0).count() as f64;
-            let vnni = super::kernels::measure_peak(linalg::kernels::peak::Isa::Vnni)?;
-            Some((pairs * k_first as f64 / pixels.len() as f64, vnni / 2.0))
-        })
-        .flatten();
-    let first_rows = if let Some((pairs, vpdpwssd_peak)) = fixed16 {
+    let per_image = |count: usize, group: usize| (count * group * k_first) as f64 / pixels.len() as f64;
+    let non_zero = per_image(pixels.iter().filter(|&&p| p != 0).count(), 1);
+    let fixed16 = matches!(model.kernel(), Kernel::Avx512Fixed16 | Kernel::Avx2Fixed16) && k_first.is_multiple_of(2);
+    let pairs = per_image(pixels.chunks_exact(2).filter(|p| p[0] != 0 || p[1] != 0).count(), 2) / 2.0;
+    // step 25's multiply-adds at vpdpwssd's peak; step 26's (vpmaddwd and
+    // vpaddd) at the AVX2 FMAs' rate, which is what both pipes give
+    let first_peak = match model.kernel() {
+        Kernel::Avx512Fixed16 => super::kernels::measure_peak(linalg::kernels::peak::Isa::Vnni).map(|p| p / 2.0),
+        _ => Some(peak),
+    }
+    .unwrap_or(peak);
+    let first_rows = if fixed16 {
         format!(
-            "W1 reads two rows in 16 bits for each pair of pixels of which one is not 0 ({pairs:.1} of {} pairs on the mean), its multiply-adds at vpdpwssd's peak, half the VNNI peak: {:.1} GOP/s",
+            "W1 reads two rows in 16 bits for each pair of pixels of which one is not 0 ({pairs:.1} of {} pairs on the mean), its multiply-adds at {:.1} GOP/s",
             k_first / 2,
-            vpdpwssd_peak / 1e9
+            first_peak / 1e9
         )
     } else if skips {
         format!("W1 reads only the rows of the images' non-zero pixels ({non_zero:.1} of {k_first} on the mean)")
     } else {
         "W1 reads every row: this kernel does not skip zero inputs".to_string()
     };
+    let floors: Vec<Floor> = model
+        .shapes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (k, n))| {
+            // the rows the layer reads an image and the bytes of a weight
+            let (rows, bytes_per_weight, peak) = match i {
+                0 if fixed16 => (2.0 * pairs, 2, first_peak),
+                0 if skips => (non_zero, 4, peak),
+                _ => (k as f64, 4, peak),
+            };
+            let (bytes, size) = (rows * (n * bytes_per_weight) as f64, k * n * bytes_per_weight);
+            Floor { bytes, size, ops: 2.0 * rows * n as f64, peak }
+        })
+        .collect();
+    let ops = format!("its multiply-adds' FLOPs over the {} multiply-add peak ({:.1} GFLOP/s)", isa.name(), peak / 1e9);
+    floors_table(model.kernel().name(), &ops, &first_rows, layers, &floors, cost, against)
+}
+
+/// The same for the int8 VNNI pass, against its cost inside the pass: W1
+/// in quads of rows of int8 weights, read for each group of four pixels
+/// of which one is not 0, the hidden layers' every quad (their inputs are
+/// rarely 0), each quad's row as [`linalg::int8::vnni::split`] lays it out
+/// (W1: 48 columns of 4 bytes and a tail of 2, 200 bytes); the operations
+/// over the VNNI peak (`vpdpbusd`).
+fn int8_floors_at_batch_1(q: &QModel, layers: &[String], pixels: &[u8], cost: &LayerCosts) -> Result<(), Failure> {
+    let Some(peak) = super::kernels::measure_peak(linalg::kernels::peak::Isa::Vnni) else {
+        return Ok(());
+    };
+    let k_first = q.layers[0].k;
+    let quads =
+        pixels.chunks(4).filter(|g| g.iter().any(|&p| p != 0)).count() as f64 * k_first as f64 / pixels.len() as f64;
+    let floors: Vec<Floor> = q
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (main, tail) = linalg::int8::vnni::split(l.n);
+            let row = 4 * (main + tail);
+            let all = l.k.div_ceil(4);
+            let used = if i == 0 { quads } else { all as f64 };
+            Floor { bytes: used * row as f64, size: all * row, ops: 2.0 * used * 4.0 * l.n as f64, peak }
+        })
+        .collect();
+    let first_rows = format!(
+        "W1 reads a quad of rows of int8 weights for each group of four pixels of which one is not 0 ({quads:.1} of {} quads on the mean), the hidden layers every quad",
+        k_first.div_ceil(4)
+    );
+    let ops = format!("its multiply-adds' operations over the VNNI peak ({:.1} GOP/s)", peak / 1e9);
+    floors_table(q.kernel().name(), &ops, &first_rows, layers, &floors, cost, "its cost inside the VNNI pass")
+}
+
+/// The floors' table: its heading, a row a layer with its floor beside its
+/// cost, the layers added up, the whole pass.
+fn floors_table(
+    kernel: &str,
+    ops: &str,
+    first_rows: &str,
+    layers: &[String],
+    floors: &[Floor],
+    cost: &LayerCosts,
+    against: &str,
+) -> Result<(), Failure> {
+    let (l1d, l2) = super::kernels::cache_sizes();
+    let (l1_buffer, l2_buffer) = super::kernels::read_buffers((l1d, l2));
+    let (l1_read, l2_read) = (super::kernels::measure_read(l1_buffer), super::kernels::measure_read(l2_buffer));
     outln!();
     outln!(
-        "what bounds each layer at batch 1 ({}, ns per image): its floor by throughput alone is the larger of its weights' bytes over the read rate of the cache they come from (the L1d where the layer's weights fit in it, else the L2) and its multiply-adds' FLOPs over the {} multiply-add peak; {first_rows}; measured now: L1d {:.1} GB/s, L2 {:.1} GB/s, peak {:.1} GFLOP/s; set against {}; latency, each layer waiting on the one before, is not in the floors",
-        model.kernel().name(),
-        isa.name(),
+        "what bounds each layer at batch 1 ({kernel}, ns per image): its floor by throughput alone is the larger of its weights' bytes over the read rate of the cache they come from (the L1d where the layer's weights fit in it, else the L2) and {ops}; {first_rows}; measured now: L1d {:.1} GB/s, L2 {:.1} GB/s; set against {against}; latency, each layer waiting on the one before, is not in the floors",
         l1_read / 1e9,
         l2_read / 1e9,
-        peak / 1e9,
-        against
     );
     let width = layers.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(20);
     outln!(
@@ -768,7 +844,7 @@ fn floors_at_batch_1(
         "measured",
         "floor ÷ measured"
     );
-    let (mut floors, mut spent_on_layers) = (0.0, 0.0);
+    let (mut total, mut spent_on_layers) = (0.0, 0.0);
     let row = |label: &str, cells: [&str; 5], floor: f64, spent: f64| {
         let [bytes, from, at_rate, flop, at_peak] = cells;
         format!(
@@ -776,37 +852,23 @@ fn floors_at_batch_1(
             100.0 * floor / spent
         )
     };
-    for (i, ((k, n), name)) in model.shapes().into_iter().zip(layers).enumerate() {
-        // the rows the layer reads an image: the non-zero pixels' for W1
-        // where the kernel skips zero inputs; step 25's W1, the two rows of
-        // every pair of pixels with a non-zero one, in 16 bits
-        let (rows, bytes_per_weight) = match (i, fixed16) {
-            (0, Some((pairs, _))) => (2.0 * pairs, 2.0),
-            (0, None) if skips => (non_zero, 4.0),
-            _ => (k as f64, 4.0),
-        };
-        let bytes = rows * n as f64 * bytes_per_weight;
-        let (from, rate) = match k * n * 4 {
+    for (i, (f, name)) in floors.iter().zip(layers).enumerate() {
+        let (from, rate) = match f.size {
             b if b <= l1d => ("L1d", Some(l1_read)),
             b if b <= l2 => ("L2", Some(l2_read)),
             _ => ("mem", None),
         };
-        let flop = 2.0 * rows * n as f64;
-        let peak = match (i, fixed16) {
-            (0, Some((_, vpdpwssd_peak))) => vpdpwssd_peak,
-            _ => peak,
-        };
-        let (read_ns, peak_ns) = (rate.map(|r| bytes / r * 1e9), flop / peak * 1e9);
+        let (read_ns, peak_ns) = (rate.map(|r| f.bytes / r * 1e9), f.ops / f.peak * 1e9);
         let floor = read_ns.unwrap_or(0.0).max(peak_ns);
         let spent = cost.layers[i];
-        floors += floor;
+        total += floor;
         spent_on_layers += spent;
         let at_rate = read_ns.map_or("?".to_string(), |t| format!("{t:.0}"));
-        let cells = [&format!("{bytes:.0}"), from, &at_rate, &format!("{flop:.0}"), &format!("{peak_ns:.0}")];
+        let cells = [&format!("{:.0}", f.bytes), from, &at_rate, &format!("{:.0}", f.ops), &format!("{peak_ns:.0}")];
         outln!("{}", row(name, cells, floor, spent));
     }
-    outln!("{}", row("the layers, added up", [""; 5], floors, spent_on_layers));
-    outln!("{}", row("the whole pass", [""; 5], floors, cost.whole));
+    outln!("{}", row("the layers, added up", [""; 5], total, spent_on_layers));
+    outln!("{}", row("the whole pass", [""; 5], total, cost.whole));
     Ok(())
 }
 
