@@ -32,10 +32,11 @@
 //! 2^-24 Σ |w|`, and every weight and scale is finite and normal; for
 //! any other layer (and odd `k`, and shapes outside step 20's) this step
 //! is step 23, bit for bit. The book's W1 takes it (its largest `E_c` is
-//! 0.64 of that bound): the logits differ from step 23's by about 1e-5,
-//! and the predictions on all 10,000 test images equal numpy's (`infer`'s
-//! `tests/accuracy.rs`, every batch size; `tests/kernels.rs` checks the
-//! bound on random layers and the fallback).
+//! 0.64 of that bound): the logits differ from step 23's by at most
+//! 7.9e-5 on the test images, and the predictions on all 10,000 equal
+//! numpy's (`infer`'s `tests/accuracy.rs`, every batch size;
+//! `tests/kernels.rs` checks each sum against the rounding above done in
+//! f64, the bound on random layers, the largest sums and the fallback).
 //!
 //! Loop order (BLIS names): i (one row), pairs of pieces of 64 p (two
 //! masks), the pair's non-zero pairs of p.
@@ -46,8 +47,8 @@
 //! or 100; medians of the per-round ratios): 1.13–1.19× step 23 at batch
 //! 1 (seven runs), 1.17–1.21× at batch 2 (four), 1.25–1.27× at batch 100
 //! (five). Inside the pass at
-//! batch 1 (`--breakdown`) W1 takes 289–296 ns an image where step 23's
-//! takes 389–401, against a floor of 150 (18 KB from L2); W1 alone
+//! batch 1 (`--breakdown`) W1 takes 283–299 ns an image where step 23's
+//! takes 389–403, against a floor of 150 (18 KB from L2); W1 alone
 //! (`infer kernels --layers W1`, on u8) 0.166 µs against 0.228 at batch
 //! 1 and 15.3 against 27.0 at batch 100. In a first probe the pairs from
 //! a plain copy gained 1.09× at batch 1 and from the coloured one 1.26×
@@ -99,10 +100,11 @@ pub(super) const PAGE: usize = super::avx512_colour::PAGE;
 
 /// Where the parts of the fixed-point copy are, in floats from the start
 /// of the prepared buffer: after step 23's buffer, a flag (1 where the
-/// copy is taken), the coloured copy's offset, the scales `s_c / 255` (the
-/// main columns, then 4 for the tail), then from a 64-byte boundary the
-/// plain copy (the pairs' main parts, `n_main` floats a pair, then their
-/// tails, `TW` a pair), then a page of margin and the coloured copy.
+/// copy is taken) and a float left 0, the scales `s_c / 255` (the main
+/// columns, then 4 for the tail), then from a 64-byte boundary the plain
+/// copy (the pairs' main parts, `n_main` floats a pair, then their tails,
+/// `TW` a pair), then a page of margin, whose first float holds the
+/// coloured copy's offset from it, and the coloured copy.
 pub(super) struct Layout {
     pub(super) flag: usize,
     pub(super) scales: usize,
@@ -125,9 +127,8 @@ pub(super) const fn layout(k: usize, n: usize) -> Layout {
 }
 
 /// Elements of B prepared by [`prepare`]: step 23's buffer, then, for a B
-/// that [`takes_fixed`], the fixed-point copy (about 1.9 times the bytes of
-/// B: a plain copy of half its size and a coloured one in pages of
-/// which 25 of 64 lines hold weights).
+/// that [`takes_fixed`], the fixed-point copy (for W1: 78 KB of pairs,
+/// then 49 pages of 4 KB, 25 of whose 64 lines hold the coloured copy).
 pub const fn prepared_len(k: usize, n: usize) -> usize {
     if takes_fixed(k, n) {
         layout(k, n).end
