@@ -53,6 +53,21 @@ impl Model {
         self.kernel
     }
 
+    /// For steps 25 and 26, how the first layer's weights are held: in
+    /// 16-bit fixed point, or in float32 where their rounding would pass
+    /// the steps' bound (`linalg::kernels::avx512_fixed16`); `None` for
+    /// every other kernel.
+    pub fn first_layer_note(&self) -> Option<&'static str> {
+        let first = &self.layers[0];
+        matches!(self.kernel, Kernel::Avx512Fixed16 | Kernel::Avx2Fixed16).then(|| {
+            if linalg::kernels::avx512_fixed16::is_fixed(first.k, first.n, first.W.get()) {
+                "W1 in 16-bit fixed point"
+            } else {
+                "W1 kept in float32: its 16-bit rounding would pass the bound"
+            }
+        })
+    }
+
     /// `(k, n)` of each layer.
     pub fn shapes(&self) -> Vec<(usize, usize)> {
         self.layers.iter().map(|l| (l.k, l.n)).collect()

@@ -179,6 +179,57 @@ fn fixed_point_w1_gives_logits_near_the_float_paths() {
     }
 }
 
+/// A W1 whose 16-bit rounding would pass steps 25 and 26's bound (one
+/// weight of 4,000 in a column of weights below 1) keeps its float32
+/// weights: `infer eval` says so on its kernel line (for the book's W1:
+/// fixed point), and predicts what the float path (step 23, or step 22)
+/// predicts on every image.
+#[test]
+fn a_w1_past_the_bound_stays_in_float32_and_says_so() {
+    let dir = std::env::temp_dir().join(format!("infer-spoiled-w1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let w = Weights::read(&root().join("fixtures/sample_weight.pkl")).unwrap();
+    let w1 = &w.layers(784, CLASSES).unwrap()[0];
+    let mut text = format!("W1 {}x{}\n", w1.k, w1.n);
+    for p in 0..w1.k {
+        let row: Vec<String> = (0..w1.n)
+            .map(|c| if (p, c) == (3, 1) { "4000".to_string() } else { format!("{:e}", w1.W[p * w1.n + c]) })
+            .collect();
+        text += &(row.join(" ") + "\n");
+    }
+    let spoiled = dir.join("w1.txt");
+    std::fs::write(&spoiled, text).unwrap();
+    let predictions = |kernel: &str| {
+        let out = dir.join(format!("{kernel}.txt"));
+        let r = infer(&[
+            "eval",
+            "--kernel",
+            kernel,
+            "--weights",
+            "fixtures/sample_weight.pkl",
+            "--weights",
+            spoiled.to_str().unwrap(),
+            "--predictions",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        (r.stdout, std::fs::read_to_string(out).unwrap())
+    };
+    for (fixed, float) in [(Kernel::Avx512Fixed16, Kernel::Avx512Pass), (Kernel::Avx2Fixed16, Kernel::Avx2Colour)] {
+        if !fixed.is_available() {
+            continue;
+        }
+        let book = infer(&["eval", "--kernel", fixed.name(), "--limit", "10"]).stdout;
+        assert!(book.contains(&format!("kernel      {} (W1 in 16-bit fixed point)\n", fixed.name())), "{book}");
+        let (summary, got) = predictions(fixed.name());
+        let line =
+            format!("kernel      {} (W1 kept in float32: its 16-bit rounding would pass the bound)\n", fixed.name());
+        assert!(summary.contains(&line), "{summary}");
+        assert!(got == predictions(float.name()).1, "{}", fixed.name());
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn argmax_of_a3_equals_argmax_of_softmax() {
     let data = test_set();

@@ -196,7 +196,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             outln!("precision   int8, integer-only ({} bytes of model), {} pass", q.bytes(), q.kernel().name());
             outln!("agreement   {} of the f32 network's predictions", py_float(a));
         }
-        _ => outln!("kernel      {}", model.kernel().name()),
+        _ => match model.first_layer_note() {
+            Some(note) => outln!("kernel      {} ({note})", model.kernel().name()),
+            None => outln!("kernel      {}", model.kernel().name()),
+        },
     }
     if int8.as_ref().is_some_and(|q| q.kernel() == crate::quant::IntKernel::Portable) {
         outln!("batch size  1 (the portable int8 pass runs one image at a time)");
