@@ -56,7 +56,9 @@
 //! and not kept: the pixels widened to 16 bits first (`vpmovzxbw`, each
 //! pair then one 32-bit broadcast from memory), 0.95× at batch 1 and
 //! 0.96× at batch 100; 4, 6 and 12 pairs a page instead of 8, 1.03×
-//! (within the noise), 0.93× and 0.87×. Not yet run on an Intel CPU,
+//! (within the noise), 0.93× and 0.87×; two sets of sums, even and odd
+//! pairs in turn, 0.99× and 0.98× (the chains' latency is not what W1
+//! waits on). Not yet run on an Intel CPU,
 //! where `vpdpwssd` on 512 bits has one port against two for the FMAs:
 //! [`crate::kernels::Kernel::best`] times it against step 23 there.
 //! Tables: docs/matmul.md.
