@@ -384,8 +384,11 @@ impl Kernel {
     /// CPU also has AVX-512 VNNI and VL, from 2026-12-07: W1's sums over
     /// pairs of pixels in 16-bit fixed point, its bytes and multiply-adds
     /// about halved, the predictions numpy's on all 10,000 test images.
-    /// Where the FP units are 256 bits wide (AMD family 25) it is taken
-    /// without timing: on AMD Zen 4 1.13–1.19× step 23 at batch 1 and
+    /// Where the FP units are 256 bits wide (AMD family 25, whose only
+    /// CPU with AVX-512 is Zen 4) it is taken without timing anything, the
+    /// choice between the AVX2 and the AVX-512 steps included (the AVX-512
+    /// step won it in 1,000 of 1,000 processes there, and in every one
+    /// since; skipping it saves each process about 3 ms of timing): on AMD Zen 4 1.13–1.19× step 23 at batch 1 and
     /// 1.25–1.27× at batch 100 (docs/performance.md, the sixteenth
     /// session).
     /// Elsewhere it is timed against step 23 on single images
@@ -468,6 +471,12 @@ impl Kernel {
         if avx2::is_available() {
             static CHOICE: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
             return *CHOICE.get_or_init(|| {
+                // AMD family 25 with AVX-512 VNNI is Zen 4, where the
+                // AVX-512 line won the timing below in every process
+                // measured and step 25 is its fastest step: no timing
+                if choose::fma_units_256_bits_wide() && avx512_fixed16::is_available() {
+                    return Kernel::Avx512Fixed16;
+                }
                 // step 19 is step 13 with batch 1 checked once: the same
                 // code on the first layer, which the choice times
                 // and step 22 is step 19 with batch 1's W1 from a
