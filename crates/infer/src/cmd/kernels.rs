@@ -126,13 +126,19 @@ pub(crate) fn read_buffers((l1d, l2): (usize, usize)) -> (usize, usize) {
 }
 
 /// Bytes a second that [`linalg::kernels::peak::read_loop`] reads from a
-/// buffer of `bytes` (best of 5 runs of about 250 MB each).
+/// buffer of `bytes` (best of 5 runs of about 250 MB each). The buffer
+/// starts on a 64-byte line, as the prepared weights do: from a plain
+/// `Vec`, 16 bytes into a line where the allocator put it, every other
+/// 32-byte load spanned two lines and the L1d measured 118–133 GB/s in
+/// some processes where it gives 236 (AMD Zen 4, 2026-12-07).
 pub(crate) fn measure_read(bytes: usize) -> f64 {
-    let buf = vec![1.0f32; bytes / 4];
+    let mut buf = Lines::<f32>::zeroed(bytes / 4);
+    buf.get_mut().fill(1.0);
+    let buf = buf.get();
     let passes = (256 << 20) / bytes;
-    black_box(linalg::kernels::peak::read_loop(&buf, 1));
+    black_box(linalg::kernels::peak::read_loop(buf, 1));
     let best = best_of_5(|| {
-        black_box(linalg::kernels::peak::read_loop(black_box(&buf), passes));
+        black_box(linalg::kernels::peak::read_loop(black_box(buf), passes));
     });
     (passes * bytes) as f64 / best
 }
