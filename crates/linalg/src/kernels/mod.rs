@@ -397,9 +397,10 @@ impl Kernel {
     /// one port where the FMAs have two, and it has not run on one yet.
     ///
     /// Step 26 ([`Kernel::Avx2Fixed16`], step 25's fixed-point W1 on AVX2)
-    /// is timed against the AVX2 step chosen above where the CPU has no
-    /// AVX-512F, from 2026-12-07, and taken if more than 10% faster on the
-    /// first layer: on AMD Zen 4's AVX2 code it ran 1.20–1.24× step 22 at
+    /// is timed first, against step 22, where the CPU has no AVX-512F,
+    /// from 2026-12-07, and taken if more than 10% faster on the first
+    /// layer; only where it is not are steps 12 and 13 timed, so that a
+    /// process makes one choice where step 26 wins, as before it: on AMD Zen 4's AVX2 code it ran 1.20–1.24× step 22 at
     /// batch 1 and 1.20–1.24× at batch 100 (five sweeps), but it has not
     /// run on an AVX2-only CPU (AMD Zen 3), the one it is for. On CPUs
     /// with AVX-512 it is not timed: the AVX-512 steps, step 25 among
@@ -481,15 +482,23 @@ impl Kernel {
                 // code on the first layer, which the choice times
                 // and step 22 is step 19 with batch 1's W1 from a
                 // coloured copy: the same code on the first layer's calls
-                let avx2 = match choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs) {
+                let lines_or_pairs = || match choose::faster_on_pixels(Kernel::Avx2Lines, Kernel::Avx2Pairs) {
                     Kernel::Avx2Pairs => Kernel::Avx2Colour,
                     lines => lines,
                 };
-                // step 26 is step 22 with W1 in fixed point: timed where
-                // the AVX2 steps are the end of the line (no AVX-512F),
-                // taken if more than 10% faster on the first layer
-                let avx2 =
-                    if avx512::is_available() { avx2 } else { choose::faster_on_pixels(avx2, Kernel::Avx2Fixed16) };
+                // step 26 is step 22 with W1 in fixed point: timed first
+                // where the AVX2 steps are the end of the line (no
+                // AVX-512F), taken if more than 10% faster on the first
+                // layer, and only where it is not are steps 12 and 13
+                // timed (one choice a process, as before, where it wins)
+                let avx2 = if avx512::is_available() {
+                    lines_or_pairs()
+                } else {
+                    match choose::faster_on_pixels(Kernel::Avx2Colour, Kernel::Avx2Fixed16) {
+                        Kernel::Avx2Fixed16 => Kernel::Avx2Fixed16,
+                        _ => lines_or_pairs(),
+                    }
+                };
                 // step 20 is step 18 with W1's pixels walked as bits; on a
                 // CPU with AVX-512F but not BW (none met so far), step 18
                 if avx512_bits::is_available() {
