@@ -737,10 +737,12 @@ fn floors_at_batch_1(
     };
     let k_first = model.input_len();
     let skips = model.kernel().skips_zero_inputs();
-    let per_image = |count: usize, group: usize| (count * group * k_first) as f64 / pixels.len() as f64;
-    let non_zero = per_image(pixels.iter().filter(|&&p| p != 0).count(), 1);
+    // a count over all of `pixels`, per image
+    let per_image = |count: usize| (count * k_first) as f64 / pixels.len() as f64;
+    let non_zero = per_image(pixels.iter().filter(|&&p| p != 0).count());
     let fixed16 = matches!(model.kernel(), Kernel::Avx512Fixed16 | Kernel::Avx2Fixed16) && k_first.is_multiple_of(2);
-    let pairs = per_image(pixels.chunks_exact(2).filter(|p| p[0] != 0 || p[1] != 0).count(), 2) / 2.0;
+    let pairs =
+        if fixed16 { per_image(pixels.chunks_exact(2).filter(|p| p[0] != 0 || p[1] != 0).count()) } else { 0.0 };
     // step 25's multiply-adds at vpdpwssd's peak; step 26's (vpmaddwd and
     // vpaddd) at the AVX2 FMAs' rate, which is what both pipes give
     let first_peak = match model.kernel() {

@@ -178,13 +178,14 @@ pub fn prepare(k: usize, n: usize, b: &[f32], out: &mut [f32]) {
         let page = start + (t / PAIRS_PER_PAGE) * PAGE;
         let (row, tail) =
             (page + (t % PAIRS_PER_PAGE) * n_main, page + PAIRS_PER_PAGE * n_main + (t % PAIRS_PER_PAGE) * tw);
-        for c in 0..n_main {
-            out[at.main + t * n_main + c] = pair(t, c);
-            out[row + c] = pair(t, c);
-        }
-        for c in n_main..n {
-            out[at.tails + t * tw + c - n_main] = pair(t, c);
-            out[tail + c - n_main] = pair(t, c);
+        for c in 0..n {
+            let (plain, coloured) = if c < n_main {
+                (at.main + t * n_main + c, row + c)
+            } else {
+                (at.tails + t * tw + c - n_main, tail + c - n_main)
+            };
+            let v = pair(t, c);
+            (out[plain], out[coloured]) = (v, v);
         }
     }
     out[at.flag] = f32::from_bits(1);
@@ -419,7 +420,7 @@ mod x86 {
     use super::{pair_rows, pair_word, Layout};
     use crate::activation::Activation;
     use crate::kernels::avx512::LANES_512;
-    use crate::kernels::avx512_bits::x86::{nonzero_bits, PIECE};
+    use crate::kernels::avx512_bits::x86::{nonzero_bits, take_lowest, PIECE};
     use crate::kernels::avx512_epilogue::x86::finish;
     use crate::kernels::avx512_lines::x86::by_parts;
     use crate::kernels::avx512_prefetch::x86::next_row_fetcher;
@@ -501,16 +502,7 @@ mod x86 {
             let mut high = if p0 + PIECE < x.len() { pair_bits(x, p0 + PIECE) } else { 0 };
             // LOOP 0: the pieces' pairs with a non-zero pixel, lowest first
             while (low | high) != 0 {
-                let q = if low != 0 {
-                    let q = low.trailing_zeros() as usize;
-                    low &= low - 1;
-                    q
-                } else {
-                    let q = PIECE + high.trailing_zeros() as usize;
-                    high &= high - 1;
-                    q
-                };
-                let p = p0 + q;
+                let p = p0 + take_lowest(&mut low, &mut high);
                 let words = _mm512_set1_epi32(pair_word(x, p));
                 let (row, tail) = rows(p / 2);
                 for (v, a) in acc.iter_mut().enumerate() {

@@ -72,16 +72,18 @@ pub use super::avx512_colour::{
 #[derive(Clone, Copy, Debug)]
 pub struct Pass<'w> {
     net: Network<'w>,
-    /// The layers are step 25's ([`super::avx512_fixed16`]): W1's sums in
-    /// fixed point where its prepared buffer has that copy.
-    fixed16: bool,
 }
 
 impl<'w> Pass<'w> {
     /// Wraps a network that [`crate::network::Network::pass`] has checked.
-    pub(crate) fn new(net: Network<'w>) -> Self {
-        let fixed16 = matches!(net.layers()[0].kernel(), super::Kernel::Avx512Fixed16);
-        Pass { net, fixed16 }
+    pub(crate) const fn new(net: Network<'w>) -> Self {
+        Pass { net }
+    }
+
+    /// Whether the layers are step 25's ([`super::avx512_fixed16`]): W1's
+    /// sums in fixed point where its prepared buffer has that copy.
+    fn fixed16(&self) -> bool {
+        matches!(self.net.layers()[0].kernel(), super::Kernel::Avx512Fixed16)
     }
 
     /// The logits of `m` rows of u8 pixels (read as `p / 255`) to `y`
@@ -106,7 +108,7 @@ impl<'w> Pass<'w> {
             self.net.logits_pixels(m, pixels, scratch, y)?;
         } else {
             #[cfg(target_arch = "x86_64")]
-            if self.fixed16 {
+            if self.fixed16() {
                 self.layers::<false, true>(0, m, pixels, &mut scratch[..need], y);
             } else {
                 self.layers::<false, false>(0, m, pixels, &mut scratch[..need], y);
@@ -146,7 +148,7 @@ impl<'w> Pass<'w> {
         }
         let need = self.checked(m, pixels, scratch, y, best)?;
         #[cfg(target_arch = "x86_64")]
-        if self.fixed16 {
+        if self.fixed16() {
             self.layers::<true, true>(left_out, m, pixels, &mut scratch[..need], y);
         } else {
             self.layers::<true, false>(left_out, m, pixels, &mut scratch[..need], y);
