@@ -6,7 +6,8 @@
 # within the round, and the median of those per-round ratios is the result,
 # so a VM that changes speed between rounds cannot fake a ratio.
 #
-# usage: scripts/compare.sh [ROUNDS] [CORE]     (defaults: 5 rounds, core 1)
+# usage: scripts/compare.sh [ROUNDS] [CORE]     (defaults: 5 rounds, core 1;
+#        PROJECT_REPEAT=N: the project's passes a round, default 25)
 # The contenders run in a Python virtual environment made on first use in
 # target/compare-venv from scripts/compare/requirements.txt (pinned).
 set -euo pipefail
@@ -33,8 +34,15 @@ for r in $(seq "$ROUNDS"); do
     taskset -c "$CORE" $PY scripts/compare/contenders.py onnxruntime --batches 1,100 | sed "s/^/$r onnxruntime /" >>"$out"
     taskset -c "$CORE" $PY scripts/compare/contenders.py onnxruntime-int8 --batches 1,100 2>/dev/null |
         sed "s/^/$r onnxruntime-int8 /" >>"$out"
-    # the project's f32 and int8 passes (accuracy 0.9352 for both: its own tests check it)
-    taskset -c "$CORE" target/release/infer sweep --batch-sizes 1,100 --precision f32,int8 --repeat 5 --json |
+    # the project's f32 and int8 passes (accuracy 0.9352 for both: its own
+    # tests check it), the median of PROJECT_REPEAT interleaved passes, 25
+    # by default: about 0.4 s, as long as numpy's three passes at batch 1.
+    # With 5 (about 0.1 s) a round's sample could fall wholly in one of the
+    # VM's slow moments: on AMD Zen 4, 2026-12-08, five runs of 7 rounds
+    # each way in turn, batch 1 ÷ numpy's rounds lay 1.09–2.19× apart with
+    # 5 (three runs past 1.3×) and 1.05–1.23× with 25, the medians alike
+    # (43.75–46.34× against 44.53–45.54×)
+    taskset -c "$CORE" target/release/infer sweep --batch-sizes 1,100 --precision f32,int8 --repeat "${PROJECT_REPEAT:-25}" --json |
         python3 -c "import json, sys
 for o in json.load(sys.stdin):
     who = 'project' if o['precision'] == 'f32' else 'project-int8'
