@@ -33,8 +33,12 @@
 //! any other layer (and odd `k`, and shapes outside step 20's) this step
 //! is step 23, bit for bit. The book's W1 takes it (its largest `E_c` is
 //! 0.64 of that bound): the logits differ from step 23's by at most
-//! 7.9e-5 on the test images, and the predictions on all 10,000 equal
-//! numpy's (`infer`'s `tests/accuracy.rs`, every batch size;
+//! 7.9e-5 on the test images; from exact arithmetic (the network in f64)
+//! by 7.9e-5 at the worst and 1.4e-5 on the mean, about 12× and 25×
+//! float32's own 6.7e-6 and 5.4e-7, and 36 times below the test set's
+//! smallest gap between an image's two largest logits (2.8e-3). The
+//! predictions on all 10,000 equal numpy's (`infer`'s
+//! `tests/accuracy.rs`, every batch size;
 //! `tests/kernels.rs` checks each sum against the rounding above done in
 //! f64, the bound on random layers, the largest sums and the fallback).
 //!
