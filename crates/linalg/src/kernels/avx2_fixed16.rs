@@ -37,7 +37,7 @@
 use crate::activation::Activation;
 
 pub use super::avx512_fixed16::{is_fixed, prepare, prepared_len, takes_fixed};
-use super::avx512_fixed16::{layout, step_23};
+use super::avx512_fixed16::{is_fixed_unchecked, step_23, step_23_unchecked};
 
 /// Whether this CPU runs the step: AVX2, FMA and POPCNT.
 pub fn is_available() -> bool {
@@ -114,11 +114,10 @@ pub unsafe fn dense_pixels_unchecked(
     act: Activation,
     c: &mut [f32],
 ) {
-    if takes_fixed(k, n) && b.get_unchecked(layout(k, n).flag).to_bits() == 1 {
+    if is_fixed_unchecked(k, n, b) {
         x86::rows::<true>(m, k, n, pixels, b, bias, act, c)
     } else {
-        let l21 = super::avx512_colour::prepared_len(k, n);
-        super::avx2_colour::dense_pixels_unchecked(m, k, n, pixels, b.get_unchecked(..l21), bias, act, c)
+        super::avx2_colour::dense_pixels_unchecked(m, k, n, pixels, step_23_unchecked(k, n, b), bias, act, c)
     }
 }
 
@@ -140,8 +139,7 @@ pub unsafe fn dense_unchecked(
     act: Activation,
     c: &mut [f32],
 ) {
-    let l21 = super::avx512_colour::prepared_len(k, n);
-    super::avx2_colour::dense_unchecked(m, k, n, a, b.get_unchecked(..l21), bias, act, c)
+    super::avx2_colour::dense_unchecked(m, k, n, a, step_23_unchecked(k, n, b), bias, act, c)
 }
 
 #[cfg(target_arch = "x86_64")]

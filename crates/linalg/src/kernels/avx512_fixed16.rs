@@ -243,7 +243,18 @@ fn scales(k: usize, n: usize, b: &[f32]) -> Option<[f64; N_MAX]> {
 /// If `b.len() != prepared_len(k, n)`.
 pub fn is_fixed(k: usize, n: usize, b: &[f32]) -> bool {
     assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
-    takes_fixed(k, n) && b[layout(k, n).flag].to_bits() == 1
+    // SAFETY: the length is checked above
+    unsafe { is_fixed_unchecked(k, n, b) }
+}
+
+/// [`is_fixed`] without its check of `b`'s length, for the unchecked
+/// layer calls of steps 25 and 26.
+///
+/// # Safety
+/// `b` holds [`prepared_len`]`(k, n)` elements.
+#[inline]
+pub(super) unsafe fn is_fixed_unchecked(k: usize, n: usize, b: &[f32]) -> bool {
+    takes_fixed(k, n) && b.get_unchecked(layout(k, n).flag).to_bits() == 1
 }
 
 /// Step 23's part of a prepared B: what every call on floats reads.
@@ -252,7 +263,17 @@ pub fn is_fixed(k: usize, n: usize, b: &[f32]) -> bool {
 /// If `b.len() != prepared_len(k, n)`.
 pub(super) fn step_23(k: usize, n: usize, b: &[f32]) -> &[f32] {
     assert_eq!(b.len(), prepared_len(k, n), "prepared B length");
-    &b[..super::avx512_colour::prepared_len(k, n)]
+    // SAFETY: the length is checked above
+    unsafe { step_23_unchecked(k, n, b) }
+}
+
+/// [`step_23`] without its check of `b`'s length.
+///
+/// # Safety
+/// `b` holds [`prepared_len`]`(k, n)` elements.
+#[inline]
+pub(super) unsafe fn step_23_unchecked(k: usize, n: usize, b: &[f32]) -> &[f32] {
+    b.get_unchecked(..super::avx512_colour::prepared_len(k, n))
 }
 
 /// `C = act(A·B + bias)` on floats: step 23's, on its part of B.
@@ -290,8 +311,7 @@ pub unsafe fn dense_unchecked(
     act: Activation,
     c: &mut [f32],
 ) {
-    let l21 = super::avx512_colour::prepared_len(k, n);
-    super::avx512_colour::dense_unchecked(m, k, n, a, b.get_unchecked(..l21), bias, act, c)
+    super::avx512_colour::dense_unchecked(m, k, n, a, step_23_unchecked(k, n, b), bias, act, c)
 }
 
 /// The checks of a layer call on pixels that takes the fixed-point copy
@@ -409,11 +429,10 @@ pub unsafe fn dense_pixels_unchecked(
     act: Activation,
     c: &mut [f32],
 ) {
-    if takes_fixed(k, n) && b.get_unchecked(layout(k, n).flag).to_bits() == 1 {
+    if is_fixed_unchecked(k, n, b) {
         x86::rows::<true>(m, k, n, pixels, b, &layout(k, n), bias, act, c)
     } else {
-        let l21 = super::avx512_colour::prepared_len(k, n);
-        super::avx512_colour::dense_pixels_unchecked(m, k, n, pixels, b.get_unchecked(..l21), bias, act, c)
+        super::avx512_colour::dense_pixels_unchecked(m, k, n, pixels, step_23_unchecked(k, n, b), bias, act, c)
     }
 }
 
