@@ -99,10 +99,12 @@ embedded-test:
 
 ## make compare: numpy and ONNX Runtime against infer sweep, one pinned core,
 ## ROUNDS alternating rounds, ratios per round (a pinned Python venv is made
-## in target/compare-venv on first use)
+## in target/compare-venv on first use); KERNEL=NAME puts one f32 kernel of
+## the ladder in the project's place, NUMPY_CORETYPE=Haswell numpy on
+## OpenBLAS's AVX2 kernel (scripts/compare.sh says more)
 ROUNDS ?= 5
 compare: build
-	scripts/compare.sh $(ROUNDS)
+	KERNEL=$(KERNEL) NUMPY_CORETYPE=$(NUMPY_CORETYPE) scripts/compare.sh $(ROUNDS)
 
 ## make measure: every per-CPU table of docs/performance.md and docs/matmul.md
 ## in one Markdown file, target/measure/<cpu>-<date>.md (ladder, sweeps,
