@@ -11,8 +11,9 @@
 #   must agree within 10%), images/s against batch size 1 to 10,000 with an SVG chart,
 #   where the time goes (--breakdown), two threads against one, the whole
 #   `make run` process (wall time and peak RSS), and this project against
-#   numpy and ONNX Runtime (scripts/compare.sh); last, each of the
-#   project's targets against what the report measured, met or not.
+#   numpy and ONNX Runtime (scripts/compare.sh), where the default rounds
+#   W1 to 16-bit fixed point also the float path it builds on; last, each
+#   of the project's targets against what the report measured, met or not.
 #
 # usage: scripts/measure.sh [ROUNDS] [CORE]     (defaults: 7 rounds, core 1)
 # env:   QUICK=1   one round of each, no comparison, into target/measure-quick
@@ -147,6 +148,19 @@ fi
 if [ "$COMPARE" = 1 ]; then
     section "Against numpy and ONNX Runtime" fenced "scripts/compare.sh $ROUNDS $CORE"
 fi
+# where the default rounds W1 to 16-bit fixed point (steps 25 and 26), the
+# float path it builds on (steps 23 and 22, which it is bit for bit when
+# the rounding is refused) by the same method: whether the targets need
+# the rounding on this CPU
+case $F32 in
+avx512-fixed16) FLOAT=avx512-pass ;;
+avx2-fixed16) FLOAT=avx2-colour ;;
+*) FLOAT= ;;
+esac
+FLOAT_TITLE="The float path against numpy and ONNX Runtime"
+if [ "$COMPARE" = 1 ] && [ -n "$FLOAT" ]; then
+    section "$FLOAT_TITLE ($FLOAT, W1 in float32)" fenced "KERNEL=$FLOAT scripts/compare.sh $ROUNDS $CORE"
+fi
 
 # the project's targets (the README's table), each against what this
 # report measured above: the medians of compare.sh's per-round ratios, the
@@ -154,10 +168,11 @@ fi
 # timings and its peak RSS, and the two batch-100 speedups in a row
 # section: the lines of the report's section whose heading starts with $1
 report_section() { awk -v h="## $1" 'index($0, h) == 1 { on = 1; next } /^## / { on = 0 } on' "$OUT"; }
-# ratio BATCH MINE WHO: compare.sh's median of MINE ÷ WHO at BATCH, and
-# the smallest and largest of its rounds: "median min max"
+# ratio BATCH MINE WHO [SECTION]: compare.sh's median of MINE ÷ WHO at
+# BATCH in the report's comparison (or the one under SECTION), and the
+# smallest and largest of its rounds: "median min max"
 ratio() {
-    report_section "Against numpy and ONNX Runtime" | awk -v b="$1" -v m="$2" -v w="$3" '
+    report_section "${4:-Against numpy and ONNX Runtime}" | awk -v b="$1" -v m="$2" -v w="$3" '
         $1 ~ /^[0-9]+$/ && NF == 3 { batch = $1; mine = $2; next }
         batch == b && mine == m && $1 == w {
             for (i = 1; i < NF; i++) {
@@ -227,6 +242,18 @@ b1_numpy=$(ratio 1 project numpy)
     echo "| \`make run\` ≤ 30 ms wall | ${run_ms:-–} ms ($run_how) | $(verdict "$run_ms" '<=' 30) |"
     echo "| \`make run\` ≤ 16 MiB peak RSS | ${rss_mib:-–} MiB (${rss_kb:-–} KB) | $(verdict "$rss_mib" '<=' 16) |"
     echo "| two sweeps in a row agree on batch 100's speedup within 10% | $(shown "$a") and $(shown "$b"), $(printf %.0f "$gap")% apart | $(verdict "$gap" '<=' 10) |"
+    if [ "$COMPARE" = 1 ] && [ -n "$FLOAT" ]; then
+        echo
+        echo "The default, \`$F32\`, rounds W1 to 16 bits a column. The float path it builds on, \`$FLOAT\` (W1 in float32), against the same targets, from the section before this one:"
+        echo
+        echo "| target | measured here, \`$FLOAT\` | |"
+        echo "|---|---|---|"
+        for row in "100 onnxruntime 2.0 ONNX Runtime" "100 numpy 3.5 numpy" "1 numpy 40 numpy"; do
+            set -- $row
+            r=$(ratio "$1" project "$2" "$FLOAT_TITLE")
+            echo "| f32 batch $1, 1 thread, ≥ $3× ${*:4} | $(shown "$r") | $(verdict "$r" '>=' "$3") |"
+        done
+    fi
     if [ "$QUICK" = 1 ]; then
         echo
         echo "(QUICK=1: one round of each, a smoke test of this script; these verdicts are not a measurement.)"
