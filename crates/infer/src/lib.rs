@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod lines;
 pub mod model;
 pub mod png;
+pub mod pool;
 pub mod pyfmt;
 pub mod quant;
 pub mod stream;

@@ -203,7 +203,8 @@ pub const SPAN_IMAGES: usize = 64;
 /// and taking the next span whenever it finishes one. On Linux each
 /// thread after this one is pinned to a CPU of its own while the process
 /// has CPUs left ([`crate::affinity`]: a kernel that packs threads onto
-/// few vCPUs otherwise runs a short pass on one). A worker is called
+/// few vCPUs otherwise runs a short pass on one); those threads are kept
+/// for the next call ([`crate::pool`]). A worker is called
 /// with the index of the span's first image and its predictions. The
 /// batches are those of one thread (`0..batch_size`, …), so the results
 /// are too.
@@ -237,21 +238,21 @@ pub fn in_spans<W: FnMut(usize, &mut [u8])>(
             worker(i * span, out);
         }
     };
+    let task = || {
+        started.fetch_add(1, Ordering::Release);
+        work(false);
+    };
+    // each worker on a CPU of its own while there are CPUs left
+    // (crate::affinity: a kernel may start it on this one, and keep it
+    // there until this thread is done), from the pool kept between passes
+    // (crate::pool: spawning and pinning cost about 80 µs a pass); any
+    // beyond the CPUs spawned for the pass and placed by the kernel
+    let pinned = (workers - 1).min(cpus.len());
     std::thread::scope(|s| {
-        for w in 1..workers {
-            // each worker on a CPU of its own while there are CPUs left
-            // (crate::affinity: a kernel may start it on this one, and
-            // keep it there until this thread is done)
-            let (cpu, started) = (cpus.get(w - 1).copied(), &started);
-            s.spawn(move || {
-                if let Some(cpu) = cpu {
-                    crate::affinity::pin_to(cpu);
-                }
-                started.fetch_add(1, Ordering::Release);
-                work(false);
-            });
+        for _ in pinned + 1..workers {
+            s.spawn(task);
         }
-        work(true);
+        crate::pool::run_pinned(&cpus[..pinned], &task, || work(true));
     });
 }
 
