@@ -29,8 +29,9 @@ for r in $(seq "$ROUNDS"); do
     alone=$(ips 1)
     other=$(mktemp)
     ips 0 >"$other" &
+    pid=$!
     on1=$(ips 1)
-    wait $!
+    wait "$pid"
     on0=$(cat "$other")
     rm -f "$other"
     ratio=$(awk -v a="$alone" -v x="$on0" -v y="$on1" 'BEGIN { printf "%.2f", (x + y) / a }')
