@@ -737,8 +737,7 @@ fn floors_at_batch_1(
     };
     let k_first = model.input_len();
     let skips = model.kernel().skips_zero_inputs();
-    // a count over all of `pixels`, per image
-    let per_image = |count: usize| (count * k_first) as f64 / pixels.len() as f64;
+    let per_image = |count: usize| per_image(count, k_first, pixels);
     let non_zero = per_image(pixels.iter().filter(|&&p| p != 0).count());
     let fixed16 = matches!(model.kernel(), Kernel::Avx512Fixed16 | Kernel::Avx2Fixed16) && k_first.is_multiple_of(2);
     let pairs =
@@ -791,8 +790,7 @@ fn int8_floors_at_batch_1(q: &QModel, layers: &[String], pixels: &[u8], cost: &L
         return Ok(());
     };
     let k_first = q.layers[0].k;
-    let quads =
-        pixels.chunks(4).filter(|g| g.iter().any(|&p| p != 0)).count() as f64 * k_first as f64 / pixels.len() as f64;
+    let quads = per_image(pixels.chunks(4).filter(|g| g.iter().any(|&p| p != 0)).count(), k_first, pixels);
     let floors: Vec<Floor> = q
         .layers
         .iter()
@@ -811,6 +809,11 @@ fn int8_floors_at_batch_1(q: &QModel, layers: &[String], pixels: &[u8], cost: &L
     );
     let ops = format!("its multiply-adds' operations over the VNNI peak ({:.1} GOP/s)", peak / 1e9);
     floors_table(q.kernel().name(), &ops, &first_rows, layers, &floors, cost, "its cost inside the VNNI pass")
+}
+
+/// A count over all of `pixels` (images of `k` pixels each), per image.
+fn per_image(count: usize, k: usize, pixels: &[u8]) -> f64 {
+    (count * k) as f64 / pixels.len() as f64
 }
 
 /// The floors' table: its heading, a row a layer with its floor beside its
