@@ -20,11 +20,25 @@
 //! of 200 images (`--limit 200 --repeat 51`, five pairs) against
 //! 142–145 µs (one run at 99). Part of what remains is waking the other
 //! vCPU, which a waiting thread needs too ([`crate::affinity`]'s probe).
+//!
+//! So a waiting thread, the worker for its next task and the caller for
+//! the workers' ends, checks for its message in a loop for up to 100 µs
+//! (`SPIN`) before it sleeps. Against the same pool sleeping at once
+//! (AMD Zen 4, 2026-12-08, the two builds in turn, each first in every
+//! other round, `taskset -c 0,1 infer sweep --batch-sizes 100 --threads 2
+//! --repeat 25`): 1.011× (per round 0.94–1.02) in 15 rounds and 1.017×
+//! (0.98–1.04) in 11 on all 10,000 images, 1.012× with batch 1 beside it
+//! (`--batch-sizes 1,100 --repeat 15`, 11 rounds); on passes of 200
+//! images (`--limit 200 --repeat 51`) 1.81× (per round 1.20–2.48) in 15
+//! rounds, 40 µs a pass against 76. Beside the machine's own two cores in
+//! the same rounds (`scripts/two-cores.sh 15`) the program's threads gave
+//! 0.99× two processes (0.97× before).
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvError, Sender, TryRecvError};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// A task with its borrow's lifetime erased: see [`run_pinned`]'s SAFETY.
 type Task = &'static (dyn Fn() + Sync);
@@ -54,7 +68,7 @@ impl Worker {
             .name("infer-worker".to_string())
             .spawn(move || {
                 let mut on = None;
-                for job in incoming {
+                while let Ok(job) = recv_soon(&incoming) {
                     if on != Some(job.cpu) {
                         crate::affinity::pin_to(job.cpu);
                         on = Some(job.cpu);
@@ -67,6 +81,27 @@ impl Worker {
             })
             .expect("spawning a worker thread");
         Worker { jobs, done }
+    }
+}
+
+/// How long a waiting thread checks for its message before it sleeps.
+const SPIN: Duration = Duration::from_micros(100);
+
+/// The next message, checked for in a loop for up to [`SPIN`] before
+/// sleeping until it comes. A thread that sleeps is woken by the sender
+/// through the kernel, and on a VM whose vCPU has gone idle meanwhile
+/// that takes tens of microseconds; a pass's work arrives, and its last
+/// span ends, well within SPIN of the wait's start when passes follow
+/// each other.
+fn recv_soon<T>(from: &Receiver<T>) -> Result<T, RecvError> {
+    let start = Instant::now();
+    loop {
+        match from.try_recv() {
+            Ok(message) => return Ok(message),
+            Err(TryRecvError::Disconnected) => return Err(RecvError),
+            Err(TryRecvError::Empty) if start.elapsed() < SPIN => std::hint::spin_loop(),
+            Err(TryRecvError::Empty) => return from.recv(),
+        }
     }
 }
 
@@ -84,7 +119,7 @@ impl Wait<'_> {
         for worker in &self.workers[..self.sent] {
             // an Err here is a worker thread that has ended, so it is not
             // running the task either
-            if let Ok(Err(p)) = worker.done.recv() {
+            if let Ok(Err(p)) = recv_soon(&worker.done) {
                 panic = panic.or(Some(p));
             }
         }
