@@ -3,16 +3,16 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NO_STD := crates/linalg/ensure_no_std/Cargo.toml
 
-.PHONY: run test fmt-check clippy unit bench-smoke no-std doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare measure measure-smoke test-avx512
+.PHONY: run test fmt-check clippy unit bench-smoke no-std cross-check doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare measure measure-smoke test-avx512 test-aarch64
 
 ## make run: classify the 10,000 bundled test images, print Accuracy:0.9352
 run:
 	$(CARGO) run --release --quiet -p infer --
 
 ## make test: format, lints, every test, the benches once, the no_std build,
-## the docs, the freestanding runner and the C library, the measuring script
-## once (untimed)
-test: fmt-check clippy unit bench-smoke no-std doc embedded-test measure-smoke
+## the build for CPUs other than x86, the docs, the freestanding runner and
+## the C library, the measuring script once (untimed)
+test: fmt-check clippy unit bench-smoke no-std cross-check doc embedded-test measure-smoke
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -37,6 +37,27 @@ test-avx512:
 # linalg inside a #![no_std] #![no_main] binary with panic=abort
 no-std:
 	CARGO_TARGET_DIR=target/no-std $(CARGO) check --manifest-path $(NO_STD)
+
+# the portable path, which no_std and non-x86 builds take, built where
+# x86's kernels are configured out, warnings as errors: the workspace for
+# 64-bit ARM Linux and the no_std check above for a bare-metal Cortex-M4F.
+# rustup installs the two targets on first use; without rustup, or where
+# it cannot fetch them, the check says so and is skipped.
+CROSS_TARGETS := aarch64-unknown-linux-gnu thumbv7em-none-eabihf
+cross-check:
+	@if ! command -v rustup >/dev/null; then echo "cross-check: skipped, no rustup to install $(CROSS_TARGETS)"; exit 0; fi; \
+	for t in $(CROSS_TARGETS); do \
+	  rustup target list --installed | grep -qx $$t || rustup target add $$t || { echo "cross-check: skipped, rustup could not install $$t"; exit 0; }; \
+	done; \
+	set -ex; \
+	RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/cross $(CARGO) check --workspace --exclude benches --all-targets --target aarch64-unknown-linux-gnu; \
+	RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/cross $(CARGO) check --manifest-path $(NO_STD) --target thumbv7em-none-eabihf
+
+## make test-aarch64: every test built for 64-bit ARM Linux and run under
+## qemu-aarch64 (installs qemu-user and a cross C compiler with apt-get;
+## about 15 minutes; results only)
+test-aarch64:
+	bash scripts/aarch64-qemu.sh
 
 # rustdoc with broken links as errors
 doc:

@@ -103,7 +103,7 @@ fn outside_a_checkout_says_where_it_looked() {
     let dir = std::env::temp_dir().join(format!("infer-nowhere-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let dir = dir.canonicalize().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_infer")).current_dir(&dir).output().unwrap();
+    let out = common::command().current_dir(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),

@@ -451,6 +451,7 @@ fn steps_12_to_24_equal_step_10_bit_for_bit() {
 /// one. Where it does not take it (odd k, a column with an outlier, a
 /// weight that is not finite, shapes outside step 20's), and on floats,
 /// step 23's result bit for bit.
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn step_25_stays_within_its_bound_and_is_step_23_where_it_does_not_take_the_layer() {
     if Kernel::Avx512Fixed16.is_available() {
@@ -464,6 +465,7 @@ fn step_25_stays_within_its_bound_and_is_step_23_where_it_does_not_take_the_laye
 
 /// Step 26 as step 25 above: the same prepared weights and rounding, its
 /// sums on AVX2; step 22 where it does not take the layer.
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn step_26_stays_within_its_bound_and_is_step_22_where_it_does_not_take_the_layer() {
     if Kernel::Avx2Fixed16.is_available() {
@@ -472,10 +474,12 @@ fn step_26_stays_within_its_bound_and_is_step_22_where_it_does_not_take_the_laye
 }
 
 /// The first layer below 6 rows, unchecked, on a step's coloured copy.
+#[cfg(target_arch = "x86_64")]
 type Unchecked = unsafe fn(usize, usize, usize, &[u8], &[f32], &[f32], Activation, &mut [f32]);
 
 /// Steps 25 and 26's checks: `fixed` against the card's rounding and its
 /// bound, and `twin`, the step it is where it does not take the layer.
+#[cfg(target_arch = "x86_64")]
 fn check_fixed16(fixed: Kernel, twin: Kernel, coloured_pass: Unchecked) {
     use linalg::kernels::avx512_fixed16;
     let mut rng = Rng(2525);

@@ -17,9 +17,27 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// A command that runs the `infer` under test: directly, or through the
+/// program in `INFER_TEST_RUNNER` (with its arguments, split on spaces)
+/// where the binary was built for another CPU (`make test-aarch64` runs
+/// every test under `qemu-aarch64`).
+pub fn command() -> Command {
+    let infer = env!("CARGO_BIN_EXE_infer");
+    let runner = std::env::var("INFER_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(infer);
+            c
+        }
+        None => Command::new(infer),
+    }
+}
+
 /// Runs `infer ARGS` in the repository root.
 pub fn infer(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_infer")).args(args).current_dir(root()).output().expect("run infer");
+    let out = command().args(args).current_dir(root()).output().expect("run infer");
     Run {
         code: out.status.code().expect("exited"),
         stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),

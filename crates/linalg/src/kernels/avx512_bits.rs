@@ -53,7 +53,9 @@
 
 use crate::activation::Activation;
 
-pub use super::avx512_chain::{dense_unchecked, takes, takes_pixels, M_CHAIN};
+#[cfg(target_arch = "x86_64")]
+pub use super::avx512_chain::dense_unchecked;
+pub use super::avx512_chain::{takes, takes_pixels, M_CHAIN};
 pub use super::avx512_rows::{dense, matmul, prepare, prepared_len, N_MAX};
 
 /// Whether this CPU runs the step: step 18's AVX-512F, AVX2, FMA and

@@ -62,9 +62,9 @@ use crate::network::Network;
 #[cfg(target_arch = "x86_64")]
 use super::avx512_fixed16 as fixed16;
 
-pub use super::avx512_colour::{
-    dense, dense_pixels, dense_pixels_unchecked, dense_unchecked, is_available, matmul, prepare, prepared_len,
-};
+pub use super::avx512_colour::{dense, dense_pixels, is_available, matmul, prepare, prepared_len};
+#[cfg(target_arch = "x86_64")]
+pub use super::avx512_colour::{dense_pixels_unchecked, dense_unchecked};
 
 /// A network checked once for passes of fewer than
 /// [`super::avx512_chain::M_CHAIN`] rows of pixels on this step (made by

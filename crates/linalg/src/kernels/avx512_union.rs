@@ -50,9 +50,9 @@
 
 use crate::activation::Activation;
 
-pub use super::avx512_colour::{
-    dense, dense_pixels_unchecked, dense_unchecked, is_available, matmul, prepare, prepared_len,
-};
+pub use super::avx512_colour::{dense, is_available, matmul, prepare, prepared_len};
+#[cfg(target_arch = "x86_64")]
+pub use super::avx512_colour::{dense_pixels_unchecked, dense_unchecked};
 use super::avx512_colour::{plain, takes_pixels};
 
 /// `C = act(X·B + bias)` for a batch of u8 pixels `X` (`m×k`) read as
