@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NO_STD := crates/linalg/ensure_no_std/Cargo.toml
 
-.PHONY: run test fmt-check clippy unit bench-smoke no-std cross-check doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare measure measure-smoke test-avx512 test-aarch64
+.PHONY: run test fmt-check clippy unit bench-smoke no-std cross-check doc bench build fuzz fuzz-tool fuzz-build embedded size embedded-test compare measure measure-smoke test-avx512 test-aarch64 cortex-m
 
 ## make run: classify the 10,000 bundled test images, print Accuracy:0.9352
 run:
@@ -52,6 +52,12 @@ cross-check:
 	set -ex; \
 	RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/cross $(CARGO) check --workspace --exclude benches --all-targets --target aarch64-unknown-linux-gnu; \
 	RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/cross $(CARGO) check --manifest-path $(NO_STD) --target thumbv7em-none-eabihf
+
+## make cortex-m: the Cortex-M4F firmware with both models run under
+## qemu-system-arm on all 10,000 test images, its digits against infer
+## eval's (installs qemu-system-arm with apt-get if missing; seconds)
+cortex-m: build
+	bash scripts/embedded.sh cortex-m
 
 ## make test-aarch64: every test built for 64-bit ARM Linux and run under
 ## qemu-aarch64 (installs qemu-user and a cross C compiler with apt-get;

@@ -8,7 +8,12 @@
 #   scripts/embedded.sh size    sections of the runner and of the library's
 #                               own object, the stack each forward pass used
 #   scripts/embedded.sh test    the runner against infer eval, the C program,
-#                               nm checks, a bad header; ends with a summary line
+#                               nm checks, a bad header, the Cortex-M4F firmware
+#                               linked; ends with a summary line
+#   scripts/embedded.sh cortex-m  the Cortex-M4F firmware run under
+#                               qemu-system-arm on all 10,000 test images,
+#                               its digits against infer eval's (installs
+#                               qemu-system-arm with apt-get if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
@@ -54,10 +59,90 @@ size_table() {
         "$(sum '^\\.text')" "$(sum '^\\.rodata')" "$(sum '^\\.data')" "$(sum '^\\.bss')" \
         "$(stat -c %s "$OUT/libmnist.a")" "$(ls "$tmp" | wc -l)"
     rm -rf "$tmp"
+    thumb_row
     echo
     echo "int8 model (weights, biases, multipliers, shifts, sigmoid table): $(grep -o '[0-9]* bytes of model data' <<<"$(./target/release/infer export --precision int8 --out "$OUT/model_int8.rs")")"
     echo "stack of the forward pass, measured by painting 64 KiB below the caller's frame (mnist-freestanding stack):"
     "$OUT/mnist-freestanding" stack | sed 's/^/  /'
+}
+
+# the same library built for a Cortex-M4F (thumbv7em-none-eabihf), where
+# linalg has only its portable kernels: its two objects' sections, as in
+# the row above; skipped, with a line saying so, where rustup cannot
+# install the target
+THUMB=thumbv7em-none-eabihf
+thumb_row() {
+    if ! { rustup target list --installed 2>/dev/null | grep -qx $THUMB || rustup target add $THUMB >/dev/null 2>&1; }; then
+        echo "| libmnist.a for a Cortex-M4F ($THUMB) | not built: rustup could not install the target | | | | |"
+        return
+    fi
+    CARGO_TARGET_DIR=$OUT/thumb $CARGO build --release --quiet --lib --manifest-path crates/mnist-embedded/Cargo.toml --target $THUMB
+    local lib=$OUT/thumb/$THUMB/release/libmnist_embedded.a tmp objs
+    tmp=$(mktemp -d)
+    (cd "$tmp" && ar x "$OLDPWD/$lib")
+    objs=$(ls "$tmp"/mnist_embedded-*.o "$tmp"/linalg-*.o)
+    sum() { for o in $objs; do size -A "$o"; done | awk -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }'; }
+    printf '| the same for a Cortex-M4F (%s, portable kernels only) | %s | %s | %s | %s | %s bytes in all, %s members |\n' "$THUMB" \
+        "$(sum '^\\.text')" "$(sum '^\\.rodata')" "$(sum '^\\.data')" "$(sum '^\\.bss')" \
+        "$(stat -c %s "$lib")" "$(ls "$tmp" | wc -l)"
+    rm -rf "$tmp"
+    # and linked: the firmware with both models (crates/mnist-embedded/cortex-m)
+    gzip -dc fixtures/t10k-images-idx3-ubyte.gz >"$OUT/t10k-images.idx"
+    firmware
+    printf '| firmware for a Cortex-M4F board (MPS2 AN386), both models, linked with --gc-sections | %s | %s | %s | %s | and %s bytes of test images in the board'"'"'s PSRAM |\n' \
+        "$(( $(sections "$FIRMWARE" .vector_table) + $(sections "$FIRMWARE" .text) ))" "$(sections "$FIRMWARE" .rodata)" \
+        "$(sections "$FIRMWARE" .data)" "$(sections "$FIRMWARE" .bss)" "$(sections "$FIRMWARE" .images)"
+}
+
+# the firmware for a Cortex-M4F (crates/mnist-embedded/cortex-m) with
+# all 10,000 test images baked in; needs build first (the models) and the
+# raw images in $OUT/t10k-images.idx
+FIRMWARE=$OUT/cortex-m/$THUMB/release/mnist-cortex-m
+firmware() {
+    tail -c +17 "$OUT/t10k-images.idx" >"$OUT/cortex-m-images.bin"
+    CARGO_TARGET_DIR=$OUT/cortex-m $CARGO build --release --quiet \
+        --manifest-path crates/mnist-embedded/cortex-m/Cargo.toml --target $THUMB
+}
+# whether rustup has (or can install) the Cortex-M4F target
+has_thumb() { rustup target list --installed 2>/dev/null | grep -qx $THUMB || rustup target add $THUMB >/dev/null 2>&1; }
+# the firmware's sections: code (vector table and .text), constants
+# (.rodata: the two models), the images (in the board's PSRAM), and what
+# it writes besides its stack (.data, .bss: none, link.x asserts it)
+firmware_sizes() {
+    echo "firmware $FIRMWARE: code $(( $(sections "$FIRMWARE" .vector_table) + $(sections "$FIRMWARE" .text) )) bytes, models $(sections "$FIRMWARE" .rodata) bytes, images $(sections "$FIRMWARE" .images) bytes, .data $(sections "$FIRMWARE" .data), .bss $(sections "$FIRMWARE" .bss)"
+}
+# runs the firmware on qemu's MPS2 AN386 (Cortex-M4F) and checks both
+# lines of digits against infer eval's predictions
+cortex_m() {
+    build >/dev/null
+    gzip -dc fixtures/t10k-images-idx3-ubyte.gz >"$OUT/t10k-images.idx"
+    has_thumb || { echo "cortex-m: rustup could not install $THUMB" >&2; exit 1; }
+    firmware
+    if ! command -v qemu-system-arm >/dev/null; then
+        echo "cortex-m: installing qemu-system-arm"
+        sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+        $sudo apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q qemu-system-arm
+    fi
+    firmware_sizes
+    rm -f "$OUT/cortex-m.out"
+    local start=$SECONDS
+    timeout 600 qemu-system-arm -M mps2-an386 -display none -monitor none -serial none \
+        -chardev file,id=out,path="$OUT/cortex-m.out" -semihosting-config enable=on,target=native,chardev=out \
+        -kernel "$FIRMWARE" </dev/null
+    echo "cortex-m: qemu ran the firmware to its end in $((SECONDS - start)) s"
+    ./target/release/infer eval --predictions "$OUT/eval-f32.txt" >/dev/null
+    ./target/release/infer eval --precision int8 --predictions "$OUT/eval-int8.txt" >/dev/null
+    local model ok=0
+    for model in f32 int8; do
+        if [ "$(awk -v m=$model '$1 == m { print $2 }' "$OUT/cortex-m.out")" = "$(tr -d '\n' <"$OUT/eval-$model.txt")" ]; then
+            echo "cortex-m: $model, all 10,000 digits equal to infer eval's"
+        else
+            echo "cortex-m: $model digits differ from infer eval's (see $OUT/cortex-m.out)"
+            ok=1
+        fi
+    done
+    return $ok
 }
 
 passed=0
@@ -133,6 +218,11 @@ test_all() {
     check "objdump: no floating-point instruction in the int8 forward pass" int8_has_no_float
     check "a bad header: one line, exit 2" bad_header
     check "a short body: one line, exit 2" short_body
+    if has_thumb; then
+        check "the Cortex-M4F firmware links, with nothing in .data or .bss" firmware
+    else
+        echo "embedded: the Cortex-M4F firmware ... skipped (rustup could not install $THUMB)"
+    fi
     echo "embedded: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }
@@ -141,5 +231,6 @@ case "${1:-}" in
     build) build ;;
     size) build >/dev/null && size_table ;;
     test) test_all ;;
-    *) echo "usage: $0 build|size|test" >&2; exit 2 ;;
+    cortex-m) cortex_m ;;
+    *) echo "usage: $0 build|size|test|cortex-m" >&2; exit 2 ;;
 esac

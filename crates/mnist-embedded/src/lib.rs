@@ -116,6 +116,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     unsafe {
         core::arch::asm!("ud2", options(noreturn))
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "arm")]
+    // SAFETY: udf is permanently undefined: a fault the firmware's
+    // handler ends the run on (cortex-m/src/main.rs), never a return
+    unsafe {
+        core::arch::asm!("udf #0", options(noreturn))
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "arm")))]
     loop {}
 }
