@@ -49,16 +49,7 @@ size_table() {
     # points) and linalg (all of it, every kernel; a C program linked with
     # --gc-sections keeps only what it calls). The rest of libmnist.a is
     # core and compiler_builtins, linked only where called.
-    local tmp
-    tmp=$(mktemp -d)
-    (cd "$tmp" && ar x "$OLDPWD/$OUT/libmnist.a")
-    local objs
-    objs=$(ls "$tmp"/mnist_embedded-*.o "$tmp"/linalg-*.o)
-    sum() { for o in $objs; do size -A "$o"; done | awk -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }'; }
-    printf '| libmnist.a: its mnist_embedded and linalg objects | %s | %s | %s | %s | %s bytes in all, %s members |\n' \
-        "$(sum '^\\.text')" "$(sum '^\\.rodata')" "$(sum '^\\.data')" "$(sum '^\\.bss')" \
-        "$(stat -c %s "$OUT/libmnist.a")" "$(ls "$tmp" | wc -l)"
-    rm -rf "$tmp"
+    library_row "libmnist.a: its mnist_embedded and linalg objects" "$OUT/libmnist.a"
     thumb_row
     echo
     echo "int8 model (weights, biases, multipliers, shifts, sigmoid table): $(grep -o '[0-9]* bytes of model data' <<<"$(./target/release/infer export --precision int8 --out "$OUT/model_int8.rs")")"
@@ -66,26 +57,30 @@ size_table() {
     "$OUT/mnist-freestanding" stack | sed 's/^/  /'
 }
 
+# a table row of an archive's mnist_embedded and linalg objects: LABEL ARCHIVE
+library_row() {
+    local tmp objs
+    tmp=$(mktemp -d)
+    (cd "$tmp" && ar x "$OLDPWD/$2")
+    objs=$(ls "$tmp"/mnist_embedded-*.o "$tmp"/linalg-*.o)
+    sum() { for o in $objs; do size -A "$o"; done | awk -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }'; }
+    printf '| %s | %s | %s | %s | %s | %s bytes in all, %s members |\n' "$1" \
+        "$(sum '^\\.text')" "$(sum '^\\.rodata')" "$(sum '^\\.data')" "$(sum '^\\.bss')" \
+        "$(stat -c %s "$2")" "$(ls "$tmp" | wc -l)"
+    rm -rf "$tmp"
+}
+
 # the same library built for a Cortex-M4F (thumbv7em-none-eabihf), where
-# linalg has only its portable kernels: its two objects' sections, as in
-# the row above; skipped, with a line saying so, where rustup cannot
-# install the target
+# linalg has only its portable kernels, and the firmware that links it;
+# skipped, with a line saying so, where rustup cannot install the target
 THUMB=thumbv7em-none-eabihf
 thumb_row() {
-    if ! { rustup target list --installed 2>/dev/null | grep -qx $THUMB || rustup target add $THUMB >/dev/null 2>&1; }; then
+    if ! has_thumb; then
         echo "| libmnist.a for a Cortex-M4F ($THUMB) | not built: rustup could not install the target | | | | |"
         return
     fi
     CARGO_TARGET_DIR=$OUT/thumb $CARGO build --release --quiet --lib --manifest-path crates/mnist-embedded/Cargo.toml --target $THUMB
-    local lib=$OUT/thumb/$THUMB/release/libmnist_embedded.a tmp objs
-    tmp=$(mktemp -d)
-    (cd "$tmp" && ar x "$OLDPWD/$lib")
-    objs=$(ls "$tmp"/mnist_embedded-*.o "$tmp"/linalg-*.o)
-    sum() { for o in $objs; do size -A "$o"; done | awk -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }'; }
-    printf '| the same for a Cortex-M4F (%s, portable kernels only) | %s | %s | %s | %s | %s bytes in all, %s members |\n' "$THUMB" \
-        "$(sum '^\\.text')" "$(sum '^\\.rodata')" "$(sum '^\\.data')" "$(sum '^\\.bss')" \
-        "$(stat -c %s "$lib")" "$(ls "$tmp" | wc -l)"
-    rm -rf "$tmp"
+    library_row "the same for a Cortex-M4F ($THUMB, portable kernels only)" "$OUT/thumb/$THUMB/release/libmnist_embedded.a"
     # and linked: the firmware with both models (crates/mnist-embedded/cortex-m)
     gzip -dc fixtures/t10k-images-idx3-ubyte.gz >"$OUT/t10k-images.idx"
     firmware
