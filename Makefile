@@ -61,7 +61,7 @@ cortex-m: build
 
 ## make test-aarch64: every test built for 64-bit ARM Linux and run under
 ## qemu-aarch64 (installs qemu-user and a cross C compiler with apt-get;
-## about 15 minutes; results only)
+## about 20 minutes; results only)
 test-aarch64:
 	bash scripts/aarch64-qemu.sh
 

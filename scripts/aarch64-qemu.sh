@@ -16,10 +16,10 @@
 #
 # Needs apt-get (root, or sudo) the first time, for qemu-user, an aarch64
 # C compiler and its C library (the linker, and criterion's `alloca`
-# dependency, which compiles C), and rustup for the Rust target. About
-# 15 minutes on a 2-core AMD Zen 4 VM (2026-12-08), most of it the
-# accuracy tests, whose 10,000 images qemu runs at batch 1, 100 and
-# more with every thread count.
+# dependency, which compiles C), and rustup for the Rust target. About 20
+# minutes on a 2-core AMD Zen 4 VM (2026-12-08): the tests 16, most of it
+# the accuracy tests (5 minutes: 10,000 images at batch 1, 100 and more,
+# every thread count) and the random argument lists (8), the benches 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=aarch64-unknown-linux-gnu

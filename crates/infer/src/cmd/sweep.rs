@@ -733,6 +733,14 @@ fn floors_at_batch_1(
 ) -> Result<(), Failure> {
     let isa = model.kernel().isa();
     let Some(peak) = super::kernels::measure_peak(isa) else {
+        // a CPU without the kernel's vector unit (the portable kernels off
+        // x86): no multiply-add peak to time, so no floors
+        outln!();
+        outln!(
+            "what bounds each layer at batch 1 ({}): not measured, this CPU has no {} multiply-add loop to time for the floors' peak",
+            model.kernel().name(),
+            isa.name()
+        );
         return Ok(());
     };
     let k_first = model.input_len();
