@@ -48,15 +48,17 @@ summary() {
     }'
 }
 threads=() machine=() share=()
-# the program's two threads ÷ one alone, just before
-program() {
+# "ALONE TWO": images/s of one alone on core 1, then of the program's two
+# threads on cores 0 and 1
+threads_half() {
     local alone two
     alone=$(ips 1 1)
     two=$(ips 0,1 2)
     echo "$alone $two"
 }
-# two processes at once ÷ one alone, just before
-machine() {
+# "ALONE ON0 ON1": images/s of one alone on core 1, then of two copies at
+# once on cores 0 and 1
+processes_half() {
     local alone other pid on0 on1
     alone=$(ips 1 1)
     other=$(mktemp)
@@ -70,11 +72,11 @@ machine() {
 }
 for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) = 1 ]; then
-        read -r a1 two < <(program)
-        read -r a2 on0 on1 < <(machine)
+        read -r a1 two < <(threads_half)
+        read -r a2 on0 on1 < <(processes_half)
     else
-        read -r a2 on0 on1 < <(machine)
-        read -r a1 two < <(program)
+        read -r a2 on0 on1 < <(processes_half)
+        read -r a1 two < <(threads_half)
     fi
     read -r t m s < <(awk -v a1="$a1" -v t="$two" -v a2="$a2" -v x="$on0" -v y="$on1" \
         'BEGIN { printf "%.2f %.2f %.2f\n", t / a1, (x + y) / a2, (t / a1) / ((x + y) / a2) }')

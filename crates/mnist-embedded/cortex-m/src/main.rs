@@ -32,7 +32,8 @@ macro_rules! images {
 static IMAGES: [u8; images!().len()] = *images!();
 
 // The vector table after the initial stack pointer (link.x): reset, then
-// NMI, HardFault and the other 13 system exceptions, all to `fault`. On
+// the 14 system exception vectors (NMI, HardFault, … SysTick), all to
+// `fault` (no interrupt is enabled, so no device vector follows). On
 // reset the FPU is off; any float instruction before CPACR gives CP10 and
 // CP11 full access would fault, so that comes first, before any Rust code.
 global_asm!(
