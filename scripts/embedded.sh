@@ -10,8 +10,9 @@
 #   scripts/embedded.sh test    the runner against infer eval, the C program,
 #                               nm checks, a bad header, the Cortex-M4F firmware
 #                               linked; ends with a summary line
-#   scripts/embedded.sh cortex-m  the Cortex-M4F firmware run under
-#                               qemu-system-arm on all 10,000 test images,
+#   scripts/embedded.sh cortex-m  the firmware run under qemu-system-arm
+#                               on a Cortex-M4F and a Cortex-M3 board, on
+#                               all 10,000 test images,
 #                               its digits against infer eval's (installs
 #                               qemu-system-arm with apt-get if missing)
 set -euo pipefail
@@ -89,52 +90,81 @@ thumb_row() {
         "$(sections "$FIRMWARE" .data)" "$(sections "$FIRMWARE" .bss)" "$(sections "$FIRMWARE" .images)"
 }
 
-# the firmware for a Cortex-M4F (crates/mnist-embedded/cortex-m) with
-# all 10,000 test images baked in; needs build first (the models) and the
-# raw images in $OUT/t10k-images.idx
-FIRMWARE=$OUT/cortex-m/$THUMB/release/mnist-cortex-m
+# the firmware (crates/mnist-embedded/cortex-m) with all 10,000 test
+# images baked in, built for target $1 (default the Cortex-M4F's); needs
+# build first (the models) and the raw images in $OUT/t10k-images.idx
+firmware_of() { echo "$OUT/cortex-m/${1:-$THUMB}/release/mnist-cortex-m"; }
+FIRMWARE=$(firmware_of)
 firmware() {
     tail -c +17 "$OUT/t10k-images.idx" >"$OUT/cortex-m-images.bin"
     CARGO_TARGET_DIR=$OUT/cortex-m $CARGO build --release --quiet \
-        --manifest-path crates/mnist-embedded/cortex-m/Cargo.toml --target $THUMB
+        --manifest-path crates/mnist-embedded/cortex-m/Cargo.toml --target "${1:-$THUMB}"
 }
-# whether rustup has (or can install) the Cortex-M4F target
-has_thumb() { rustup target list --installed 2>/dev/null | grep -qx $THUMB || rustup target add $THUMB >/dev/null 2>&1; }
+# whether rustup has (or can install) target $1 (default the Cortex-M4F's)
+has_target() {
+    rustup target list --installed 2>/dev/null | grep -qx "${1:-$THUMB}" || rustup target add "${1:-$THUMB}" >/dev/null 2>&1
+}
+has_thumb() { has_target $THUMB; }
 # the firmware's sections: code (vector table and .text), constants
 # (.rodata: the two models), the images (in the board's PSRAM), and what
 # it writes besides its stack (.data, .bss: none, link.x asserts it)
 firmware_sizes() {
-    echo "firmware $FIRMWARE: code $(( $(sections "$FIRMWARE" .vector_table) + $(sections "$FIRMWARE" .text) )) bytes, models $(sections "$FIRMWARE" .rodata) bytes, images $(sections "$FIRMWARE" .images) bytes, .data $(sections "$FIRMWARE" .data), .bss $(sections "$FIRMWARE" .bss)"
+    local f=$1
+    echo "firmware $f: code $(( $(sections "$f" .vector_table) + $(sections "$f" .text) )) bytes, models $(sections "$f" .rodata) bytes, images $(sections "$f" .images) bytes, .data $(sections "$f" .data), .bss $(sections "$f" .bss)"
 }
-# runs the firmware on qemu's MPS2 AN386 (Cortex-M4F) and checks both
-# lines of digits against infer eval's predictions
+# the boards `cortex-m` runs the firmware on, as qemu emulates them:
+# Rust target, qemu machine, core. The Cortex-M3 has no FPU: the f32
+# model's arithmetic is the compiler's software floats there, the int8
+# model's integers only (the reset handler's write to CPACR, which turns
+# the M4F's FPU on, is ignored on a core without one)
+BOARDS=("thumbv7em-none-eabihf mps2-an386 Cortex-M4F" "thumbv7m-none-eabi mps2-an385 Cortex-M3")
+# runs the firmware on each board and checks both lines of digits
+# against infer eval's predictions
 cortex_m() {
     build >/dev/null
     gzip -dc fixtures/t10k-images-idx3-ubyte.gz >"$OUT/t10k-images.idx"
-    has_thumb || { echo "cortex-m: rustup could not install $THUMB" >&2; exit 1; }
-    firmware
     if ! command -v qemu-system-arm >/dev/null; then
         echo "cortex-m: installing qemu-system-arm"
         sudo=$([ "$(id -u)" = 0 ] || echo sudo)
         $sudo apt-get update -q
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q qemu-system-arm
     fi
-    firmware_sizes
-    rm -f "$OUT/cortex-m.out"
-    local start=$SECONDS
-    timeout 600 qemu-system-arm -M mps2-an386 -display none -monitor none -serial none \
-        -chardev file,id=out,path="$OUT/cortex-m.out" -semihosting-config enable=on,target=native,chardev=out \
-        -kernel "$FIRMWARE" </dev/null
-    echo "cortex-m: qemu ran the firmware to its end in $((SECONDS - start)) s"
     ./target/release/infer eval --predictions "$OUT/eval-f32.txt" >/dev/null
     ./target/release/infer eval --precision int8 --predictions "$OUT/eval-int8.txt" >/dev/null
-    local model ok=0
-    for model in f32 int8; do
-        if [ "$(awk -v m=$model '$1 == m { print $2 }' "$OUT/cortex-m.out")" = "$(tr -d '\n' <"$OUT/eval-$model.txt")" ]; then
-            echo "cortex-m: $model, all 10,000 digits equal to infer eval's"
-        else
-            echo "cortex-m: $model digits differ from infer eval's (see $OUT/cortex-m.out)"
+    local board target machine core out start model ok=0
+    for board in "${BOARDS[@]}"; do
+        read -r target machine core <<<"$board"
+        has_target "$target" || { echo "cortex-m: rustup could not install $target" >&2; exit 1; }
+        firmware "$target"
+        echo "cortex-m: $core ($target, qemu -M $machine)"
+        firmware_sizes "$(firmware_of "$target")"
+        out=$OUT/cortex-m-$target.out
+        rm -f "$out"
+        start=$SECONDS
+        timeout 600 qemu-system-arm -M "$machine" -display none -monitor none -serial none \
+            -chardev file,id=out,path="$out" -semihosting-config enable=on,target=native,chardev=out \
+            -kernel "$(firmware_of "$target")" </dev/null
+        echo "cortex-m: qemu ran the firmware to its end in $((SECONDS - start)) s"
+        for model in f32 int8; do
+            if [ "$(awk -v m=$model '$1 == m { print $2 }' "$out")" = "$(tr -d '\n' <"$OUT/eval-$model.txt")" ]; then
+                echo "cortex-m: $core $model, all 10,000 digits equal to infer eval's"
+            else
+                echo "cortex-m: $core $model digits differ from infer eval's (see $out)"
+                ok=1
+            fi
+        done
+        # on the core without an FPU: the int8 pass calls no software-float
+        # routine (its 64-bit requantizing multiply is the core's smull)
+        [ "$target" = thumbv7m-none-eabi ] || continue
+        if ! command -v llvm-objdump >/dev/null; then
+            echo "cortex-m: $core int8 pass's calls not checked (no llvm-objdump)"
+        elif llvm-objdump -d --no-show-raw-insn "$(firmware_of "$target")" |
+            awk '/<_ZN14mnist_embedded12predict_int8/ { on = 1; next } /^[0-9a-f]+ <.*>:$/ { on = 0 } on' |
+            grep -qE 'bl.*<__(aeabi_[fd]|[a-z]+[sd]f[0-9])'; then
+            echo "cortex-m: $core int8 pass calls a software-float routine"
             ok=1
+        else
+            echo "cortex-m: $core int8 pass calls no software-float routine"
         fi
     done
     return $ok

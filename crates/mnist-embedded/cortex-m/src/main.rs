@@ -1,9 +1,10 @@
-//! `mnist-cortex-m`: the book's network on a Cortex-M4F, no operating
-//! system, no allocator, nothing written but the stack. The first test
-//! images are baked into flash (`target/embedded/cortex-m-images.bin`, raw
-//! 28×28 pixels, written by `scripts/embedded.sh cortex-m`); the firmware
-//! classifies each with both models of `mnist-embedded` and prints, through
-//! Arm semihosting (the debugger's, here qemu's, console):
+//! `mnist-cortex-m`: the book's network on a Cortex-M4F or a Cortex-M3, no
+//! operating system, no allocator, nothing written but the stack. The
+//! 10,000 test images are baked into the board's PSRAM
+//! (`target/embedded/cortex-m-images.bin`, raw 28×28 pixels, written by
+//! `scripts/embedded.sh cortex-m`); the firmware classifies each with both
+//! models of `mnist-embedded` and prints, through Arm semihosting (the
+//! debugger's, here qemu's, console):
 //!
 //! ```text
 //! f32 7210414959...     one digit per image
@@ -11,8 +12,12 @@
 //! ```
 //!
 //! then asks the host to end the run: with success, or with failure after
-//! a fault (a panic in `mnist-embedded` is one: its handler runs `udf`). Its memory map is `link.x`: the Arm MPS2 AN386 board
-//! that `qemu-system-arm -M mps2-an386` emulates.
+//! a fault (a panic in `mnist-embedded` is one: its handler runs `udf`).
+//! Its memory map is `link.x`: the Arm MPS2 AN386 (Cortex-M4F) and AN385
+//! (Cortex-M3) boards, as `qemu-system-arm -M mps2-an386` and `-M
+//! mps2-an385` emulate them, which share it. Built for
+//! `thumbv7em-none-eabihf` the f32 model runs on the M4F's FPU; for
+//! `thumbv7m-none-eabi`, on the M3, in the compiler's software floats.
 #![no_std]
 #![no_main]
 
@@ -34,8 +39,9 @@ static IMAGES: [u8; images!().len()] = *images!();
 // The vector table after the initial stack pointer (link.x): reset, then
 // the 14 system exception vectors (NMI, HardFault, … SysTick), all to
 // `fault` (no interrupt is enabled, so no device vector follows). On
-// reset the FPU is off; any float instruction before CPACR gives CP10 and
-// CP11 full access would fault, so that comes first, before any Rust code.
+// reset the M4F's FPU is off; any float instruction before CPACR gives
+// CP10 and CP11 full access would fault, so that comes first, before any
+// Rust code (on a core without an FPU, the M3, those bits ignore writes).
 global_asm!(
     ".section .vector_table, \"a\"",
     ".word reset",
