@@ -76,7 +76,7 @@ library_row() {
 # skipped, with a line saying so, where rustup cannot install the target
 THUMB=thumbv7em-none-eabihf
 thumb_row() {
-    if ! has_thumb; then
+    if ! has_target; then
         echo "| libmnist.a for a Cortex-M4F ($THUMB) | not built: rustup could not install the target | | | | |"
         return
     fi
@@ -104,7 +104,6 @@ firmware() {
 has_target() {
     rustup target list --installed 2>/dev/null | grep -qx "${1:-$THUMB}" || rustup target add "${1:-$THUMB}" >/dev/null 2>&1
 }
-has_thumb() { has_target $THUMB; }
 # the firmware's sections: code (vector table and .text), constants
 # (.rodata: the two models), the images (in the board's PSRAM), and what
 # it writes besides its stack (.data, .bss: none, link.x asserts it)
@@ -243,7 +242,7 @@ test_all() {
     check "objdump: no floating-point instruction in the int8 forward pass" int8_has_no_float
     check "a bad header: one line, exit 2" bad_header
     check "a short body: one line, exit 2" short_body
-    if has_thumb; then
+    if has_target; then
         check "the Cortex-M4F firmware links, with nothing in .data or .bss" firmware
     else
         echo "embedded: the Cortex-M4F firmware ... skipped (rustup could not install $THUMB)"

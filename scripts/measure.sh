@@ -197,21 +197,26 @@ ratio() {
 # median is not trusted: the row gives a verdict only where every round
 # is on the same side of the limit
 UNSTEADY=1.3
-# verdict "MEDIAN [MIN MAX]" OP LIMIT: met or not by the median; where the
-# rounds spread more than UNSTEADY, met or not in every round (the least
-# and the greatest strictly past the limit, since the script prints them
-# rounded), else no verdict; an empty value: not measured
+# verdict "MEDIAN [MIN MAX]" OP LIMIT [middle]: met or not by the median;
+# where the rounds spread more than UNSTEADY, met or not in every round
+# (the least and the greatest strictly past the limit, since the script
+# prints them rounded), else no verdict; an empty value: not measured.
+# With "middle", MIN and MAX are the middle half of the rounds' bounds
+# (two-cores.sh's quartiles), and the words say so.
 verdict() {
     [ -n "$1" ] || { echo "not measured"; return; }
-    awk -v m="$1" -v op="$2" -v t="$3" -v u="$UNSTEADY" 'BEGIN {
+    awk -v m="$1" -v op="$2" -v t="$3" -v u="$UNSTEADY" -v middle="${4:-}" 'BEGIN {
         n = split(m, f, " ")
         if (n == 3 && f[2] > 0 && f[3] / f[2] > u) {
             # the worst round and the best, for this limit
             worst = op == ">=" ? f[2] + 0 : f[3] + 0
             best = op == ">=" ? f[3] + 0 : f[2] + 0
-            if (op == ">=" ? worst > t : worst < t) { printf "**met** in every round, though they are more than %s× apart\n", u; exit }
-            if (op == ">=" ? best < t : best > t) { printf "not met in any round, though they are more than %s× apart\n", u; exit }
-            printf "no verdict: its rounds are more than %s× apart (the machine changed speed) and not all on one side of the limit; rerun\n", u; exit
+            all = middle ? "in the middle half of the rounds, though it is" : "in every round, though they are"
+            any = middle ? "in the middle half of the rounds, though it is" : "in any round, though they are"
+            its = middle ? "the middle half of its rounds is" : "its rounds are"
+            if (op == ">=" ? worst > t : worst < t) { printf "**met** %s more than %s× apart\n", all, u; exit }
+            if (op == ">=" ? best < t : best > t) { printf "not met %s more than %s× apart\n", any, u; exit }
+            printf "no verdict: %s more than %s× apart (the machine changed speed) and not all on one side of the limit; rerun\n", its, u; exit
         }
         ok = op == ">=" ? f[1] + 0 >= t : f[1] + 0 <= t
         print ok ? "**met**" : "not met"
@@ -264,16 +269,14 @@ fi
 # program fell behind the machine, or the machine gave two full cores in
 # three rounds of four, not met
 threads_verdict() {
-    local v
-    v=$(verdict "$threads" '>=' 1.8)
+    local v q1
     # judged by two-cores.sh's middle half of the rounds, where it ran
-    [ -z "$threads_all" ] || v=$(echo "$v" | sed 's/in every round, though they are/in the middle half of the rounds, though it is/;
-        s/in any round, though they are/in the middle half of the rounds, though it is/;
-        s/its rounds are more/the middle half of its rounds is more/')
+    v=$(verdict "$threads" '>=' 1.8 ${threads_all:+middle})
     case $v in
     '**met**'*) echo "$v" ;;
     *)
-        if [ -n "$machine" ] && awk -v q1="$(echo "$machine" | cut -d' ' -f2)" -v s="${share%% *}" 'BEGIN { exit !(q1 < 1.8 && s >= 0.9) }'; then
+        read -r _ q1 _ <<<"$machine"
+        if [ -n "$machine" ] && awk -v q1="$q1" -v s="${share%% *}" 'BEGIN { exit !(q1 < 1.8 && s >= 0.9) }'; then
             echo "no verdict: in a quarter of the rounds or more the machine itself gave less than 1.8× from its two cores, and round by round the program kept up with it; rerun"
         else
             echo "$v"

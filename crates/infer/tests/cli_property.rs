@@ -24,7 +24,7 @@ const HANG: Duration = Duration::from_secs(120);
 /// (`INFER_TEST_RUNNER`, see `common::command`): under qemu-aarch64 a
 /// sweep of the portable kernels at every batch size took over 120 s.
 fn hang() -> Duration {
-    if std::env::var_os("INFER_TEST_RUNNER").is_some_and(|r| !r.is_empty()) {
+    if common::emulated() {
         HANG * 20
     } else {
         HANG
@@ -242,14 +242,14 @@ fn run(args: &[String]) -> Outcome {
         .stderr(std::fs::File::create(&se).unwrap())
         .spawn()
         .expect("run infer");
-    let start = Instant::now();
+    let (start, hang) = (Instant::now(), hang());
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        if start.elapsed() > hang() {
+        if start.elapsed() > hang {
             let _ = child.kill();
-            panic!("infer {args:?} ran for more than {:?}", hang());
+            panic!("infer {args:?} ran for more than {hang:?}");
         }
         std::thread::sleep(Duration::from_millis(2));
     };

@@ -23,7 +23,7 @@ pub struct Run {
 /// every test under `qemu-aarch64`).
 pub fn command() -> Command {
     let infer = env!("CARGO_BIN_EXE_infer");
-    let runner = std::env::var("INFER_TEST_RUNNER").unwrap_or_default();
+    let runner = runner();
     let mut words = runner.split_whitespace();
     match words.next() {
         Some(program) => {
@@ -33,6 +33,16 @@ pub fn command() -> Command {
         }
         None => Command::new(infer),
     }
+}
+
+/// `INFER_TEST_RUNNER`, or empty where it is not set.
+fn runner() -> String {
+    std::env::var("INFER_TEST_RUNNER").unwrap_or_default()
+}
+
+/// Whether `infer` runs through `INFER_TEST_RUNNER` (an emulator).
+pub fn emulated() -> bool {
+    !runner().trim().is_empty()
 }
 
 /// Runs `infer ARGS` in the repository root.
